@@ -1,0 +1,43 @@
+# Tagent: the two commands are `make demo` and `make test`; both install what is missing first.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# Debian packages the suite needs, as "command:package" pairs; only missing ones are installed.
+DEB_NEEDS := gcc:gcc make:make git:git kubectl:kubernetes-client prometheus:prometheus \
+	prometheus-alertmanager:prometheus-alertmanager redis-server:redis-server chromium:chromium \
+	chromedriver:chromium-driver espeak-ng:espeak-ng
+PG_NEEDS := /usr/lib/postgresql
+
+.PHONY: install system-deps lint types layers pytest test demo clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+	$(PIP) install -q -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+system-deps:
+	@bash scripts/system-deps.sh $(DEB_NEEDS)
+
+lint: install
+	$(VENV)/bin/ruff check engine tests bench dashboard
+
+types: install
+	$(VENV)/bin/mypy
+
+layers: install
+	$(VENV)/bin/lint-imports
+
+pytest: install system-deps
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
+
+test: install system-deps lint types layers pytest
+
+demo: install
+	$(VENV)/bin/tagent demo
+
+clean:
+	rm -rf $(VENV) .tagent .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from tagent.cli.main import main
+
+main()

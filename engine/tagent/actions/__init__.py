@@ -1,0 +1,1 @@
+"""tagent.actions (see shared/design/ARCHITECTURE.md)."""

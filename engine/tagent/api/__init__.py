@@ -1,0 +1,1 @@
+"""tagent.api (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""tagent.app (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""tagent.chat (see shared/design/ARCHITECTURE.md)."""

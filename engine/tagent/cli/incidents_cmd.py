@@ -1,0 +1,12 @@
+"""Placeholder: replace with the real commands (keep `register`)."""
+
+from __future__ import annotations
+
+import typer
+
+from tagent.cli.placeholder import pending
+
+
+def register(app: typer.Typer) -> None:
+    pending(app, 'incidents', 'tagent incidents list|show (remediation issue)')
+    pending(app, 'debrief', 'tagent debrief (remediation issue)')

@@ -1,0 +1,1 @@
+"""tagent.clients (see shared/design/ARCHITECTURE.md)."""

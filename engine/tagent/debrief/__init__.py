@@ -1,0 +1,1 @@
+"""tagent.debrief (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""tagent.detect (see shared/design/ARCHITECTURE.md)."""

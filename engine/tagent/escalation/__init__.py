@@ -1,0 +1,1 @@
+"""tagent.escalation (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""tagent.guard (see shared/design/ARCHITECTURE.md)."""

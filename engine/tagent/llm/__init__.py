@@ -1,0 +1,1 @@
+"""tagent.llm (see shared/design/ARCHITECTURE.md)."""

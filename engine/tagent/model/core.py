@@ -1,0 +1,148 @@
+"""Runtime core types: events in, decisions, incidents and step results out.
+
+Kept flat and small on purpose: durable_rules caps an event at 255 properties, and every type here is
+stored, sent over the API and rendered in post-mortems.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC (the only clock default; pass a clock where time matters)."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class Severity(StrEnum):
+    info = "info"
+    warning = "warning"
+    critical = "critical"
+
+
+class Mode(StrEnum):
+    auto = "auto"
+    approve = "approve"
+    notify = "notify"
+
+
+class EventSource(StrEnum):
+    kubernetes = "kubernetes"
+    metrics = "metrics"
+    prometheus = "prometheus"
+    logs = "logs"
+    alert = "alert"
+    chat = "chat"
+
+
+class WorkloadRef(BaseModel):
+    """What an event is about: a workload (Deployment, StatefulSet), a pod or a node."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str = "Deployment"
+    namespace: str = ""
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+
+class Event(BaseModel):
+    """One observation from a source, normalised for matching."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    source: EventSource
+    kind: str  # e.g. PodState, K8sEvent, Metric, LogPattern, Alert, Rollout
+    reason: str = ""  # e.g. CrashLoopBackOff, OOMKilled, RolloutStarted, cpu_utilization
+    target: WorkloadRef
+    labels: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, float] = Field(default_factory=dict)
+    message: str = ""
+    observed_at: datetime = Field(default_factory=utcnow)
+
+
+class Decision(BaseModel):
+    """A rule matched: what should run, on what, under which rules version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    rule: str
+    rules_version: str
+    target: WorkloadRef
+    event_ids: list[str] = Field(default_factory=list)
+    playbook: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    mode: Mode = Mode.auto
+    severity: Severity = Severity.warning
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class IncidentStatus(StrEnum):
+    open = "open"
+    mitigating = "mitigating"
+    awaiting_ack = "awaiting_ack"
+    resolved = "resolved"
+    failed = "failed"
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: datetime = Field(default_factory=utcnow)
+    kind: str  # event | decision | guard | step | notification | call | ack | approval | status | note
+    summary: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Incident(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=new_id)
+    fingerprint: str  # rule + target key
+    rule: str
+    target: WorkloadRef
+    status: IncidentStatus = IncidentStatus.open
+    severity: Severity = Severity.warning
+    rules_version: str = ""
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    opened_at: datetime = Field(default_factory=utcnow)
+    acknowledged_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+class StepStatus(StrEnum):
+    ok = "ok"
+    failed = "failed"
+    skipped = "skipped"
+    dry_run = "dry_run"
+    approval_required = "approval_required"
+    blocked = "blocked"
+
+
+class StepResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: StepStatus
+    detail: str = ""
+    command: str = ""  # kubectl (or CLI) equivalent, for the audit trail
+    data: dict[str, Any] = Field(default_factory=dict)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime = Field(default_factory=utcnow)

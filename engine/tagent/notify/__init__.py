@@ -1,0 +1,1 @@
+"""tagent.notify (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""tagent.playbooks (see shared/design/ARCHITECTURE.md)."""

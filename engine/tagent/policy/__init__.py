@@ -1,0 +1,1 @@
+"""tagent.policy (see shared/design/ARCHITECTURE.md)."""

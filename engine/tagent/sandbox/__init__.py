@@ -1,0 +1,1 @@
+"""tagent.sandbox (see shared/design/ARCHITECTURE.md)."""

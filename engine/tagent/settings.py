@@ -1,0 +1,121 @@
+"""One Settings object, read once at start (env prefix TAGENT_, optional YAML file); no env reads elsewhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from tagent.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAGENT_", env_nested_delimiter="__", extra="forbid")
+
+    # where things live
+    data_dir: Path = Path(".tagent")
+    db_url: SecretStr | None = None  # default: sqlite:///<data_dir>/tagent.db
+    kubeconfig: Path | None = None  # None: in-cluster config
+
+    # rules source (GitOps)
+    rules: str = "rules"  # a directory or a Git URL
+    rules_branch: str = "main"
+    rules_path: str = ""
+    rules_poll_interval: float = Field(default=30.0, gt=0)
+    rules_git_token: SecretStr | None = None
+
+    # observability backends (zero-config: metrics.k8s.io and pod logs)
+    prometheus_url: str | None = None
+    loki_url: str | None = None
+    metrics_interval: float = Field(default=15.0, gt=0)
+
+    # safety
+    dry_run: bool = False
+    protected_namespaces: list[str] = Field(default_factory=lambda: ["kube-system", "tagent"])
+    excluded_namespaces: list[str] = Field(default_factory=list)
+    rate_limit_global_per_hour: int = Field(default=30, ge=0)
+    rate_limit_namespace_per_hour: int = Field(default=10, ge=0)
+    blast_radius_pod_fraction: float = Field(default=0.5, gt=0, le=1)
+    blast_radius_workloads_per_window: int = Field(default=5, ge=1)
+    blast_radius_window: float = Field(default=600.0, gt=0)
+    max_rollbacks_per_hour: int = Field(default=3, ge=0)
+    maintenance_windows: list[str] = Field(default_factory=list)  # "Sat 02:00-04:00 UTC"
+    allowed_http_hosts: list[str] = Field(default_factory=list)
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8080, ge=0, le=65535)
+    api_token: SecretStr | None = None
+    webhook_token: SecretStr | None = None
+    dashboard_url: str = "http://127.0.0.1:8501"
+
+    # people
+    notify_urls: dict[str, SecretStr] = Field(default_factory=dict)  # name -> apprise URL
+    phones: dict[str, str] = Field(default_factory=dict)  # name -> E.164 number
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_base_url: str | None = None  # tests: a local server implementing Twilio's REST API
+    public_url: str = "http://127.0.0.1:8080"  # where Twilio calls back
+
+    # LLM (any OpenAI-compatible API)
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(default=30.0, gt=0)
+    llm_token_budget: int = Field(default=20000, ge=0)
+
+    redis_url: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, file_secret_settings
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url is not None:
+            return self.db_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'tagent.db').resolve()}"
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret value, for redaction in logs, LLM prompts and post-mortems."""
+        found: list[str] = []
+        for value in self.__dict__.values():
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif isinstance(value, dict):
+                found.extend(v.get_secret_value() for v in value.values() if isinstance(v, SecretStr))
+        return [s for s in found if s]
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from an optional YAML file, then TAGENT_ env vars, then explicit overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read settings: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: settings must be a mapping")
+        data.update(loaded or {})
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        env_only = Settings()
+    except Exception as exc:
+        raise ConfigError(f"invalid TAGENT_ environment settings: {exc}") from exc
+    merged = {**{k: getattr(env_only, k) for k in env_only.model_fields_set}, **data}
+    try:
+        return Settings(**merged)
+    except Exception as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc

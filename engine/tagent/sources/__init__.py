@@ -1,0 +1,1 @@
+"""tagent.sources (see shared/design/ARCHITECTURE.md)."""

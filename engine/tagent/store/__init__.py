@@ -1,0 +1,1 @@
+"""tagent.store (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,6 @@
+"""Shared pytest configuration. Fixtures live in tests/fixtures/ (one module per real service)."""
+
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.services",
+]
