@@ -16,6 +16,7 @@ MODULES = (
     "tagent.cli.demo_cmd",
     "tagent.cli.dashboard_cmd",
     "tagent.cli.bench_cmd",
+    "tagent.cli.rule_cmd",
 )
 
 

@@ -9,4 +9,3 @@ from tagent.cli.placeholder import pending
 
 def register(app: typer.Typer) -> None:
     pending(app, 'validate', 'tagent validate PATH... (foundation issue)')
-    pending(app, 'test-rule', 'tagent test-rule RULE --event EVENT (detection issue)')

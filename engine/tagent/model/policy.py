@@ -240,3 +240,9 @@ class EscalationPolicy(_Doc):
 
 Document = Annotated[Rule | Playbook | EscalationPolicy, Field(discriminator="kind")]
 KINDS = ("Rule", "Playbook", "EscalationPolicy")
+
+
+def condition_key(rule_name: str, index: int = 0) -> str:
+    """The key a source puts in `Event.reason` for a rule-specific condition (a PromQL query, a log pattern):
+    the rule's name and the condition's index in `When.conditions`."""
+    return f"{rule_name}#{index}"
