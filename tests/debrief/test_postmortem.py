@@ -1,0 +1,48 @@
+from datetime import UTC, datetime, timedelta
+
+from tagent.debrief.postmortem import durations, render_postmortem
+from tagent.model import Incident, IncidentStatus, Severity, TimelineEntry, WorkloadRef
+
+T0 = datetime(2026, 11, 26, 2, 0, 0, tzinfo=UTC)
+
+
+def incident() -> Incident:
+    at = lambda s: T0 + timedelta(seconds=s)  # noqa: E731
+    return Incident(
+        fingerprint="crashloop-restart/Deployment/shop/payment-service",
+        rule="crashloop-restart",
+        target=WorkloadRef(namespace="shop", name="payment-service"),
+        status=IncidentStatus.resolved,
+        severity=Severity.critical,
+        rules_version="abc1234",
+        opened_at=at(3),
+        mitigated_at=at(8),
+        resolved_at=at(20),
+        timeline=[
+            TimelineEntry(at=at(0), kind="event", summary="CrashLoopBackOff on payment-service-1",
+                          data={"reason": "CrashLoopBackOff", "values": {"restarts": 4},
+                                "message": "back-off restarting container password=hunter2"}),
+            TimelineEntry(at=at(3), kind="decision", summary="playbook restart-workload (auto)"),
+            TimelineEntry(at=at(5), kind="step", summary="restart ok",
+                          data={"step": "restart", "action": "kubernetes.rollout_restart", "status": "ok",
+                                "command": "kubectl rollout restart deployment/payment-service -n shop"}),
+            TimelineEntry(at=at(20), kind="status", summary="resolved: workload healthy"),
+        ],
+    )
+
+
+def test_durations_count_from_when_it_broke() -> None:
+    d = durations(incident())
+    assert d == {"time_to_detect_s": 3.0, "time_to_acknowledge_s": None, "time_to_mitigate_s": 8.0,
+                 "time_to_resolve_s": 20.0}
+
+
+def test_postmortem_has_the_facts_and_redacts() -> None:
+    md = render_postmortem(incident(), redact=lambda s: s.replace("hunter2", "****"))
+    assert md.startswith("# Post-mortem: crashloop-restart on shop/payment-service")
+    assert "`abc1234`" in md
+    assert "| detected | 2026-11-26 02:00:03 UTC | 3 s |" in md
+    assert "| resolved | 2026-11-26 02:00:20 UTC | 20 s |" in md
+    assert "`kubectl rollout restart deployment/payment-service -n shop`" in md
+    assert "hunter2" not in md and "password=****" in md
+    assert "Nobody acknowledged" in md
