@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     dry_run: bool = False
     protected_namespaces: list[str] = Field(default_factory=lambda: ["kube-system", "tagent"])
     excluded_namespaces: list[str] = Field(default_factory=list)
+    # workloads automation never touches: "namespace/name" (any kind) or "namespace/kind/name"
+    protected_workloads: list[str] = Field(default_factory=list)
     rate_limit_global_per_hour: int = Field(default=30, ge=0)
     rate_limit_namespace_per_hour: int = Field(default=10, ge=0)
     blast_radius_pod_fraction: float = Field(default=0.5, gt=0, le=1)
