@@ -1,0 +1,88 @@
+"""What every source shares: the emit callback, bad-input counters, a clock, the stepping loop.
+
+A source does one round of work in `poll_once()` (deterministic in tests) and runs that in a thread with
+`start()`/`stop()` in production. Failures of the outside world are counted in `stats` and logged, never
+raised out of the loop: a source that dies silently is worse than one that reports a bad input and goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import NamedTuple
+
+from tagent.errors import ExternalError, TransientError
+from tagent.model.core import Event, utcnow
+
+Emit = Callable[[Event], None]
+Clock = Callable[[], datetime]
+
+
+class SourceQuery(NamedTuple):
+    """One rule condition a source evaluates: `key` is `condition_key(rule, i)`, `text` the PromQL query or
+    log regex, `window_s` the log window (0 for PromQL)."""
+
+    key: str
+    text: str
+    window_s: float = 0.0
+
+
+class Source:
+    """Base of the polling sources: `poll_once()` does one round; `start()` runs it every `interval` s."""
+
+    name = "source"
+
+    def __init__(self, emit: Emit, *, interval: float = 15.0, clock: Clock = utcnow) -> None:
+        self.emit = emit
+        self.interval = interval
+        self.clock = clock
+        self.stats: Counter[str] = Counter()
+        self.log = logging.getLogger(f"tagent.sources.{self.name}")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def poll_once(self) -> int:
+        """Do one round; return how many events were emitted."""
+        raise NotImplementedError
+
+    def count(self, what: str, detail: str, n: int = 1) -> None:
+        """Count one kind of bad input or failure and log it (the counter is what tests and /metrics read)."""
+        self.stats[what] += n
+        self.log.warning("%s: %s (%s so far): %s", self.name, what, self.stats[what], detail)
+
+    def _send(self, event: Event) -> None:
+        self.stats["events"] += 1
+        self.emit(event)
+
+    def _round(self) -> None:
+        try:
+            self.poll_once()
+        except TransientError as exc:
+            self.count("transient_errors", str(exc))
+        except ExternalError as exc:
+            self.count("external_errors", str(exc))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._round()
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"tagent-source-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
