@@ -67,7 +67,7 @@ class RecordingServer:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._requests: list[RecordedRequest] = []
-        self._failures: list[int] = []
+        self._failures: list[tuple[int, str]] = []
         self._tls = tls
         self._cert_dir = cert_dir
         self._cert: SelfSignedCert | None = None
@@ -100,7 +100,8 @@ class RecordingServer:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(self._cert.cert), str(self._cert.key))
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=type(self).__name__, daemon=True)
         self._thread.start()
         return self
 
@@ -140,10 +141,10 @@ class RecordingServer:
         with self._lock:
             self._requests.clear()
 
-    def fail_next(self, count: int, status: int = 500) -> None:
-        """Answer the next `count` requests with `status` (and record them), to test retries."""
+    def fail_next(self, count: int, status: int = 500, path_prefix: str = "") -> None:
+        """Answer the next `count` requests (under `path_prefix`) with `status`, to test retries."""
         with self._lock:
-            self._failures.extend([status] * count)
+            self._failures.extend([(status, path_prefix)] * count)
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[RecordedRequest]:
         """Block until at least `count` requests arrived; raise TimeoutError with what did arrive."""
@@ -161,8 +162,13 @@ class RecordingServer:
             method=h.command, path=split.path, body=body, headers={k.lower(): v for k, v in h.headers.items()},
             query=urllib.parse.parse_qs(split.query, keep_blank_values=True),
         )
+        forced = None
         with self._lock:
-            forced = self._failures.pop(0) if self._failures else None
+            for i, (status, prefix) in enumerate(self._failures):
+                if request.path.startswith(prefix):
+                    forced = status
+                    del self._failures[i]
+                    break
         if forced is not None:
             reply = Reply.of_json({"error": "injected failure", "status": forced}, status=forced)
         else:
