@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     blast_radius_workloads_per_window: int = Field(default=5, ge=1)
     blast_radius_window: float = Field(default=600.0, gt=0)
     max_rollbacks_per_hour: int = Field(default=3, ge=0)
+    restart_min_interval: float = Field(default=300.0, ge=0)  # seconds between restarts of one workload
     maintenance_windows: list[str] = Field(default_factory=list)  # "Sat 02:00-04:00 UTC"
     allowed_http_hosts: list[str] = Field(default_factory=list)
 
