@@ -1,0 +1,81 @@
+"""A rule's `then.params`, rendered with sandboxed Jinja over `event`, `target` and `rule`.
+
+Templates are compiled once per rules version. A value that is exactly one expression (`"{{ x }}"`)
+keeps the expression's type (an int stays an int for `replicas`); anything else renders to a string.
+An undefined name is an error (StrictUndefined), and every error becomes a `RenderError` with one clear
+sentence: the Detector turns it into a decision that only notifies, never a crash and never a playbook
+run with half-rendered parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+_SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.DOTALL)
+_RENDER_ERRORS = (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError)
+
+
+class RenderError(Exception):
+    """A parameter template could not be compiled or rendered; `str()` is one sentence for people."""
+
+
+Compiled = Callable[[Mapping[str, Any]], Any]
+
+
+def _compile_value(path: str, value: Any) -> Compiled:
+    if isinstance(value, dict):
+        parts = {k: _compile_value(f"{path}.{k}", v) for k, v in value.items()}
+        return lambda ctx: {k: fn(ctx) for k, fn in parts.items()}
+    if isinstance(value, list):
+        items = [_compile_value(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        return lambda ctx: [fn(ctx) for fn in items]
+    if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
+        return lambda ctx: value
+    try:
+        single = _SINGLE.match(value)
+        if single is not None:
+            expr = _ENV.compile_expression(single.group("expr"), undefined_to_none=False)
+            return _guard(path, lambda ctx: _defined(expr(**ctx)))
+        template = _ENV.from_string(value)
+        return _guard(path, lambda ctx: template.render(**ctx))
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"params.{path}: template syntax error: {exc.message}") from exc
+
+
+def _defined(value: Any) -> Any:
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError with the missing name
+    return value
+
+
+def _guard(path: str, fn: Compiled) -> Compiled:
+    def run(ctx: Mapping[str, Any]) -> Any:
+        try:
+            return fn(ctx)
+        except _RENDER_ERRORS as exc:
+            raise RenderError(f"params.{path}: {type(exc).__name__}: {exc}") from exc
+
+    return run
+
+
+class ParamsTemplate:
+    """The compiled `then.params` of one rule. A syntax error is kept and raised on every render."""
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        self._error: RenderError | None = None
+        self._parts: dict[str, Compiled] = {}
+        try:
+            self._parts = {k: _compile_value(k, v) for k, v in params.items()}
+        except RenderError as exc:
+            self._error = exc
+
+    def render(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        if self._error is not None:
+            raise self._error
+        return {k: fn(context) for k, fn in self._parts.items()}

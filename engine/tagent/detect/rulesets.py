@@ -1,0 +1,98 @@
+"""A thin, synchronous wrapper around durable_rules 2.0.28 rulesets.
+
+What durable does and how this wrapper copes (each checked against the installed engine):
+
+- `Host()` starts two timer threads that re-arm themselves forever to poll for queued actions and timers.
+  Tagent posts synchronously (actions run inside `post`) and uses no durable timers, so `QuietHost` does
+  not start them: a rules version then costs no thread, and dropping it leaves nothing running.
+- A message matching no rule raises `MessageNotHandledException`: `post` returns an empty list instead.
+- A message is consumed by the first rule it completes, so two rules on the same event cannot share a
+  ruleset (the compiler puts them in different lanes).
+- At most 1,024 sessions (`sid`) live in one ruleset (`MemoryError` past that); `delete_state` frees one.
+- `delete_ruleset` does not free the sessions still in it (about 14 KB per session and rule would leak on
+  every reload), so `close` deletes every session it created first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import durable_rules_engine
+from durable import engine
+
+Fired = tuple[str, dict[str, dict[str, Any]]]
+"""(durable rule name, alias -> matched message) for one rule completion."""
+
+SESSION_LIMIT = 1000
+"""Sessions we allow per ruleset: below durable's hard 1,024, leaving room for the shared session."""
+
+
+class QuietHost(engine.Host):  # durable ships no type hints: Host is Any
+    """A durable Host without its polling threads (see the module docstring)."""
+
+    def _run(self) -> None:
+        return None
+
+
+def _action(name: str, sink: list[Fired]) -> Callable[[Any], None]:
+    """A durable action that only records the match; it must not raise (durable would hide the error)."""
+
+    def act(closure: Any) -> None:
+        matched = {alias: dict(msg) for alias, msg in closure._m.items()}
+        sink.append((name, matched))
+
+    return act
+
+
+class DurableRuleset:
+    """One durable ruleset: post a message, read what fired, free sessions, close."""
+
+    def __init__(self, host: QuietHost, name: str, rules: Mapping[str, Mapping[str, Any]]) -> None:
+        self.name = name
+        self._host = host
+        self._fired: list[Fired] = []
+        self._sids: set[str] = set()
+        definition = {rule: {**json.loads(json.dumps(spec)), "run": _action(rule, self._fired)}
+                      for rule, spec in rules.items()}
+        host.register_rulesets({name: definition})
+        self._ruleset = host.get_ruleset(name)
+        self._closed = False
+
+    def post(self, message: dict[str, Any]) -> list[Fired]:
+        """Assert one event in session `message['sid']`; the rules it completed (empty when none)."""
+        self._sids.add(str(message["sid"]))
+        self._fired.clear()
+        try:
+            self._host.post(self.name, message)
+        except engine.MessageNotHandledException:
+            return []
+        fired = list(self._fired)
+        self._fired.clear()
+        return fired
+
+    def pending(self, sid: str) -> list[dict[str, Any]]:
+        """Events durable keeps in a session, waiting for the rest of a sequence."""
+        if sid not in self._sids:
+            return []
+        return list(self._ruleset.get_pending_events(sid))
+
+    def forget(self, sid: str) -> None:
+        """Delete a session (its pending events too), freeing its slot and its memory."""
+        if sid in self._sids:
+            self._sids.discard(sid)
+            self._ruleset.delete_state(sid)
+
+    @property
+    def sessions(self) -> int:
+        return len(self._sids)
+
+    def close(self) -> None:
+        """Free every session, then the ruleset itself (durable's Python API has no call for the latter)."""
+        if self._closed:
+            return
+        self._closed = True
+        for sid in list(self._sids):
+            self.forget(sid)
+        durable_rules_engine.delete_ruleset(self._ruleset._handle)
