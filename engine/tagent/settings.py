@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout: float = Field(default=30.0, gt=0)
     llm_token_budget: int = Field(default=20000, ge=0)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_input_price_per_mtok: float = Field(default=0.0, ge=0)  # USD per million prompt tokens (cost record)
+    llm_output_price_per_mtok: float = Field(default=0.0, ge=0)  # USD per million completion tokens
 
     redis_url: SecretStr | None = None
 
