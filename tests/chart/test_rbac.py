@@ -1,0 +1,121 @@
+"""The chart's RBAC is exactly the least privilege the issue lists, and readOnly drops every mutating verb."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.chart.render import MUTATING_VERBS, NAMESPACE, RELEASE, Rendered, render
+from tests.chart.value_sets import VALUE_SETS
+
+pytestmark = pytest.mark.xdist_group("chart")
+
+READS = {"get", "list", "watch"}
+# (apiGroup, resource) -> verbs: the issue's list, nothing more.
+EXPECTED: dict[tuple[str, str], set[str]] = {
+    ("", "pods"): READS | {"delete"},
+    ("", "pods/log"): READS,
+    ("", "events"): READS,
+    ("", "nodes"): READS,
+    ("", "namespaces"): READS,
+    ("", "pods/eviction"): {"create"},
+    ("apps", "deployments"): READS | {"patch"},
+    ("apps", "replicasets"): READS,
+    ("apps", "statefulsets"): READS,
+    ("apps", "deployments/scale"): {"patch"},
+    ("apps", "statefulsets/scale"): {"patch"},
+    ("metrics.k8s.io", "pods"): READS,
+    ("metrics.k8s.io", "nodes"): READS,
+}
+LEASES = {("coordination.k8s.io", "leases"): READS | {"create", "update", "patch"}}
+
+
+def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """Flatten a Role/ClusterRole to (apiGroup, resource) -> verbs."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        assert not rule.get("resourceNames") and not rule.get("nonResourceURLs"), rule
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def default() -> Rendered:
+    return render()
+
+
+@pytest.fixture(scope="module")
+def read_only() -> Rendered:
+    return render(VALUE_SETS["read-only"])
+
+
+def test_cluster_role_grants_exactly_the_issue_list(default: Rendered) -> None:
+    assert grants(default.get("ClusterRole", RELEASE)) == EXPECTED
+
+
+def test_read_only_cluster_role_keeps_only_reads(read_only: Rendered) -> None:
+    granted = grants(read_only.get("ClusterRole", RELEASE))
+    assert granted == {key: verbs & READS for key, verbs in EXPECTED.items() if verbs & READS}
+    assert not any(verbs & MUTATING_VERBS for verbs in granted.values())
+    # and the engine itself is told not to mutate
+    assert read_only.env("engine")["TAGENT_DRY_RUN"]["value"] == "true"
+    assert "READ-ONLY MODE" in read_only.notes
+
+
+def test_read_only_writes_only_its_own_lease(read_only: Rendered) -> None:
+    """The only write left anywhere is the engine's leader-election Lease in the release's namespace."""
+    for kind in ("Role", "ClusterRole"):
+        for role in read_only.all(kind):
+            for (group, resource), verbs in grants(role).items():
+                if verbs & MUTATING_VERBS:
+                    assert (kind, group, resource) == ("Role", "coordination.k8s.io", "leases")
+                    assert role["metadata"]["namespace"] == NAMESPACE
+
+
+@pytest.mark.parametrize("case", sorted(VALUE_SETS))
+def test_no_wildcard_no_secrets_no_exec_no_escalation(case: str) -> None:
+    rendered = render(VALUE_SETS[case])
+    roles = rendered.all("Role") + rendered.all("ClusterRole")
+    assert roles
+    for role in roles:
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs"):
+                assert "*" not in rule[field], (role["metadata"]["name"], rule)
+        resources = {res for rule in role["rules"] for res in rule["resources"]}
+        assert not resources & {"secrets", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts/token",
+                                "roles", "clusterroles", "rolebindings", "clusterrolebindings"}
+        verbs = {v for rule in role["rules"] for v in rule["verbs"]}
+        assert not verbs & {"escalate", "bind", "impersonate", "deletecollection"}
+    for binding in rendered.all("ClusterRoleBinding") + rendered.all("RoleBinding"):
+        assert binding["roleRef"]["name"] != "cluster-admin"
+        assert binding["roleRef"]["name"] in {r["metadata"]["name"] for r in roles}
+
+
+def test_leases_only_in_the_release_namespace(default: Rendered) -> None:
+    lease_role = default.get("Role", f"{RELEASE}-leases")
+    assert lease_role["metadata"]["namespace"] == NAMESPACE
+    assert grants(lease_role) == LEASES
+    assert "coordination.k8s.io" not in {g for rule in default.get("ClusterRole", RELEASE)["rules"]
+                                         for g in rule["apiGroups"]}
+
+
+def test_bindings_name_the_engine_service_account(default: Rendered) -> None:
+    sa = default.get("ServiceAccount", RELEASE)
+    assert sa["metadata"]["namespace"] == NAMESPACE
+    for kind, name in (("ClusterRoleBinding", RELEASE), ("RoleBinding", f"{RELEASE}-leases")):
+        binding = default.get(kind, name)
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": RELEASE, "namespace": NAMESPACE}]
+    engine = default.deployment("engine")["spec"]["template"]["spec"]
+    dashboard = default.deployment("dashboard")["spec"]["template"]["spec"]
+    assert engine["serviceAccountName"] == RELEASE
+    # the dashboard only talks to the engine's API: no Kubernetes token in its pod
+    assert dashboard["automountServiceAccountToken"] is False
+
+
+def test_rbac_can_be_left_to_the_cluster_admin() -> None:
+    rendered = render({"rbac": {"create": False}, "serviceAccount": {"create": False, "name": "sre-bot"}})
+    assert not rendered.all("ClusterRole") and not rendered.all("Role") and not rendered.all("ServiceAccount")
+    assert rendered.deployment("engine")["spec"]["template"]["spec"]["serviceAccountName"] == "sre-bot"
