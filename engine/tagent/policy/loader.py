@@ -122,8 +122,9 @@ def _convert(loader: _Loader, node: Node, loc: Loc, lines: dict[Loc, int]) -> An
 def parse_text(text: str, path: str) -> tuple[list[SourceDoc], list[Problem]]:
     """Every non-empty document of a (multi-document) YAML text, or the first problem that stops parsing."""
     docs: list[SourceDoc] = []
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # the reader already rejects control characters here
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -137,15 +138,19 @@ def parse_text(text: str, path: str) -> tuple[list[SourceDoc], list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        what = exc.problem or "invalid YAML"
+        if exc.context and exc.context_mark is not None:
+            what += f" ({exc.context} at line {exc.context_mark.line + 1})"
         return docs, [Problem(path, line, f"YAML syntax error: {what}")]
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
-        return docs, [Problem(path, line, f"character {exc.character!r} is not allowed in YAML")]
+        char = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        return docs, [Problem(path, line, f"character {char!r} is not allowed in YAML")]
     except yaml.YAMLError as exc:  # any other PyYAML complaint still becomes one line
         return docs, [Problem(path, 1, f"YAML error: {exc}")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return docs, []
 
 
