@@ -1,1 +1,51 @@
-"""tagent.store (see shared/design/ARCHITECTURE.md)."""
+"""tagent.store: everything Tagent persists (SQLite by default, PostgreSQL by URL), behind one `Store`."""
+
+from tagent.store.records import (
+    ActionRecord,
+    ActionStatus,
+    ApprovalRecord,
+    ApprovalStatus,
+    AuditRecord,
+    CooldownAttempt,
+    CooldownRecord,
+    DecisionRecord,
+    JournalEntry,
+    NewVerdict,
+    NotificationRecord,
+    NotificationStatus,
+    PostmortemRecord,
+    RuleVersionRecord,
+    RuleVersionStatus,
+    RunRecord,
+    RunStatus,
+    SavingRecord,
+    StepClaim,
+    VerdictRecord,
+)
+from tagent.store.repos.safety import LedgerView
+from tagent.store.store import Store
+
+__all__ = [
+    "ActionRecord",
+    "ActionStatus",
+    "ApprovalRecord",
+    "ApprovalStatus",
+    "AuditRecord",
+    "CooldownAttempt",
+    "CooldownRecord",
+    "DecisionRecord",
+    "JournalEntry",
+    "LedgerView",
+    "NewVerdict",
+    "NotificationRecord",
+    "NotificationStatus",
+    "PostmortemRecord",
+    "RuleVersionRecord",
+    "RuleVersionStatus",
+    "RunRecord",
+    "RunStatus",
+    "SavingRecord",
+    "StepClaim",
+    "Store",
+    "VerdictRecord",
+]

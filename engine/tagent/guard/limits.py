@@ -1,0 +1,71 @@
+"""Action-level limits, evaluated against the guard's ledger inside one locked transaction.
+
+Every limit is counted from the store, never from memory, so it holds across restarts and replicas.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tagent.guard.verdict import Reason
+from tagent.model import WorkloadRef
+from tagent.settings import Settings
+from tagent.store import LedgerView
+
+HOUR = timedelta(hours=1)
+# Actions that undo a rollout: a loop of them means the "fix" is not fixing anything.
+ROLLBACK_ACTIONS = frozenset({"kubernetes.rollout_undo"})
+# Actions that restart pods: the kubelet already restarts crashing containers with a backoff (10s .. 5m);
+# restarting the workload more often than that only resets the backoff and hides the crash.
+RESTART_ACTIONS = frozenset({"kubernetes.rollout_restart", "kubernetes.delete_pod", "kubernetes.evict_pod"})
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    action: str
+    target: WorkloadRef
+    pods_affected: int
+    pods_total: int | None
+
+
+def first_refusal(view: LedgerView, settings: Settings, req: ActionRequest, now: datetime) -> \
+        tuple[Reason, str] | None:
+    """The first limit this action would break, as (reason, detail), or None when it may go ahead."""
+    key, ns = req.target.key, req.target.namespace
+    if req.action in ROLLBACK_ACTIONS:
+        done = view.count_actions(key, ROLLBACK_ACTIONS, now - HOUR)
+        if done >= settings.max_rollbacks_per_hour:
+            return Reason.rollback_loop, (f"{req.target} was rolled back {done} times in the last hour "
+                                          f"(limit {settings.max_rollbacks_per_hour}): a rollback loop; a human "
+                                          "should look")
+    if req.action in RESTART_ACTIONS and settings.restart_min_interval > 0:
+        last = view.last_action_at(key, RESTART_ACTIONS)
+        if last is not None and (now - last).total_seconds() < settings.restart_min_interval:
+            ago = (now - last).total_seconds()
+            return Reason.restart_backoff, (f"{req.target} was restarted {ago:.0f}s ago; restarts are at least "
+                                            f"{settings.restart_min_interval:.0f}s apart so the kubelet's own "
+                                            "backoff is not reset")
+    total = view.count_since(now - HOUR)
+    if total >= settings.rate_limit_global_per_hour:
+        return Reason.rate_limit_global, (f"{total} mutations in the last hour "
+                                          f"(limit {settings.rate_limit_global_per_hour} per hour)")
+    in_ns = view.count_since(now - HOUR, namespace=ns)
+    if in_ns >= settings.rate_limit_namespace_per_hour:
+        return Reason.rate_limit_namespace, (f"{in_ns} mutations in namespace {ns or '(none)'} in the last hour "
+                                             f"(limit {settings.rate_limit_namespace_per_hour} per hour)")
+    window_start = now - timedelta(seconds=settings.blast_radius_window)
+    touched = view.targets_since(window_start)
+    limit = settings.blast_radius_workloads_per_window
+    if key not in touched and len(touched) >= limit:
+        return Reason.blast_radius_workloads, (f"{len(touched)} workloads already mutated in the last "
+                                               f"{settings.blast_radius_window:.0f}s (limit {limit})")
+    if req.pods_total is not None and req.pods_total > 0 and req.pods_affected > 0:
+        allowed = max(1, math.floor(settings.blast_radius_pod_fraction * req.pods_total))
+        busy = view.pods_in_flight(key, window_start)
+        if busy + req.pods_affected > allowed:
+            return Reason.blast_radius_pods, (f"{busy + req.pods_affected} of {req.pods_total} pods of {req.target} "
+                                              f"would be disrupted at once (limit {allowed}, "
+                                              f"{settings.blast_radius_pod_fraction:.0%})")
+    return None

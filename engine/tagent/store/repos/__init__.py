@@ -1,0 +1,1 @@
+"""Repositories, one per table group; `tagent.store.Store` holds one of each."""

@@ -1,0 +1,159 @@
+"""Guard state: cooldowns and the ledger of guarded actions.
+
+Both are written with atomic statements or under one named lock, so replicas sharing a PostgreSQL database
+(or threads sharing a SQLite file) can never both pass a limit that only one of them may pass.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from tagent.model.core import new_id
+from tagent.store.db import Database
+from tagent.store.orm.safety import CooldownRow, GuardActionRow
+from tagent.store.records import ActionRecord, ActionStatus, CooldownAttempt, CooldownRecord
+from tagent.store.repos.common import clamp_limit, insert_ignore
+
+LEDGER_LOCK = "tagent-guard-actions"
+_COUNTED = (ActionStatus.reserved.value, ActionStatus.done.value, ActionStatus.failed.value)
+
+
+class Cooldowns:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def acquire(self, rule: str, target_key: str, *, now: datetime, seconds: float,
+                decision_id: str | None = None) -> CooldownAttempt:
+        """Start a cooldown of `seconds` unless one is running: `acquired` for exactly one caller per cooldown."""
+        until = now + timedelta(seconds=max(0.0, seconds))
+        values = {"until": until, "set_at": now, "decision_id": decision_id}
+        with self._db.write() as s:
+            expired = s.execute(update(CooldownRow).where(
+                CooldownRow.rule == rule, CooldownRow.target_key == target_key, CooldownRow.until <= now,
+            ).values(**values))
+            if expired.rowcount:  # type: ignore[attr-defined]
+                return CooldownAttempt(acquired=True, until=until)
+            inserted = s.execute(insert_ignore(self._db, CooldownRow).values(
+                rule=rule, target_key=target_key, **values))
+            if inserted.rowcount:  # type: ignore[attr-defined]
+                return CooldownAttempt(acquired=True, until=until)
+            held = s.scalar(select(CooldownRow.until).where(CooldownRow.rule == rule,
+                                                            CooldownRow.target_key == target_key))
+            return CooldownAttempt(acquired=False, until=held if isinstance(held, datetime) else until)
+
+    def get(self, rule: str, target_key: str) -> CooldownRecord | None:
+        with self._db.read() as s:
+            row = s.get(CooldownRow, (rule, target_key))
+            return _cooldown(row) if row else None
+
+    def active(self, now: datetime) -> list[CooldownRecord]:
+        q = select(CooldownRow).where(CooldownRow.until > now).order_by(CooldownRow.until)
+        with self._db.read() as s:
+            return [_cooldown(r) for r in s.scalars(q)]
+
+    def clear(self, rule: str, target_key: str) -> bool:
+        with self._db.write() as s:
+            result = s.execute(delete(CooldownRow).where(CooldownRow.rule == rule,
+                                                         CooldownRow.target_key == target_key))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class LedgerView:
+    """The ledger inside one locked transaction: read the counts, then maybe `reserve`, atomically."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def count_since(self, since: datetime, *, namespace: str | None = None) -> int:
+        q = select(func.count()).select_from(GuardActionRow).where(GuardActionRow.at >= since,
+                                                                   GuardActionRow.status.in_(_COUNTED))
+        if namespace is not None:
+            q = q.where(GuardActionRow.namespace == namespace)
+        return int(self._s.scalar(q) or 0)
+
+    def targets_since(self, since: datetime) -> set[str]:
+        q = select(GuardActionRow.target_key).distinct().where(GuardActionRow.at >= since,
+                                                              GuardActionRow.status.in_(_COUNTED))
+        return set(self._s.scalars(q))
+
+    def pods_in_flight(self, target_key: str, since: datetime) -> int:
+        """Pods of a workload disrupted by actions still running (reserved, not yet reported)."""
+        q = select(func.coalesce(func.sum(GuardActionRow.pods_affected), 0)).where(
+            GuardActionRow.target_key == target_key, GuardActionRow.at >= since,
+            GuardActionRow.status == ActionStatus.reserved.value)
+        return int(self._s.scalar(q) or 0)
+
+    def count_actions(self, target_key: str, actions: Collection[str], since: datetime) -> int:
+        q = select(func.count()).select_from(GuardActionRow).where(
+            GuardActionRow.target_key == target_key, GuardActionRow.action.in_(list(actions)),
+            GuardActionRow.at >= since, GuardActionRow.status.in_(_COUNTED))
+        return int(self._s.scalar(q) or 0)
+
+    def last_action_at(self, target_key: str, actions: Collection[str]) -> datetime | None:
+        q = select(func.max(GuardActionRow.at)).where(
+            GuardActionRow.target_key == target_key, GuardActionRow.action.in_(list(actions)),
+            GuardActionRow.status.in_(_COUNTED))
+        value = self._s.scalar(q)  # max() keeps the column type, so the datetime comes back aware
+        return value if isinstance(value, datetime) else None
+
+    def reserve(self, *, at: datetime, actor: str, action: str, target_key: str, namespace: str,
+                pods_affected: int, rule: str = "", run_id: str | None = None) -> str:
+        action_id = new_id()
+        self._s.add(GuardActionRow(id=action_id, at=at, actor=actor, rule=rule, action=action, target_key=target_key,
+                                   namespace=namespace, pods_affected=pods_affected,
+                                   status=ActionStatus.reserved.value, finished_at=None, run_id=run_id))
+        self._s.flush()
+        return action_id
+
+
+class ActionLedger:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @contextmanager
+    def locked(self) -> Iterator[LedgerView]:
+        """One transaction serialized against every other guard (threads, processes, replicas)."""
+        with self._db.write(lock=LEDGER_LOCK) as s:
+            yield LedgerView(s)
+
+    def finish(self, action_id: str, status: ActionStatus, *, at: datetime) -> ActionRecord | None:
+        """Report what happened to a reserved action (`done`, `failed`, or `released` if nothing mutated)."""
+        with self._db.write() as s:
+            s.execute(update(GuardActionRow).where(GuardActionRow.id == action_id)
+                      .values(status=status.value, finished_at=at))
+            row = s.get(GuardActionRow, action_id, populate_existing=True)
+            return _action(row) if row else None
+
+    def get(self, action_id: str) -> ActionRecord | None:
+        with self._db.read() as s:
+            row = s.get(GuardActionRow, action_id)
+            return _action(row) if row else None
+
+    def list(self, *, target_key: str | None = None, since: datetime | None = None,
+             limit: int = 100) -> builtins.list[ActionRecord]:
+        q = select(GuardActionRow)
+        if target_key is not None:
+            q = q.where(GuardActionRow.target_key == target_key)
+        if since is not None:
+            q = q.where(GuardActionRow.at >= since)
+        q = q.order_by(GuardActionRow.at.desc(), GuardActionRow.id).limit(clamp_limit(limit))
+        with self._db.read() as s:
+            return [_action(r) for r in s.scalars(q)]
+
+
+def _cooldown(r: CooldownRow) -> CooldownRecord:
+    return CooldownRecord(rule=r.rule, target_key=r.target_key, until=r.until, set_at=r.set_at,
+                          decision_id=r.decision_id)
+
+
+def _action(r: GuardActionRow) -> ActionRecord:
+    return ActionRecord(id=r.id, at=r.at, actor=r.actor, rule=r.rule, action=r.action, target_key=r.target_key,
+                        namespace=r.namespace, pods_affected=r.pods_affected, status=ActionStatus(r.status),
+                        finished_at=r.finished_at, run_id=r.run_id)
+

@@ -1,0 +1,5 @@
+"""Guard tests share the store fixtures: each runs on SQLite and on a real PostgreSQL."""
+
+from tests.store.conftest import FakeClock, clock, store, store_url
+
+__all__ = ["FakeClock", "clock", "store", "store_url"]
