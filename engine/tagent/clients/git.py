@@ -94,10 +94,11 @@ class GitClient:
         """A commit of the local clone by SHA or ref; PermanentError when it is not there."""
         try:
             c = self._open().commit(rev)
+            # GitPython reads the object lazily: a missing SHA fails here, not in commit()
+            return Commit(sha=c.hexsha, author=f"{c.author.name} <{c.author.email}>",
+                          committed_at=c.committed_datetime, summary=str(c.summary))
         except (git.BadName, ValueError, git.GitCommandError) as exc:
             raise PermanentError(f"commit {rev} not found in the rules clone of {self.safe_url}") from exc
-        return Commit(sha=c.hexsha, author=f"{c.author.name} <{c.author.email}>", committed_at=c.committed_datetime,
-                      summary=str(c.summary))
 
     def has(self, sha: str) -> bool:
         try:

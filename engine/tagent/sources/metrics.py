@@ -1,0 +1,149 @@
+"""The named workload metrics of RULES.md → Metric events, one per workload and metric per round.
+
+Two backends:
+- Prometheus (when a URL is configured): every named metric, from `queries` (defaults below: cAdvisor,
+  kube-state-metrics and the conventional `http_requests_total` / `http_request_duration_seconds`
+  metrics, labelled by namespace and pod). Override any query to fit other names or labels.
+- zero-config, metrics.k8s.io + the pod list: `cpu_utilization` and `memory_utilization` (usage over the
+  pods' requests, or limits where no request is set, summed per workload) and `restarts`.
+  `request_rate`, `error_rate` and `latency_p99` need Prometheus: the Kubernetes API has no traffic data.
+
+Series or pods of one workload are combined per metric (`AGGREGATE`): sums for counts and rates, the mean
+for ratios, the max for latency. `for:` windows are detect's job.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from statistics import fmean
+
+from tagent.clients.kubernetes import KubeClient, PodInfo
+from tagent.clients.prometheus import PrometheusClient
+from tagent.errors import ExternalError, PermanentError, TransientError
+from tagent.model.core import Event, EventSource, WorkloadRef, utcnow
+from tagent.model.policy import NAMED_METRICS
+from tagent.sources.base import Clock, Emit, Source
+from tagent.sources.kube_view import clean_labels
+from tagent.sources.targets import PodResolver, target_from_labels
+
+_BY = "namespace, pod"
+DEFAULT_QUERIES: dict[str, str] = {
+    "cpu_utilization": f'sum by ({_BY}) (rate(container_cpu_usage_seconds_total{{container!="",container!="POD"}}'
+                       f'[2m])) / sum by ({_BY}) (kube_pod_container_resource_requests{{resource="cpu"}})',
+    "memory_utilization": f'sum by ({_BY}) (container_memory_working_set_bytes{{container!="",container!="POD"}})'
+                          f' / sum by ({_BY}) (kube_pod_container_resource_requests{{resource="memory"}})',
+    "restarts": f"sum by ({_BY}) (kube_pod_container_status_restarts_total)",
+    "request_rate": f"sum by ({_BY}) (rate(http_requests_total[1m]))",
+    "error_rate": f'sum by ({_BY}) (rate(http_requests_total{{code=~"5.."}}[1m]))'
+                  f" / sum by ({_BY}) (rate(http_requests_total[1m]))",
+    "latency_p99": f"histogram_quantile(0.99, sum by ({_BY}, le) (rate(http_request_duration_seconds_bucket[1m])))",
+}
+AGGREGATE: dict[str, Callable[[list[float]], float]] = {
+    "cpu_utilization": fmean, "memory_utilization": fmean, "restarts": sum, "request_rate": sum,
+    "error_rate": fmean, "latency_p99": max,
+}
+ZERO_CONFIG = ("cpu_utilization", "memory_utilization", "restarts")
+
+Found = dict[tuple[str, WorkloadRef], tuple[float, dict[str, str]]]  # (metric, target) -> (value, labels)
+
+
+class MetricsSource(Source):
+    name = "metrics"
+
+    def __init__(self, emit: Emit, *, prometheus: PrometheusClient | None = None, kube: KubeClient | None = None,
+                 queries: Mapping[str, str] | None = None, namespace: str | None = None, interval: float = 15.0,
+                 clock: Clock = utcnow, resolve_pod: PodResolver | None = None) -> None:
+        super().__init__(emit, interval=interval, clock=clock)
+        if prometheus is None and kube is None:
+            raise PermanentError("metrics source: needs a Prometheus client or a Kubernetes client")
+        unknown = set(queries or {}) - set(NAMED_METRICS)
+        if unknown:
+            raise PermanentError(f"metrics source: unknown metric names {sorted(unknown)}")
+        self.prometheus = prometheus
+        self.kube = kube
+        self.namespace = namespace
+        self.queries = {**DEFAULT_QUERIES, **(queries or {})}
+        self.resolve_pod = resolve_pod if resolve_pod is not None else (kube.resolve_pod if kube else None)
+
+    @property
+    def available(self) -> tuple[str, ...]:
+        """The named metrics this configuration can produce."""
+        return tuple(self.queries) if self.prometheus is not None else ZERO_CONFIG
+
+    def poll_once(self) -> int:
+        found = self.from_prometheus() if self.prometheus is not None else self.from_kube()
+        now = self.clock()
+        for (metric, target), (value, labels) in sorted(found.items(), key=lambda kv: (kv[0][0], kv[0][1].key)):
+            self._send(Event(source=EventSource.metrics, kind="Metric", reason=metric, target=target,
+                             labels=labels, values={"value": value}, message=f"{metric} = {value:.4g}",
+                             observed_at=now))
+        return len(found)
+
+    def _workload_labels(self) -> dict[str, dict[str, str]]:
+        if self.kube is None:
+            return {}
+        try:
+            return {w.ref.key: w.labels for w in self.kube.list_workloads(self.namespace)}
+        except ExternalError as exc:
+            self.count("kubernetes_errors", f"workload labels: {exc}")
+            return {}
+
+    def from_prometheus(self) -> Found:
+        assert self.prometheus is not None
+        grouped: dict[tuple[str, WorkloadRef], list[tuple[float, dict[str, str]]]] = defaultdict(list)
+        for metric, promql in self.queries.items():
+            try:
+                samples = self.prometheus.query(promql)
+            except TransientError as exc:
+                self.count("prometheus_timeouts" if "timed out" in str(exc) else "prometheus_errors",
+                           f"{metric}: {exc}")
+                continue
+            except PermanentError as exc:
+                self.count("bad_queries", f"{metric}: {exc}")
+                continue
+            for s in samples:
+                target = target_from_labels(s.labels, self.resolve_pod)
+                if target is None or (self.namespace and target.namespace != self.namespace):
+                    continue
+                if not math.isfinite(s.value):
+                    self.stats["non_finite_samples"] += 1
+                    continue
+                grouped[metric, target].append((s.value, s.labels))
+        labels = self._workload_labels() if grouped else {}
+        out: Found = {}
+        for (metric, target), items in grouped.items():
+            common = dict(set.intersection(*(set(lbl.items()) for _, lbl in items)))
+            out[metric, target] = (AGGREGATE[metric]([v for v, _ in items]), {**common, **labels.get(target.key, {})})
+        return out
+
+    def from_kube(self) -> Found:
+        assert self.kube is not None
+        pods = [p for p in self.kube.list_pods(self.namespace) if not p.deleting and p.phase in ("Running",
+                                                                                                  "Pending")]
+        try:
+            usage = {(u.namespace, u.name): u for u in self.kube.pod_metrics(self.namespace)}
+        except ExternalError as exc:
+            self.count("metrics_api_errors", str(exc))  # e.g. no metrics-server: restarts still work
+            usage = {}
+        by_target: dict[WorkloadRef, list[PodInfo]] = defaultdict(list)
+        for pod in pods:
+            by_target[self.kube.owner_of(pod)].append(pod)
+        labels = self._workload_labels()
+        out: Found = {}
+        for target, members in by_target.items():
+            tags = {**clean_labels(members[0].labels), **labels.get(target.key, {})}
+            out["restarts", target] = (float(sum(p.restarts for p in members)), tags)
+            for metric, used, request, limit in (("cpu_utilization", "cpu", "cpu_request", "cpu_limit"),
+                                                 ("memory_utilization", "memory", "memory_request", "memory_limit")):
+                num = den = 0.0
+                for p in members:
+                    u = usage.get((p.namespace, p.name))
+                    cap = getattr(p, request) or getattr(p, limit)
+                    if u is not None and cap > 0:
+                        num += getattr(u, used)
+                        den += cap
+                if den > 0:
+                    out[metric, target] = (num / den, tags)
+        return out
