@@ -1,11 +1,132 @@
-"""Placeholder: replace with the real commands (keep `register`)."""
+"""`tagent test-rule RULE_FILE --event EVENT_FILE`: dry-run rules on sample events (st2-rule-tester style)."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Any
 
-from tagent.cli.placeholder import pending
+import pydantic
+import typer
+import yaml
+
+from tagent.cli.common import Output, OutputOpt, fail, print_json
+from tagent.detect.dryrun import dry_run
+from tagent.model.core import Event
+from tagent.model.policy import Playbook, Rule
+from tagent.policy.documents import build
+from tagent.policy.files import yaml_files
+from tagent.policy.loader import read_file
+from tagent.settings import Settings
+
+NOT_FIRED = 3
+HELP = """Dry-run the rules of RULE_FILE on the event(s) of EVENT_FILE: does a rule fire, with which
+playbook, parameters and steps. Nothing is executed.
+
+EVENT_FILE is YAML or JSON: one Event mapping, or a list of Events processed in order, with the clock at
+each event's observed_at (so a series of samples tests a `for:` window, and several events an `all`).
+
+Exit codes: 0 a rule fired; 3 no rule fired; 1 the files are invalid; 2 bad usage.
+"""
+
+
+def _rules(path: Path) -> list[Rule]:
+    docs, problems = read_file(path)
+    rules: list[Rule] = []
+    for source in docs:
+        loaded, found = build(source)
+        problems += found
+        if loaded is not None and isinstance(loaded.model, Rule):
+            rules.append(loaded.model)
+    if problems:
+        fail(str(problems[0]) + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
+    if not rules:
+        fail(f"{path}: no Rule document in this file")
+    return rules
+
+
+def _events(path: Path) -> list[Event]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read the event file: {exc}")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        fail(f"{path}{line}: not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}")
+    items = data if isinstance(data, list) else [data]
+    events = []
+    for i, item in enumerate(items):
+        try:
+            events.append(Event.model_validate(item))
+        except pydantic.ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "event"
+            prefix = f"event {i}: " if len(items) > 1 else ""
+            fail(f"{path}: {prefix}{where}: {err['msg']}")
+    if not events:
+        fail(f"{path}: no event in the file")
+    return events
+
+
+def _playbooks(directory: Path) -> dict[str, Playbook]:
+    """Every valid Playbook under `directory` (broken documents elsewhere are `tagent validate`'s job)."""
+    found: dict[str, Playbook] = {}
+    for file in yaml_files(directory):
+        docs, _ = read_file(file)
+        for source in docs:
+            loaded, _ = build(source)
+            if loaded is not None and isinstance(loaded.model, Playbook):
+                found.setdefault(loaded.model.name, loaded.model)
+    return found
+
+
+def _print_text(result: dict[str, Any]) -> None:
+    for d in result["decisions"]:
+        target = d["target"]
+        where = f"{target['namespace']}/{target['name']}" if target["namespace"] else target["name"]
+        print(f"FIRES  {d['rule']} on {target['kind']} {where} (event {d['event_index'] + 1} of"
+              f" {result['events']}), mode {d['mode']}, severity {d['severity']}")
+        if d["error"]:
+            print(f"  error: {d['error']} (the playbook would not run; people are told instead)")
+            continue
+        print(f"  playbook: {d['playbook'] or '(none, notify only)'}")
+        for key, value in d["params"].items():
+            print(f"  params.{key}: {value!r}")
+        if d["playbook_found"] is False:
+            print(f"  steps: playbook {d['playbook']!r} not found")
+        for i, step in enumerate(d["steps"] or [], start=1):
+            detail = step.get("error") or ", ".join(f"{k}={v!r}" for k, v in step["with"].items())
+            print(f"  step {i}. {step['name']}: {step['action']} {detail}".rstrip())
+    fired = {d["rule"] for d in result["decisions"]}
+    for name in result["rules"]:
+        if name not in fired:
+            state = "does not fire" if name in result["enabled"] else "disabled (never fires)"
+            print(f"NO     {name} {state}")
 
 
 def register(app: typer.Typer) -> None:
-    pending(app, 'test-rule', 'tagent test-rule RULE --event EVENT (detection issue)')
+    @app.command(name="test-rule", help=HELP)
+    def test_rule(
+        rule_file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                         help="YAML file with one or more Rule documents"),
+        event: Path = typer.Option(..., "--event", "-e", exists=True, dir_okay=False, readable=True,
+                                   help="YAML/JSON file with one Event or a list of Events"),
+        playbooks: Path | None = typer.Option(None, "--playbooks", file_okay=False, exists=True,
+                                              help="directory of playbooks (default: ../playbooks next to"
+                                                   " the rule file's directory, when it exists)"),
+        output: Output = OutputOpt,
+    ) -> None:
+        rules = _rules(rule_file)
+        events = _events(event)
+        book_dir = playbooks
+        if book_dir is None and (rule_file.resolve().parent.parent / "playbooks").is_dir():
+            book_dir = rule_file.resolve().parent.parent / "playbooks"
+        books = _playbooks(book_dir) if book_dir is not None else None
+        protected = Settings.model_fields["protected_namespaces"].get_default(call_default_factory=True)
+        result = dry_run(rules, events, books, protected)
+        if output == Output.json:
+            print_json(result)
+        else:
+            _print_text(result)
+        if not result["fired"]:
+            raise typer.Exit(NOT_FIRED)

@@ -14,11 +14,10 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from tagent.detect.compiler import Plan, RulePlan, compile_plan
 from tagent.detect.conditions import SID, project
-from tagent.detect.render import ParamsTemplate, RenderError
+from tagent.detect.render import ParamsTemplate, RenderError, template_context
 from tagent.detect.rulesets import DurableRuleset, QuietHost
 from tagent.detect.sequences import SequenceFamily
 from tagent.detect.windows import Streaks
@@ -131,18 +130,10 @@ class Detector:
     def _decide(self, active: _Version, rp: RulePlan, events: list[Event], now: datetime) -> Decision:
         rule, last = rp.rule, events[-1]
         spec = rule.spec
-        # The models themselves, not dicts: `event.values.restarts` must find the field `values`, not the
-        # dict method of the same name.
-        context: dict[str, Any] = {
-            "event": last,
-            "target": last.target,
-            "rule": {"name": rule.name, "labels": dict(rule.metadata.labels), "severity": spec.severity.value,
-                     "mode": spec.mode.value, "description": spec.description, "playbook": spec.then.playbook},
-        }
         common = {"rule": rule.name, "rules_version": active.plan.version, "target": last.target,
                   "event_ids": [e.id for e in events], "severity": spec.severity, "decided_at": now}
         try:
-            params = active.templates[rule.name].render(context)
+            params = active.templates[rule.name].render(template_context(rule, last))
         except RenderError as exc:
             # Never run a playbook with parameters that did not render: tell people instead.
             return Decision(**common, playbook=None, mode=Mode.notify,

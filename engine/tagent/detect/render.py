@@ -16,6 +16,9 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from tagent.model.core import Event
+from tagent.model.policy import Rule
+
 _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.DOTALL)
 _RENDER_ERRORS = (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError)
@@ -45,7 +48,7 @@ def _compile_value(path: str, value: Any) -> Compiled:
         template = _ENV.from_string(value)
         return _guard(path, lambda ctx: template.render(**ctx))
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(f"params.{path}: template syntax error: {exc.message}") from exc
+        raise RenderError(f"{path}: template syntax error: {exc.message}") from exc
 
 
 def _defined(value: Any) -> Any:
@@ -59,19 +62,20 @@ def _guard(path: str, fn: Compiled) -> Compiled:
         try:
             return fn(ctx)
         except _RENDER_ERRORS as exc:
-            raise RenderError(f"params.{path}: {type(exc).__name__}: {exc}") from exc
+            raise RenderError(f"{path}: {type(exc).__name__}: {exc}") from exc
 
     return run
 
 
 class ParamsTemplate:
-    """The compiled `then.params` of one rule. A syntax error is kept and raised on every render."""
+    """The compiled templates of a mapping (a rule's `then.params`, a step's `with`). A syntax error is kept
+    and raised on every render. `where` prefixes error messages (`params`, `steps[0].with`)."""
 
-    def __init__(self, params: Mapping[str, Any]) -> None:
+    def __init__(self, params: Mapping[str, Any], where: str = "params") -> None:
         self._error: RenderError | None = None
         self._parts: dict[str, Compiled] = {}
         try:
-            self._parts = {k: _compile_value(k, v) for k, v in params.items()}
+            self._parts = {k: _compile_value(f"{where}.{k}", v) for k, v in params.items()}
         except RenderError as exc:
             self._error = exc
 
@@ -79,3 +83,18 @@ class ParamsTemplate:
         if self._error is not None:
             raise self._error
         return {k: fn(context) for k, fn in self._parts.items()}
+
+
+def template_context(rule: Rule, event: Event, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What templates see. The models themselves, not dicts: `event.values.restarts` must find the field
+    `values`, not the dict method of the same name. `params` only for playbook steps."""
+    spec = rule.spec
+    ctx: dict[str, Any] = {
+        "event": event,
+        "target": event.target,
+        "rule": {"name": rule.name, "labels": dict(rule.metadata.labels), "severity": spec.severity.value,
+                 "mode": spec.mode.value, "description": spec.description, "playbook": spec.then.playbook},
+    }
+    if params is not None:
+        ctx["params"] = dict(params)
+    return ctx

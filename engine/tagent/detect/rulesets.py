@@ -11,6 +11,10 @@ What durable does and how this wrapper copes (each checked against the installed
 - At most 1,024 sessions (`sid`) live in one ruleset (`MemoryError` past that); `delete_state` frees one.
 - `delete_ruleset` does not free the sessions still in it (about 14 KB per session and rule would leak on
   every reload), so `close` deletes every session it created first.
+- `delete_state` frees the session's action context, which a new session leaves uninitialised until an
+  action has run in it: deleting a session in which no rule ever fired frees a garbage pointer and
+  crashes the process (seen as SIGSEGV with two pending events). So every new session is *primed*: a
+  private rule fires once on a private event, which leaves the context cleared.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ Fired = tuple[str, dict[str, dict[str, Any]]]
 
 SESSION_LIMIT = 1000
 """Sessions we allow per ruleset: below durable's hard 1,024, leaving room for the shared session."""
+PRIME_RULE, PRIME_PROP = "tagent$prime", "tagent_prime"
 
 
 class QuietHost(engine.Host):  # durable ships no type hints: Host is Any
@@ -53,16 +58,27 @@ class DurableRuleset:
         self.name = name
         self._host = host
         self._fired: list[Fired] = []
+        self._primed: list[Fired] = []
         self._sids: set[str] = set()
-        definition = {rule: {**json.loads(json.dumps(spec)), "run": _action(rule, self._fired)}
-                      for rule, spec in rules.items()}
+        definition: dict[str, Any] = {rule: {**json.loads(json.dumps(spec)), "run": _action(rule, self._fired)}
+                                      for rule, spec in rules.items()}
+        definition[PRIME_RULE] = {"all": [{"m": {PRIME_PROP: 1}}], "run": _action(PRIME_RULE, self._primed)}
         host.register_rulesets({name: definition})
         self._ruleset = host.get_ruleset(name)
         self._closed = False
 
+    def _prime(self, sid: str) -> None:
+        self._sids.add(sid)
+        self._primed.clear()
+        self._host.post(self.name, {"sid": sid, PRIME_PROP: 1})
+        if not self._primed:
+            raise RuntimeError(f"durable_rules did not prime session {sid!r} of {self.name}")
+
     def post(self, message: dict[str, Any]) -> list[Fired]:
         """Assert one event in session `message['sid']`; the rules it completed (empty when none)."""
-        self._sids.add(str(message["sid"]))
+        sid = str(message["sid"])
+        if sid not in self._sids:
+            self._prime(sid)
         self._fired.clear()
         try:
             self._host.post(self.name, message)
