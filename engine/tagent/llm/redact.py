@@ -1,0 +1,137 @@
+"""Redaction: nothing secret or personal leaves Tagent for an LLM (or lands in a post-mortem).
+
+Applied to every message by `LLMClient` itself, so no prompt path can forget it. Two kinds of knowledge:
+the values Tagent knows are secret (`settings.secret_values()`: API tokens, webhook URLs, DB URL ...),
+matched exactly, and patterns for what a cluster leaks into logs and events: private keys, credentials
+in URLs, Authorization headers, JWTs, vendor token formats (AWS, GitHub, Slack, OpenAI, Google, Stripe),
+`password=...`-style pairs, emails, IPv4/IPv6 addresses, and long high-entropy strings. Each match
+becomes `[REDACTED:<kind>]`, so a reader (or the model) still sees that something was there.
+Over-masking is the accepted failure mode: a masked version string costs less than a leaked key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from tagent.settings import Settings
+
+_NOT_MASKED = r"(?!\[REDACTED)"
+_SENSITIVE_KEYS = (
+    r"pass(?:word|wd|phrase)?|pwd|secret|token(?!s)|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
+    r"client[_-]?secret|credentials?|auth[_-]?key|session[_-]?id|cookie|signature|sig")
+_B64ISH = "A-Za-z0-9+/=_-"
+
+# (kind, pattern, group to mask: 0 = whole match)
+_PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
+    ("private_key", re.compile(
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)"), 0),
+    ("url_credentials", re.compile(r"(?<=://)[^\s/@:\"'<>]+(?::[^\s/@\"'<>]*)?(?=@[^\s/@]+)"), 0),
+    ("authorization", re.compile(rf"(?i)\b(?:authorization|proxy-authorization)[\"']?\s*[:=]\s*[\"']?{_NOT_MASKED}"
+                                 r"((?:(?:bearer|basic|token|digest)\s+)?[^\s\"',;]+)"), 1),
+    ("bearer_token", re.compile(rf"(?i)\b(?:bearer|basic)\s+{_NOT_MASKED}([A-Za-z0-9._~+/=-]{{8,}})"), 1),
+    ("bearer_token", re.compile(rf"(?i)\btoken\s+{_NOT_MASKED}(?=[A-Za-z._~+/=-]*\d)([A-Za-z0-9._~+/=-]{{8,}})"), 1),
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), 0),
+    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"), 0),
+    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"), 0),
+    ("slack_token", re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{10,}"), 0),
+    ("openai_key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), 0),
+    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), 0),
+    ("stripe_key", re.compile(r"\b[rsp]k_(?:live|test)_[A-Za-z0-9]{16,}"), 0),
+    ("secret_value", re.compile(
+        rf"(?i)[A-Za-z0-9_.-]*(?:{_SENSITIVE_KEYS})[A-Za-z0-9_.-]*\\?[\"']?\s*(?:[:=]|=>)\s*{_NOT_MASKED}"
+        r"(\\\"[^\n]*?\\\"|\"[^\"\n]*\"|'[^'\n]*'|(?:[^\s\"',;&}\])\\]|\\\\)+)"), 1),
+    ("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), 0),
+]
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
+_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[\w.-]+)?(?![\w:])")
+_TOKEN = re.compile(rf"(?<![{_B64ISH}])[{_B64ISH}]{{20,}}(?![{_B64ISH}])")
+_K8S_NAME = re.compile(r"^[a-z0-9]{1,12}(?:[-_][a-z0-9]{1,12})+$")
+
+
+def shannon_entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(c / len(text) * math.log2(c / len(text)) for c in counts.values())
+
+
+def looks_random(token: str) -> bool:
+    """A long token mixing character classes with high entropy: a key, not a word or a pod name."""
+    if len(token) < 20 or _K8S_NAME.match(token):
+        return False
+    classes = sum(bool(re.search(p, token)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=_-]"))
+    if classes < 2 or (classes == 2 and len(token) < 32):
+        return False
+    return shannon_entropy(token) >= 3.5
+
+
+class Redactor:
+    """`redactor(text)` masks secrets; `known` are exact values (settings secrets) masked first."""
+
+    def __init__(self, known: Iterable[str] = (), *, emails: bool = True, ips: bool = True) -> None:
+        self.known: tuple[str, ...] = tuple(sorted({k for k in known if len(k) >= 4}, key=len, reverse=True))
+        self.emails, self.ips = emails, ips
+
+    def adding(self, values: Iterable[str]) -> Redactor:
+        """A redactor that also masks `values` (e.g. the LLM API key itself)."""
+        return Redactor([*self.known, *values], emails=self.emails, ips=self.ips)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Redactor:
+        return cls(known=settings.secret_values())
+
+    def __call__(self, text: str) -> str:
+        return self.redact(text)[0]
+
+    def redact(self, text: str) -> tuple[str, Counter[str]]:
+        """The masked text and how many items of each kind were masked."""
+        found: Counter[str] = Counter()
+        for value in self.known:
+            if value in text:
+                found["known_secret"] += text.count(value)
+                text = text.replace(value, "[REDACTED:known_secret]")
+        for kind, pattern, group in _PATTERNS:
+            if kind == "email" and not self.emails:
+                continue
+            text = pattern.sub(_masker(kind, group, found), text)
+        if self.ips:
+            text = _IPV4.sub(_validated(_is_ip, "ipv4", found), text)
+            text = _IPV6.sub(_validated(_is_ipv6, "ipv6", found), text)
+        text = _TOKEN.sub(_validated(looks_random, "high_entropy", found), text)
+        return text, found
+
+
+def _masker(kind: str, group: int, found: Counter[str]) -> Callable[[re.Match[str]], str]:
+    def replace(m: re.Match[str]) -> str:
+        found[kind] += 1
+        if group == 0:
+            return f"[REDACTED:{kind}]"
+        start, end = m.span(group)
+        offset = m.start()
+        whole = m.group(0)
+        return whole[: start - offset] + f"[REDACTED:{kind}]" + whole[end - offset:]
+    return replace
+
+
+def _validated(check: Callable[[str], bool], kind: str, found: Counter[str]) -> Callable[[re.Match[str]], str]:
+    def replace(m: re.Match[str]) -> str:
+        if not check(m.group(0)):
+            return m.group(0)
+        found[kind] += 1
+        return f"[REDACTED:{kind}]"
+    return replace
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_ipv6(text: str) -> bool:
+    candidate = text.rstrip(".:") if not text.endswith("::") else text
+    return sum(ch in "0123456789abcdefABCDEF" for ch in candidate) >= 2 and _is_ip(candidate)
