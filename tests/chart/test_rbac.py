@@ -9,8 +9,6 @@ import pytest
 from tests.chart.render import MUTATING_VERBS, NAMESPACE, RELEASE, Rendered, render
 from tests.chart.value_sets import VALUE_SETS
 
-pytestmark = pytest.mark.xdist_group("chart")
-
 READS = {"get", "list", "watch"}
 # (apiGroup, resource) -> verbs: the list, nothing more.
 EXPECTED: dict[tuple[str, str], set[str]] = {

@@ -11,8 +11,6 @@ import pytest
 from tests.chart.render import CHART, NAMESPACE, RELEASE, Rendered, render
 from tests.chart.value_sets import VALUE_SETS
 
-pytestmark = pytest.mark.xdist_group("chart")
-
 
 @pytest.mark.parametrize(("values", "where"), [
     ({"readonly": True}, "readonly"),                                   # typo of readOnly

@@ -7,8 +7,6 @@ import pytest
 from tests.chart.render import NAMESPACE, RELEASE, Rendered, render
 from tests.chart.value_sets import VALUE_SETS
 
-pytestmark = pytest.mark.xdist_group("chart")
-
 
 @pytest.fixture(scope="module")
 def default() -> Rendered:
