@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.policy.paths import BROKEN, REPO, expected_broken_lines
 from tagent.policy.validate import check_paths
+from tests.policy.paths import BROKEN, REPO, expected_broken_lines
 
 
 def test_each_broken_file_yields_exactly_its_expected_line() -> None:

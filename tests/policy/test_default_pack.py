@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.policy.paths import REPO
 from tagent.model.core import Event, EventSource, Mode, Severity, WorkloadRef
 from tagent.model.policy import Rule
 from tagent.policy.ruleset import RuleSet
 from tagent.policy.templates import environment
 from tagent.policy.validate import check_paths
+from tests.policy.paths import REPO
 
 
 @pytest.fixture(scope="module")

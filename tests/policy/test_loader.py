@@ -9,7 +9,7 @@ from tagent.policy.loader import MAX_BYTES, MAX_DEPTH, parse_text, read_file
 
 
 def _one_problem(text: str) -> str:
-    docs, problems = parse_text(text, "x.yaml")
+    _, problems = parse_text(text, "x.yaml")
     assert len(problems) == 1, problems
     return str(problems[0])
 
@@ -118,4 +118,5 @@ def test_unreadable_path_is_a_problem_not_an_exception(tmp_path: Path) -> None:
 def test_syntax_errors_point_at_the_problem_line() -> None:
     assert _one_problem("a:\n  b: [1, 2\n  c: 3\n") == (
         "x.yaml:3: YAML syntax error: expected ',' or ']', but got ':' (while parsing a flow sequence at line 2)")
-    assert _one_problem("a: b\n\tc: d\n") == "x.yaml:2: YAML syntax error: found character '\\t' that cannot start any token"
+    assert _one_problem("a: b\n\tc: d\n") == (
+        "x.yaml:2: YAML syntax error: found character '\\t' that cannot start any token")

@@ -26,7 +26,8 @@ def _rule(name: str, when: str) -> str:
             "  then: {playbook: page}\n")
 
 
-SINGLE_BAD = "    prometheus:\n      query: 'sum(rate(http_requests_total{code=~\"5..\"}[1m])'\n      op: '>'\n      value: 10\n"
+SINGLE_BAD = ("    prometheus:\n      query: 'sum(rate(http_requests_total{code=~\"5..\"}[1m])'\n"
+              "      op: '>'\n      value: 10\n")
 SINGLE_GOOD = ("    prometheus:\n      query: 'sum by (namespace) (rate(http_requests_total{code=~\"5..\"}[1m]))'\n"
                "      op: '>'\n      value: 10\n")
 ALL_BAD = ("    all:\n      - kubernetes: {reason: RolloutStarted}\n"

@@ -22,6 +22,7 @@ from tagent.errors import PermanentError, TransientError
 _PERMANENT = ("authentication failed", "could not read username", "could not read password", "permission denied",
               "repository not found", "couldn't find remote ref", "invalid refspec", "terminal prompts disabled",
               "returned error: 401", "returned error: 403", "returned error: 404")
+_FATAL = re.compile(r"\b(?:fatal|error): (.+)$")
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
@@ -73,7 +74,8 @@ class GitClient:
     def _error(self, what: str, exc: git.GitCommandError) -> TransientError | PermanentError:
         detail = str(exc.stderr or exc).strip().strip("'\"").strip()
         lines = [ln.strip() for ln in detail.splitlines() if ln.strip()]
-        reason = self._scrub(lines[-1] if lines else f"exit status {exc.status}")
+        fatal = [m.group(1).strip(" '\"") for ln in lines if (m := _FATAL.search(ln))]
+        reason = self._scrub(fatal[0] if fatal else lines[-1] if lines else f"exit status {exc.status}")
         message = f"git {what} {self.safe_url} failed: {reason}"
         if any(marker in detail.lower() for marker in _PERMANENT):
             return PermanentError(message)
