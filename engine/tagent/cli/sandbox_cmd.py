@@ -1,11 +1,142 @@
-"""Placeholder: replace with the real commands (keep `register`)."""
+"""`tagent sandbox up|inject|faults`: run the local sandbox cluster and break it on purpose."""
 
 from __future__ import annotations
 
+import json
+import logging
+import signal
+import ssl
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
 import typer
 
-from tagent.cli.placeholder import pending
+from tagent.cli.common import Output, OutputOpt, fail, print_json
+from tagent.errors import ConfigError, ValidationError
+from tagent.sandbox import FAULTS, Sandbox, kubeconfig
+
+DEFAULT_KUBECONFIG = Path(".tagent/sandbox.kubeconfig")
+KubeconfigOpt = typer.Option(DEFAULT_KUBECONFIG, "--kubeconfig", envvar="KUBECONFIG",
+                             help="kubeconfig of the running sandbox (written by `tagent sandbox up`)")
+
+sandbox_app = typer.Typer(help="The local sandbox cluster: a Kubernetes API with simulated workloads.",
+                          no_args_is_help=True)
+
+
+@sandbox_app.command("up")
+def up(
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="port on 127.0.0.1 (0: any free port)"),
+    kubeconfig_out: Path = typer.Option(DEFAULT_KUBECONFIG, "--kubeconfig-out", help="where to write the kubeconfig"),
+    scenario: Path | None = typer.Option(None, "--scenario", help="scenario YAML (default: the built-in shop)"),
+    speed: float = typer.Option(1.0, "--speed", min=0.01, max=10000.0, help="sandbox seconds per wall second"),
+    seed: int | None = typer.Option(None, "--seed", help="random seed, for a repeatable simulation"),
+) -> None:
+    """Start the sandbox cluster in the foreground until Ctrl-C or SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        sb = Sandbox(port=port, speed=speed, scenario=scenario, seed=seed)
+        sb.start()
+    except ValidationError as exc:
+        fail("; ".join(exc.problems[:3]))
+    except ConfigError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}")
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        path = sb.write_kubeconfig(kubeconfig_out)
+        print(f"sandbox cluster {sb.scenario.metadata.name!r} at {sb.https_url} (speed {speed:g}x)", flush=True)
+        print(f"kubeconfig: {path}    export KUBECONFIG={path.resolve()}", flush=True)
+        print(f"prometheus metrics: {sb.metrics_url}", flush=True)
+        stop.wait()
+    except OSError as exc:
+        fail(f"cannot write the kubeconfig {kubeconfig_out}: {exc.strerror or exc}")
+    finally:
+        sb.stop()
+    print("sandbox stopped", flush=True)
+
+
+def _call(path: Path, method: str, url_path: str, body: dict[str, Any] | None = None) -> Any:
+    """One authenticated request to a running sandbox, named by a kubeconfig; errors become one line."""
+    try:
+        server, token, ca = kubeconfig.read(path)
+    except ConfigError as exc:
+        fail(str(exc))
+    verify: ssl.SSLContext | bool = True
+    if ca is not None:
+        verify = ssl.create_default_context(cadata=ca.decode())
+    try:
+        resp = httpx.request(method, server.rstrip("/") + url_path, json=body, verify=verify, timeout=10,
+                             headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the sandbox at {server} ({exc.__class__.__name__}): is `tagent sandbox up` running?")
+    try:
+        data = resp.json()
+    except json.JSONDecodeError:
+        fail(f"{server} did not answer like a sandbox (HTTP {resp.status_code})")
+    if resp.status_code == 401:
+        fail(f"the server at {server} refused the kubeconfig's token (is it a sandbox kubeconfig?)")
+    if resp.status_code >= 400:
+        fail(str(data.get("message") or f"HTTP {resp.status_code}"))
+    return data
+
+
+def _params(values: list[str]) -> dict[str, float]:
+    params: dict[str, float] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            params[key] = float(raw)
+        except ValueError:
+            fail(f"--param {item!r}: use NAME=NUMBER, e.g. rate=0.5", code=2)
+    return params
+
+
+@sandbox_app.command("inject")
+def inject(
+    fault: str = typer.Argument(..., help=f"one of: {', '.join(FAULTS)}", metavar="FAULT"),
+    target: str = typer.Option(..., "--target", help="NAMESPACE/NAME of a Deployment or StatefulSet"),
+    kubeconfig_path: Path = KubeconfigOpt,
+    param: list[str] = typer.Option([], "--param", help="fault parameter NAME=NUMBER (e.g. rate=0.5)"),
+    output: Output = OutputOpt,
+) -> None:
+    """Inject a fault into a workload of the running sandbox (`heal` clears them)."""
+    if fault not in FAULTS:
+        fail(f"unknown fault {fault!r}: use one of {', '.join(FAULTS)}", code=2)
+    ns, _, name = target.partition("/")
+    if not ns or not name or "/" in name:
+        fail(f"--target {target!r}: use NAMESPACE/NAME, e.g. shop/payment-service", code=2)
+    data = _call(kubeconfig_path, "POST", "/sandbox/v1/faults",
+                 {"fault": fault, "namespace": ns, "name": name, "params": _params(param)})
+    if output == Output.json:
+        print_json(data)
+    else:
+        print(f"{fault} injected into {data.get('kind', 'workload').lower()}/{name} in namespace {ns}")
+
+
+@sandbox_app.command("faults")
+def faults(kubeconfig_path: Path = KubeconfigOpt, output: Output = OutputOpt) -> None:
+    """List the faults active in the running sandbox."""
+    items = _call(kubeconfig_path, "GET", "/sandbox/v1/faults").get("items", [])
+    if output == Output.json:
+        print_json(items)
+        return
+    for f in items:
+        print(f"{f['namespace']}/{f['workload']}\t{f['name']}\t{f['params']}\tsince {f['injected_at']}")
+    if not items:
+        print("no active faults")
 
 
 def register(app: typer.Typer) -> None:
-    pending(app, 'sandbox', 'tagent sandbox up|inject (sandbox issue)')
+    app.add_typer(sandbox_app, name="sandbox")

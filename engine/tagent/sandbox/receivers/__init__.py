@@ -6,11 +6,13 @@ openai libraries can be exercised end to end without the internet.
 """
 
 from tagent.sandbox.receivers.base import RecordedRequest, RecordingServer, Reply
-from tagent.sandbox.receivers.openai import OpenAIReceiver, Responder, echo_responder
+from tagent.sandbox.receivers.bundle import LocalReceivers
+from tagent.sandbox.receivers.openai import OpenAIReceiver, Responder, echo_responder, explain_responder
 from tagent.sandbox.receivers.twilio import PlacedCall, TwilioReceiver, twilio_signature
 from tagent.sandbox.receivers.webhook import ReceivedMessage, WebhookReceiver
 
 __all__ = [
+    "LocalReceivers",
     "OpenAIReceiver",
     "PlacedCall",
     "ReceivedMessage",
@@ -21,5 +23,6 @@ __all__ = [
     "TwilioReceiver",
     "WebhookReceiver",
     "echo_responder",
+    "explain_responder",
     "twilio_signature",
 ]

@@ -9,6 +9,7 @@ characters per token. A configured `api_key` is checked as `Authorization: Beare
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -23,6 +24,33 @@ def echo_responder(request: dict[str, Any]) -> str:
     """Default: a short, plainly artificial answer naming the last user message's size."""
     last: dict[str, Any] = next((m for m in reversed(request.get("messages", [])) if m.get("role") == "user"), {})
     return f"(sandbox model) received {len(str(last.get('content', '')))} characters."
+
+
+def explain_responder(request: dict[str, Any]) -> str:
+    """For the demo: a post-mortem explanation assembled from the fenced data it was given.
+
+    It only rearranges what the prompt holds (rule, first event, steps), so the demo shows the whole
+    path (redaction, fencing, the marked section) without pretending to be a real model's insight.
+    """
+    prompt = "\n".join(str(m.get("content", "")) for m in request.get("messages", []))
+
+    def first(prefix: str) -> str:
+        line = next((ln for ln in prompt.splitlines() if ln.startswith(f"| {prefix}")), "")
+        return line[2:].strip()
+
+    def block(label: str) -> list[str]:
+        match = re.search(rf"<<<DATA {label} id=(\w+)>>>\n(.*?)\n<<<END DATA {label} id=\1>>>", prompt, re.S)
+        return [ln[2:] for ln in match.group(2).splitlines()] if match else []
+
+    events = block("events")
+    steps = [ln for ln in block("incident") if " step" in ln]
+    return "\n".join([
+        "### Likely cause", f"The sandbox model sees {first('rule:') or 'an unknown rule'} firing on "
+        f"{first('target:') or 'an unknown target'}.", "",
+        "### Evidence", *(f"- `{e}`" for e in events[:3] or ["(no events in the prompt)"]), "",
+        "### What was done", *(f"- {s}" for s in steps[:5] or ["Nothing was run."]), "",
+        "### What to change", "- (sandbox model: no real analysis; configure a real LLM for one)",
+    ])
 
 
 def _tokens(text: str) -> int:

@@ -1,0 +1,181 @@
+"""Faults: what goes wrong, and what it is a property of.
+
+- `crashloop` belongs to the workload's current revision (pod-template-hash): pods of that ReplicaSet
+  crash soon after they start, replacements too; a rollout restart (a new revision) cures it.
+- `bad-deploy` rolls out a new version whose code is marked bad: its pods serve a share of 500s. The
+  mark is on the code (images, env), so a restart keeps it and a rollback to the previous version cures it.
+- `oom`: the working set grows towards 1.5x the memory limit it had when injected; pods are OOMKilled
+  while their limit is below that. `error-spike`: a share of 500s. `load`: more requests and CPU.
+  `idle`: almost nothing. `heal` clears every fault of the workload, bad code included.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tagent.sandbox import kinds
+from tagent.sandbox.apierrors import ApiError
+from tagent.sandbox.clock import SandboxClock, rfc3339
+from tagent.sandbox.hashing import code_hash, template_hash
+from tagent.sandbox.quantities import parse_quantity
+from tagent.sandbox.scenario import FAULTS
+from tagent.sandbox.store import Obj, Store
+
+PARAMS: dict[str, dict[str, tuple[float, float, float]]] = {  # fault -> param -> (default, min, max)
+    "crashloop": {"after": (2.0, 0.0, 3600.0)},  # sandbox seconds a container runs before it crashes
+    "oom": {"factor": (1.5, 1.01, 100.0), "ramp": (20.0, 1.0, 3600.0)},
+    "error-spike": {"rate": (0.3, 0.0, 1.0)},
+    "bad-deploy": {"rate": (0.6, 0.0, 1.0)},
+    "load": {"factor": (5.0, 1.0, 1000.0)},
+    "idle": {"factor": (0.02, 0.0, 1.0)},
+    "heal": {},
+}
+
+
+@dataclass
+class Fault:
+    name: str
+    namespace: str
+    workload: str
+    kind: str
+    params: dict[str, float]
+    injected_at: datetime
+    revision: str | None = None  # the template hash a crashloop is bound to
+    oom_peak: float | None = None  # bytes
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["injected_at"] = rfc3339(self.injected_at)
+        return data
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What the faults mean for one pod right now."""
+
+    crash_after: float | None = None
+    oom_peak: float | None = None
+    oom_ramp: float = 20.0
+    error_share: float = 0.0
+    load: float = 1.0
+    bad_code: bool = False
+
+
+@dataclass
+class FaultBook:
+    faults: dict[tuple[str, str], dict[str, Fault]] = field(default_factory=dict)
+    bad_code: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)  # -> code hash -> rate
+
+    def active(self) -> list[Fault]:
+        return [f for per in self.faults.values() for f in per.values()]
+
+    def effects(self, namespace: str, workload: str, revision: str, code: str) -> Effects:
+        per = self.faults.get((namespace, workload), {})
+        crash = per.get("crashloop")
+        oom = per.get("oom")
+        bad_rate = self.bad_code.get((namespace, workload), {}).get(code)
+        share = per["error-spike"].params["rate"] if "error-spike" in per else 0.0
+        if bad_rate is not None:
+            share = max(share, bad_rate)
+        load = 1.0
+        if "load" in per:
+            load = per["load"].params["factor"]
+        elif "idle" in per:
+            load = per["idle"].params["factor"]
+        return Effects(
+            crash_after=crash.params["after"] if crash and crash.revision == revision else None,
+            oom_peak=oom.oom_peak if oom else None, oom_ramp=oom.params["ramp"] if oom else 20.0,
+            error_share=share, load=load, bad_code=bad_rate is not None)
+
+
+def check_params(fault: str, params: dict[str, Any]) -> dict[str, float]:
+    if fault not in FAULTS:
+        raise ApiError(422, f"unknown fault {fault!r}: use one of {', '.join(FAULTS)}")
+    spec = PARAMS[fault]
+    unknown = sorted(set(params) - set(spec))
+    if unknown:
+        raise ApiError(422, f"fault {fault!r} takes no parameter {unknown[0]!r} (known: {', '.join(spec) or 'none'})")
+    out: dict[str, float] = {}
+    for name, (default, low, high) in spec.items():
+        value = params.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise ApiError(422, f"fault {fault!r}: {name} must be a number in [{low}, {high}]")
+        out[name] = float(value)
+    return out
+
+
+class Injector:
+    """Applies faults to workloads in the store (called under the store lock)."""
+
+    def __init__(self, store: Store, clock: SandboxClock, book: FaultBook) -> None:
+        self.store, self.clock, self.book = store, clock, book
+
+    def find_workload(self, namespace: str, name: str) -> Obj:
+        for rt in (kinds.DEPLOYMENTS, kinds.STATEFULSETS):
+            obj = self.store.find(rt, namespace, name)
+            if obj is not None:
+                return obj
+        raise ApiError(404, f'no deployment or statefulset "{name}" in namespace "{namespace}"', "NotFound")
+
+    def inject(self, fault: str, namespace: str, name: str, params: dict[str, Any] | None = None) -> Fault:
+        values = check_params(fault, params or {})
+        with self.store.lock:
+            wl = self.find_workload(namespace, name)
+            key = (namespace, name)
+            record = Fault(fault, namespace, name, wl["kind"], values, self.clock.now())
+            per = self.book.faults.setdefault(key, {})
+            if fault == "heal":
+                self.book.faults.pop(key, None)
+                self.book.bad_code.pop(key, None)
+                return record
+            if fault == "crashloop":
+                record.revision = template_hash(wl["spec"]["template"])
+            elif fault == "oom":
+                record.oom_peak = _memory_limit(wl) * values["factor"]
+            elif fault == "bad-deploy":
+                self._bad_deploy(wl, values["rate"])
+            elif fault in ("load", "idle"):
+                per.pop("idle" if fault == "load" else "load", None)
+            if fault != "bad-deploy":
+                per[fault] = record
+            return record
+
+    def _bad_deploy(self, wl: Obj, rate: float) -> None:
+        """Roll out the next version of the workload and mark its code bad."""
+        rt = kinds.DEPLOYMENTS if wl["kind"] == "Deployment" else kinds.STATEFULSETS
+        ns, name = wl["metadata"]["namespace"], wl["metadata"]["name"]
+        template = copy.deepcopy(wl["spec"]["template"])
+        version = "1.0.0"
+        for c in template["spec"]["containers"]:
+            env = c.setdefault("env", [])
+            current = next((e for e in env if e.get("name") == "APP_VERSION"), None)
+            version = _next_version(current.get("value", "1.0.0") if current else "1.0.0")
+            if current:
+                current["value"] = version
+            else:
+                env.append({"name": "APP_VERSION", "value": version})
+
+        def change(obj: Obj) -> None:
+            obj["spec"]["template"] = template
+            obj["metadata"].setdefault("annotations", {})["kubernetes.io/change-cause"] = f"deploy {name} {version}"
+
+        self.store.mutate(rt, ns, name, change)
+        self.book.bad_code.setdefault((ns, name), {})[code_hash(template["spec"])] = rate
+
+
+def _memory_limit(wl: Obj) -> float:
+    c = wl["spec"]["template"]["spec"]["containers"][0]
+    res = c.get("resources") or {}
+    text = (res.get("limits") or {}).get("memory") or (res.get("requests") or {}).get("memory") or "256Mi"
+    return parse_quantity(text)
+
+
+def _next_version(version: str) -> str:
+    parts = version.split(".")
+    if parts and parts[-1].isdigit():
+        parts[-1] = str(int(parts[-1]) + 1)
+        return ".".join(parts)
+    return version + ".1"

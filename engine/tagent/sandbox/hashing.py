@@ -1,0 +1,43 @@
+"""Stable short hashes: pod-template-hash, controller-revision-hash and the "code" fingerprint of a revision."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def normalized(value: Any) -> Any:
+    """Without nulls, empty maps and empty lists: the zero values Go clients add or drop at will."""
+    if isinstance(value, dict):
+        out = {k: normalized(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [normalized(v) for v in value]
+    return value
+
+
+def short_hash(value: Any, length: int = 10) -> str:
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).digest()
+    return "".join(_ALPHABET[b % len(_ALPHABET)] for b in digest[:length])
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    """The pod-template-hash of a Deployment template (or the revision of a StatefulSet template)."""
+    labels = {k: v for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()
+              if k not in ("pod-template-hash", "controller-revision-hash")}
+    meta = {**(template.get("metadata") or {}), "labels": labels}
+    return short_hash(normalized({**template, "metadata": meta}))
+
+
+def code_hash(pod_spec: dict[str, Any]) -> str:
+    """What the containers run (images, commands, env): unchanged by a rollout restart, changed by a deploy.
+
+    A bad deploy marks this fingerprint, so restarting does not cure it while rolling back does.
+    """
+    parts = [{k: c.get(k) for k in ("name", "image", "command", "args", "env")}
+             for c in pod_spec.get("containers") or []]
+    return short_hash(normalized(parts))

@@ -1,0 +1,125 @@
+"""`Sandbox`: the local Kubernetes API server with simulated workloads, in one object.
+
+    with Sandbox(speed=60) as sb:
+        path = sb.write_kubeconfig(tmp / "kubeconfig")
+        sb.inject("crashloop", "shop", "payment-service")
+"""
+
+from __future__ import annotations
+
+import http.client
+import secrets
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from tagent.sandbox import kubeconfig, tls
+from tagent.sandbox.clock import SandboxClock
+from tagent.sandbox.router import METRICS_PATH, Api
+from tagent.sandbox.scenario import Scenario, default_scenario, load_scenario
+from tagent.sandbox.server import SandboxHTTPServer
+from tagent.sandbox.simulation import Simulation
+from tagent.sandbox.store import Store
+
+
+class Sandbox:
+    """A started Sandbox serves the Kubernetes API on 127.0.0.1 and runs the simulation in threads."""
+
+    metrics_path = METRICS_PATH
+
+    def __init__(self, port: int = 0, speed: float = 1.0, scenario: Scenario | Path | str | None = None,
+                 token: str | None = None, host: str = "127.0.0.1", seed: int | None = None) -> None:
+        if isinstance(scenario, str | Path):
+            scenario = load_scenario(Path(scenario))
+        self.scenario = scenario or default_scenario()
+        self.clock = SandboxClock(speed)
+        self.simulation = Simulation(self.clock, self.scenario, seed)
+        self._token = token or secrets.token_urlsafe(24)
+        self._host, self._port = host, port
+        self._stop = threading.Event()
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        state = self.url if self._server else "stopped"
+        return f"Sandbox({state}, speed={self.clock.speed})"
+
+    @property
+    def store(self) -> Store:
+        return self.simulation.store
+
+    @property
+    def token(self) -> str:
+        """The bearer token every API request needs (kept out of repr and logs)."""
+        return self._token
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Plain HTTP (the same port also answers HTTPS: see `https_url`)."""
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def https_url(self) -> str:
+        """What kubeconfigs name: kubectl sends a bearer token only over TLS."""
+        return f"https://{self._host}:{self.port}"
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The certificate authority that signed the HTTPS certificate (PEM)."""
+        return tls.bundle(self._host).ca_pem
+
+    @property
+    def metrics_url(self) -> str:
+        """The unauthenticated Prometheus exposition of every pod (append `/NAMESPACE` for one namespace)."""
+        return self.url + METRICS_PATH
+
+    def start(self) -> Sandbox:
+        """Build the cluster, start the simulation and the API; returns once the API answers."""
+        self.simulation.populate()
+        self.simulation.start()
+        self._tls = tls.bundle(self._host)
+        self._server = SandboxHTTPServer((self._host, self._port), Api(self.simulation, self._token, self._stop),
+                                         self._tls.server_context())
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="sandbox-api", daemon=True)
+        self._thread.start()
+        conn = http.client.HTTPConnection(self._host, self.port, timeout=5)
+        try:
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+        finally:
+            conn.close()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        self.simulation.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def write_kubeconfig(self, path: Path | str, namespace: str = "default") -> Path:
+        """A kubeconfig for kubectl and `kubernetes.config.load_kube_config` (mode 0600: it holds the token)."""
+        return kubeconfig.write(Path(path), self.https_url, self._token, self.ca_pem, namespace)
+
+    def inject(self, fault: str, namespace: str, name: str, **params: float) -> dict[str, Any]:
+        """Inject a fault into a Deployment or StatefulSet; raises ApiError (404, 422) on a bad request."""
+        return self.simulation.inject(fault, namespace, name, dict(params)).as_dict()
+
+    def faults(self) -> list[dict[str, Any]]:
+        with self.store.lock:
+            return [f.as_dict() for f in self.simulation.book.active()]
