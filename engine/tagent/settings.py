@@ -57,6 +57,7 @@ class Settings(BaseSettings):
 
     # people
     notify_urls: dict[str, SecretStr] = Field(default_factory=dict)  # name -> apprise URL
+    notify_min_interval: float | None = Field(default=None, ge=0)  # None: apprise's per-service request spacing
     phones: dict[str, str] = Field(default_factory=dict)  # name -> E.164 number
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None

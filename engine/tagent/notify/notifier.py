@@ -87,6 +87,7 @@ class Notifier:
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> Notifier:
+        options.setdefault("min_interval", settings.notify_min_interval)
         return cls(settings.notify_urls, **options)
 
     def _load(self, name: str, url: str) -> _Route:
