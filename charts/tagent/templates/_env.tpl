@@ -6,6 +6,7 @@ ever arrive through secretKeyRef: no value of a secret is ever rendered by this 
 - {name: TAGENT_API_HOST, value: "0.0.0.0"}
 - {name: TAGENT_API_PORT, value: {{ .Values.engine.port | quote }}}
 - {name: TAGENT_DATA_DIR, value: /data}
+- {name: HOME, value: /tmp}
 - {name: TAGENT_RULES, value: {{ include "tagent.rulesLocation" . | quote }}}
 {{- if eq .Values.rules.source "git" }}
 - {name: TAGENT_RULES_BRANCH, value: {{ .Values.rules.branch | quote }}}
