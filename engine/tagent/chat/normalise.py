@@ -44,7 +44,7 @@ _PHRASES: list[tuple[str, str]] = [
     (r"one more time|once again|once more|one time", ""),
     (r"do the needful|at the earliest|as soon as possible|right now|right away|real quick|for me|if possible",
      ""),
-    (r"(?:can|could|would|will) (?:you|u) (?:please |pls |plz |kindly )?(?:just )?", ""),
+    (r"(?:can|could|would|will) (?:you|u)(?: please| pls| plz| kindly)?(?: just)?", ""),
     (r"i (?:want|need|would like) (?:you )?to|i'd like to|id like to|go ahead and|let us|let's|lets", ""),
     (r"what is|what's|whats", "what is"),
     (r"how much", "how much"),

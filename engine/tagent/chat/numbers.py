@@ -60,7 +60,10 @@ def _read_number(tokens: list[str], i: int) -> tuple[int, int]:
         return _HINDI[tok], 1
     if tok.isdigit() and nxt == "dozen":
         return int(tok) * 12, 2
-    return _read_english(tokens, i)
+    value, used = _read_english(tokens, i)
+    if used and i + used < len(tokens) and tokens[i + used] == "dozen":
+        return value * 12, used + 1
+    return value, used
 
 
 def _read_english(tokens: list[str], i: int) -> tuple[int, int]:

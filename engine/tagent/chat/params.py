@@ -19,6 +19,7 @@ _UNITS = {"s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s", "m":
           "ghanta": "h", "d": "d", "day": "d", "days": "d", "din": "d", "week": "w", "weeks": "w"}
 _NON_COUNT_AFTER = set(_UNITS) | {"lines", "line", "percent", "%", "am", "pm", "baje", "o'clock"}
 _NON_COUNT_BEFORE = {"revision", "version", "v", "rev", "node", "last", "past", "tail", "previous", "top"}
+_COUNT_BEFORE = {"to", "it", "be", "at", "need", "with", "make", "run", "set", "have", "or"}
 _UP = {"up", "increase", "add", "more", "extra", "raise", "bump", "plus", "badhao"}
 _DOWN = {"down", "decrease", "reduce", "less", "fewer", "lower", "minus", "delete"}
 _METRICS = [("error_rate", Metric.error_rate), ("request_rate", Metric.request_rate), ("latency", Metric.latency),
@@ -72,8 +73,7 @@ def replica_request(tokens: list[str]) -> ReplicaRequest:
             continue  # "from 2 to 10": 2 is the current count, not the request
         if before in ("by", "add", "plus", "minus", "delete") or after in ("more", "extra", "less", "fewer"):
             deltas.append(value * _direction(tokens, i))
-        elif before in ("to", "it", "be", "at", "need", "with", "make", "run", "set", "have") or after == "replicas" \
-                or before == "replicas" or len([t for t in tokens if t.isdigit()]) == 1:
+        elif before in _COUNT_BEFORE or "replicas" in (before, after) or sum(t.isdigit() for t in tokens) == 1:
             counts.append(value)
     if any(d == 0 for d in deltas):
         return ReplicaRequest(unclear="Should the count go up or down?")
@@ -100,6 +100,8 @@ def _direction(tokens: list[str], i: int) -> int:
 
 
 def metric(tokens: list[str]) -> Metric | None:
+    if "cpu" in tokens and "memory" in tokens:
+        return None  # both: what `kubectl top` shows by default
     for word, value in _METRICS:
         if word in tokens:
             return value

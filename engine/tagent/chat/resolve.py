@@ -32,7 +32,7 @@ def compact(text: str) -> str:
 
 def allowed_edits(length: int) -> int:
     """Typos tolerated for a name of this length: none for short names, where one edit is a new word."""
-    return 0 if length < 4 else 1 if length < 8 else 2
+    return 0 if length < 5 else 1 if length < 8 else 2
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,8 @@ class Resolver:
 def _similarity(key: str, alias: str, fuzzy: bool) -> float:
     if key == alias:
         return 1.0
+    if key == alias + "s" and fuzzy:
+        return 0.95  # plural: "payments", "carts"
     if not fuzzy or min(len(key), len(alias)) < 4:
         return 0.0
     dist = DamerauLevenshtein.distance(key, alias)
