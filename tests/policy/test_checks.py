@@ -105,3 +105,23 @@ def test_load_ruleset_raises_with_every_problem_and_builds_an_immutable_set(tmp_
 def test_missing_path_is_a_problem_for_api_callers(tmp_path: Path) -> None:
     result = check_paths([tmp_path / "nope"], promtool=None)
     assert [p.message for p in result.problems] == ["no such file or directory"]
+
+
+def test_public_exports() -> None:
+    import tagent.policy
+    import tagent.policy.gitops as gitops
+
+    assert sorted(tagent.policy.__all__) == ["Problem", "RuleSet", "Validation", "check_files", "check_paths",
+                                             "load_ruleset"]
+    for name in ("RulesSource", "VersionRecorder", "Active", "RulesVersion", "PollResult", "PollStatus"):
+        assert hasattr(gitops, name)
+
+
+def test_a_link_out_of_the_repository_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("kind: top-secret-value\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "x.yaml").symlink_to(secret)
+    lines = [str(p) for p in check_paths([repo], relative_to=repo, promtool=None).problems]
+    assert lines == ["x.yaml:1: links to a file outside the rules repository"]

@@ -240,3 +240,20 @@ def test_from_settings_builds_a_git_source(tmp_path: Path) -> None:
     source = RulesSource.from_settings(settings, MemoryRecorder())
     assert source.is_git and source.poll_interval == 5
     assert source.poll().version == sha
+
+
+def test_a_trigger_during_a_poll_is_kept_for_the_next_one(tmp_path: Path) -> None:
+    repo = RulesRepo.create(tmp_path)
+    repo.push("default pack")
+    source = _source(repo, tmp_path, MemoryRecorder(), poll_interval=3600)
+
+    class TriggeringRecorder(MemoryRecorder):
+        def record_activation(self, version: str, author: str, at: datetime) -> None:
+            super().record_activation(version, author, at)
+            source.webhook_trigger()  # a push webhook arrives while this poll is still running
+
+    source._recorder = TriggeringRecorder()
+    source.poll()
+    assert source.seconds_until_due() == 0
+    source.poll()
+    assert source.seconds_until_due() > 3000

@@ -97,6 +97,7 @@ class RulesSource:
         self._rejected: PollResult | None = None
         self._failures = 0
         self._due_at: datetime | None = None  # None: due now
+        self._triggered = False
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self.last_result: PollResult | None = None
@@ -120,13 +121,16 @@ class RulesSource:
         return self._active
 
     def webhook_trigger(self) -> None:
-        """Make the next poll due now (a push webhook arrived) and wake `run`."""
-        self._due_at = None
+        """Make the next poll due now (a push webhook arrived) and wake `run`. A trigger that arrives
+        during a poll is kept for the next one: that poll may have fetched just before the push."""
+        self._triggered = True
         self._wake.set()
 
     def seconds_until_due(self) -> float:
         due = self._due_at
-        return 0.0 if due is None else max(0.0, (due - self._clock()).total_seconds())
+        if self._triggered or due is None:
+            return 0.0
+        return max(0.0, (due - self._clock()).total_seconds())
 
     def run(self, stop: threading.Event) -> None:
         """Poll whenever due until `stop` is set; a webhook trigger wakes it early."""
@@ -142,6 +146,7 @@ class RulesSource:
         """Fetch or read the newest version; validate; activate or reject. Never raises for bad rules or an
         unreachable remote (both are in the result); a failing recorder does raise, and nothing changes."""
         with self._lock:
+            self._triggered = False
             result = self._poll_git() if self._git is not None else self._poll_dir()
             self.last_result = result
             return result

@@ -72,6 +72,10 @@ def check_files(file_list: Sequence[Path], *, relative_to: Path | None = None,
     docs: list[LoadedDoc] = []
     broken: set[tuple[str, str]] = set()
     for file in file_list:
+        if relative_to is not None and not file.resolve().is_relative_to(relative_to.resolve()):
+            # a repository must not make us read (and echo) a file elsewhere on the host
+            problems.append(Problem(_display(file, relative_to), 1, "links to a file outside the rules repository"))
+            continue
         sources, found = read_file(file, _display(file, relative_to))
         problems += found
         for source in sources:
