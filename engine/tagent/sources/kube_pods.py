@@ -2,8 +2,9 @@
 
 An event is emitted when a container enters a bad state (CrashLoopBackOff, ImagePullBackOff, ErrImagePull,
 ...), when its restart count grows while in one, when it was OOM-killed (seen as the termination reason of
-the current or the last run), and when a running pod stays not ready: on a ready → not-ready transition,
-or when a pod never became ready within `not_ready_grace_s` of starting (checked by `tick()`).
+the current or the last run), and once per episode when a running pod is not ready although its
+containers have been running for `not_ready_grace_s` (a transition, or found by `tick()`): a container
+that just (re)started is not expected to be ready yet.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class PodTracker:
         for seen in self._pods.values():
             pod = seen.pod
             if pod is not None and self._overdue(pod, seen, now) and not self._in_bad_state(pod):
-                out.append(self._not_ready(pod, seen, f"not ready {self.not_ready_grace_s:.0f}s after start"))
+                out.append(self._not_ready(pod, seen, f"not ready {self.not_ready_grace_s:.0f}s after its"
+                                                      " containers started"))
         return out
 
     @staticmethod
@@ -73,17 +75,22 @@ class PodTracker:
         return any(c.reason in BAD_WAITING for c in pod.containers)
 
     def _overdue(self, pod: PodInfo, seen: _Seen, now: datetime) -> bool:
-        if pod.ready or seen.not_ready_reported or pod.phase != "Running" or pod.deleting:
+        """Not ready although every container has been running for the grace period (a container that just
+        (re)started is expected not to be ready yet; one waiting in a bad state is reported as that)."""
+        if pod.ready or seen.not_ready_reported or pod.phase != "Running" or pod.deleting or not pod.containers:
             return False
-        return pod.start_time is not None and (now - pod.start_time).total_seconds() >= self.not_ready_grace_s
+        for c in pod.containers:
+            started = c.started_at or pod.start_time
+            if c.state != "running" or started is None or (now - started).total_seconds() < self.not_ready_grace_s:
+                return False
+        return True
 
     def _readiness(self, pod: PodInfo, seen: _Seen, has_bad_state: bool) -> list[Event]:
         out = []
         if pod.ready:
             seen.not_ready_reported = False
-        elif not has_bad_state and not seen.not_ready_reported and not pod.deleting and pod.phase == "Running" and (
-                seen.ready or self._overdue(pod, seen, self.view.clock())):
-            out.append(self._not_ready(pod, seen, "became not ready" if seen.ready else "never became ready"))
+        elif not has_bad_state and self._overdue(pod, seen, self.view.clock()):
+            out.append(self._not_ready(pod, seen, "became not ready" if seen.ready else "is not ready"))
         seen.ready = pod.ready
         return out
 

@@ -1,7 +1,7 @@
 """The named workload metrics of RULES.md → Metric events, one per workload and metric per round.
 
 Two backends:
-- Prometheus (when a URL is configured): every named metric, from `queries` (defaults below: cAdvisor,
+- Prometheus (when a URL is configured): every named metric, from `queries` (`default_queries`: cAdvisor,
   kube-state-metrics and the conventional `http_requests_total` / `http_request_duration_seconds`
   metrics, labelled by namespace and pod). Override any query to fit other names or labels.
 - zero-config, metrics.k8s.io + the pod list: `cpu_utilization` and `memory_utilization` (usage over the
@@ -29,17 +29,28 @@ from tagent.sources.kube_view import clean_labels
 from tagent.sources.targets import PodResolver, target_from_labels
 
 _BY = "namespace, pod"
-DEFAULT_QUERIES: dict[str, str] = {
-    "cpu_utilization": f'sum by ({_BY}) (rate(container_cpu_usage_seconds_total{{container!="",container!="POD"}}'
-                       f'[2m])) / sum by ({_BY}) (kube_pod_container_resource_requests{{resource="cpu"}})',
-    "memory_utilization": f'sum by ({_BY}) (container_memory_working_set_bytes{{container!="",container!="POD"}})'
-                          f' / sum by ({_BY}) (kube_pod_container_resource_requests{{resource="memory"}})',
-    "restarts": f"sum by ({_BY}) (kube_pod_container_status_restarts_total)",
-    "request_rate": f"sum by ({_BY}) (rate(http_requests_total[1m]))",
-    "error_rate": f'sum by ({_BY}) (rate(http_requests_total{{code=~"5.."}}[1m]))'
-                  f" / sum by ({_BY}) (rate(http_requests_total[1m]))",
-    "latency_p99": f"histogram_quantile(0.99, sum by ({_BY}, le) (rate(http_request_duration_seconds_bucket[1m])))",
-}
+
+
+def default_queries(rate_window: str = "2m") -> dict[str, str]:
+    """The PromQL for each named metric, per (namespace, pod); rates over `rate_window`."""
+    w = rate_window
+    return {
+        "cpu_utilization": f'sum by ({_BY}) (rate(container_cpu_usage_seconds_total{{container!="",'
+                           f'container!="POD"}}[{w}])) / sum by ({_BY}) '
+                           f'(kube_pod_container_resource_requests{{resource="cpu"}})',
+        "memory_utilization": f'sum by ({_BY}) (container_memory_working_set_bytes{{container!="",'
+                              f'container!="POD"}}) / sum by ({_BY}) '
+                              f'(kube_pod_container_resource_requests{{resource="memory"}})',
+        "restarts": f"sum by ({_BY}) (kube_pod_container_status_restarts_total)",
+        "request_rate": f"sum by ({_BY}) (rate(http_requests_total[{w}]))",
+        "error_rate": f'sum by ({_BY}) (rate(http_requests_total{{code=~"5.."}}[{w}]))'
+                      f" / sum by ({_BY}) (rate(http_requests_total[{w}]))",
+        "latency_p99": f"histogram_quantile(0.99, sum by ({_BY}, le) "
+                       f"(rate(http_request_duration_seconds_bucket[{w}])))",
+    }
+
+
+DEFAULT_QUERIES = default_queries()
 AGGREGATE: dict[str, Callable[[list[float]], float]] = {
     "cpu_utilization": fmean, "memory_utilization": fmean, "restarts": sum, "request_rate": sum,
     "error_rate": fmean, "latency_p99": max,
@@ -53,8 +64,8 @@ class MetricsSource(Source):
     name = "metrics"
 
     def __init__(self, emit: Emit, *, prometheus: PrometheusClient | None = None, kube: KubeClient | None = None,
-                 queries: Mapping[str, str] | None = None, namespace: str | None = None, interval: float = 15.0,
-                 clock: Clock = utcnow, resolve_pod: PodResolver | None = None) -> None:
+                 queries: Mapping[str, str] | None = None, rate_window: str = "2m", namespace: str | None = None,
+                 interval: float = 15.0, clock: Clock = utcnow, resolve_pod: PodResolver | None = None) -> None:
         super().__init__(emit, interval=interval, clock=clock)
         if prometheus is None and kube is None:
             raise PermanentError("metrics source: needs a Prometheus client or a Kubernetes client")
@@ -64,7 +75,7 @@ class MetricsSource(Source):
         self.prometheus = prometheus
         self.kube = kube
         self.namespace = namespace
-        self.queries = {**DEFAULT_QUERIES, **(queries or {})}
+        self.queries = {**default_queries(rate_window), **(queries or {})}
         self.resolve_pod = resolve_pod if resolve_pod is not None else (kube.resolve_pod if kube else None)
 
     @property

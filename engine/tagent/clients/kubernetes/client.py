@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
@@ -56,8 +57,9 @@ class KubeClient(Mutations):
     def from_kubeconfig(cls, path: Path | str, context: str | None = None, **kw: Any) -> KubeClient:
         try:
             api = k8s_config.new_client_from_config(config_file=str(path), context=context, persist_config=False)
-        except (k8s_config.ConfigException, OSError, ValueError) as exc:
-            raise ConfigError(f"kubeconfig {path}: {exc}") from exc
+        except (k8s_config.ConfigException, OSError, ValueError, TypeError, KeyError, yaml.YAMLError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"kubeconfig {path}: {first}") from exc
         return cls(api, **kw)
 
     @classmethod

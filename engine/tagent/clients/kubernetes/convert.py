@@ -83,7 +83,8 @@ def _container(status: dict[str, Any]) -> ContainerState:
         kind, reason = "unknown", ""
     return ContainerState(name=str(status.get("name", "")), ready=bool(status.get("ready")),
                           restarts=int(status.get("restartCount") or 0), state=kind, reason=str(reason),
-                          last_termination_reason=str(last), image=str(status.get("image", "")))
+                          last_termination_reason=str(last), image=str(status.get("image", "")),
+                          started_at=parse_time(_d(state, "running", "startedAt")))
 
 
 def pod_info(obj: dict[str, Any]) -> PodInfo:

@@ -22,7 +22,7 @@ _NAMES: tuple[tuple[Runtime, frozenset[str]], ...] = (
                               "corretto", "tomcat", "jetty", "spring", "springboot", "ibm-semeru-runtimes"})),
     (Runtime.nodejs, frozenset({"node", "nodejs", "express", "nestjs", "nextjs", "deno", "bun"})),
     (Runtime.python, frozenset({"python", "python3", "django", "flask", "fastapi", "gunicorn", "uvicorn", "pypy"})),
-    (Runtime.go, frozenset({"golang", "go", "distroless-go"})),
+    (Runtime.go, frozenset({"golang", "go", "distroless-go", "coredns", "etcd", "traefik", "caddy"})),
 )
 _COMPONENT = {"database": Runtime.database, "db": Runtime.database, "cache": Runtime.cache}
 _PORTS = {5432: Runtime.database, 3306: Runtime.database, 27017: Runtime.database, 26257: Runtime.database,

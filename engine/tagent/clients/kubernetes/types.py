@@ -25,6 +25,7 @@ class ContainerState:
     reason: str = ""
     last_termination_reason: str = ""
     image: str = ""
+    started_at: datetime | None = None  # when the current run started (running containers)
 
 
 @dataclass(frozen=True)

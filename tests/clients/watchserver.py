@@ -1,0 +1,89 @@
+"""A scripted Kubernetes list/watch endpoint for the watch edge cases a healthy cluster never shows on
+demand: garbage lines, unknown event types, bookmarks, a 410 in the stream or as the HTTP status.
+The official client talks to it over HTTP like to any API server (test double; the happy path is tested
+against the sandbox cluster)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+def pod(name: str, rv: str, phase: str = "Running") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "shop", "resourceVersion": rv, "uid": f"uid-{name}"},
+            "spec": {"containers": [{"name": "app", "image": "python:3.12"}]}, "status": {"phase": phase}}
+
+
+def line(kind: str, obj: dict[str, Any]) -> str:
+    return json.dumps({"type": kind, "object": obj})
+
+
+GONE = line("ERROR", {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 410, "reason": "Expired",
+                      "message": "too old resource version: 1 (20)"})
+
+
+@dataclass
+class Script:
+    """`lists`: successive list answers (items, resourceVersion), the last one repeats; `watches`: successive
+    watch answers, each a list of raw lines, or an int HTTP status to answer instead."""
+
+    lists: list[tuple[list[dict[str, Any]], str]]
+    watches: list[list[str] | int]
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+
+@contextmanager
+def watch_server(script: Script) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+        def _json(self, code: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            script.requests.append({"path": url.path, **query})
+            if query.get("watch") != "true":
+                items, rv = script.lists.pop(0) if len(script.lists) > 1 else script.lists[0]
+                self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": rv},
+                                 "items": items})
+                return
+            answer = script.watches.pop(0) if script.watches else []
+            if isinstance(answer, int):
+                self._json(answer, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": answer,
+                                    "reason": "Expired", "message": "too old"})
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for text in answer:
+                chunk = text.encode("utf-8", errors="surrogateescape") + b"\n"
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
