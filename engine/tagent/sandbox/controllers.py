@@ -40,9 +40,9 @@ class Controllers:
         self.store, self.recorder, self.created_at = store, recorder, created_at
 
     def tick(self) -> None:
-        for d in self.store.list(kinds.DEPLOYMENTS)[0]:
+        for d in self.store.items(kinds.DEPLOYMENTS):
             self.deployment(d)
-        for rs in self.store.list(kinds.REPLICASETS)[0]:
+        for rs in self.store.items(kinds.REPLICASETS):
             self.replicaset(rs)
         self.collect_garbage()
 
@@ -52,7 +52,7 @@ class Controllers:
         spec = d["spec"]
         desired = int(spec.get("replicas", 1))
         h = template_hash(spec["template"])
-        owned = self.store.list(kinds.REPLICASETS, ns, owned_by(d))[0]
+        owned = self.store.items(kinds.REPLICASETS, ns, owned_by(d))
         top = max((revision(rs) for rs in owned), default=0)
         new = next((rs for rs in owned if rs["metadata"]["labels"].get("pod-template-hash") == h), None)
         if spec.get("paused"):
@@ -65,7 +65,7 @@ class Controllers:
         elif revision(new) < top:
             new = self.store.mutate(kinds.REPLICASETS, ns, new["metadata"]["name"],
                                     lambda rs: rs["metadata"]["annotations"].__setitem__(REVISION, str(top + 1))) or new
-        new_ready = sum(1 for p in self.store.list(kinds.PODS, ns, owned_by(new))[0] if is_ready(p))
+        new_ready = sum(1 for p in self.store.items(kinds.PODS, ns, owned_by(new)) if is_ready(p))
         self._scale(d, new, desired)
         budget = max(0, desired - new_ready)  # old pods keep serving until new ones are ready
         olds = sorted((rs for rs in owned if rs["metadata"]["uid"] != new["metadata"]["uid"]), key=revision,
@@ -77,8 +77,8 @@ class Controllers:
         for rs in olds[spec.get("revisionHistoryLimit", 10):]:
             if int(rs["spec"].get("replicas", 0)) == 0:
                 self.store.delete(kinds.REPLICASETS, ns, rs["metadata"]["name"])
-        self._status(d, self.store.list(kinds.REPLICASETS, ns, owned_by(d))[0],
-                     self.store.find(kinds.REPLICASETS, ns, new["metadata"]["name"]))
+        self._status(d, self.store.items(kinds.REPLICASETS, ns, owned_by(d)),
+                     self.store.peek(kinds.REPLICASETS, ns, new["metadata"]["name"]))
         rev = str(revision(new))
         if (d["metadata"].get("annotations") or {}).get(REVISION) != rev:
             self.store.mutate(kinds.DEPLOYMENTS, ns, name,
@@ -95,47 +95,45 @@ class Controllers:
                              f"Scaled {way} replica set {rs['metadata']['name']} from {current} to {replicas}")
 
     def _status(self, d: Obj, owned: list[Obj], new: Obj | None) -> None:
-        desired = int(d["spec"].get("replicas", 1))
+        o = self.store.peek(kinds.DEPLOYMENTS, d["metadata"]["namespace"], d["metadata"]["name"])
+        if o is None:
+            return
+        desired = int(o["spec"].get("replicas", 1))
         total = sum(int(rs.get("status", {}).get("replicas", 0)) for rs in owned)
         ready = sum(int(rs.get("status", {}).get("readyReplicas", 0)) for rs in owned)
         updated = int((new or {}).get("status", {}).get("replicas", 0))
         new_ready = int((new or {}).get("status", {}).get("readyReplicas", 0))
+        new_name = (new or {}).get("metadata", {}).get("name", "")
         complete = updated == desired and total == desired and new_ready == desired
-        progressing = ("NewReplicaSetAvailable", f'ReplicaSet "{(new or {}).get("metadata", {}).get("name", "")}" '
-                       "has successfully progressed.") if complete else \
-            ("ReplicaSetUpdated", f'ReplicaSet "{(new or {}).get("metadata", {}).get("name", "")}" is progressing.')
+        progressing = ("NewReplicaSetAvailable", f'ReplicaSet "{new_name}" has successfully progressed.') \
+            if complete else ("ReplicaSetUpdated", f'ReplicaSet "{new_name}" is progressing.')
         available = ready >= desired - desired // 4
         now = self.created_at()
+        old = {c["type"]: c for c in o.get("status", {}).get("conditions") or []}
 
-        def write(o: Obj) -> None:
-            old = {c["type"]: c for c in o.get("status", {}).get("conditions") or []}
+        def cond(type_: str, ok: bool, reason: str, message: str) -> Obj:
+            status = "True" if ok else "False"
+            prev = old.get(type_)
+            same = prev is not None and prev.get("status") == status and prev.get("reason") == reason
+            return {"type": type_, "status": status, "reason": reason, "message": message,
+                    "lastUpdateTime": prev["lastUpdateTime"] if same and prev else now,
+                    "lastTransitionTime": prev["lastTransitionTime"] if same and prev else now}
 
-            def cond(type_: str, ok: bool, reason: str, message: str) -> Obj:
-                status = "True" if ok else "False"
-                prev = old.get(type_)
-                same = prev is not None and prev.get("status") == status and prev.get("reason") == reason
-                since = prev["lastTransitionTime"] if same and prev else now
-                return {"type": type_, "status": status, "reason": reason, "message": message,
-                        "lastUpdateTime": prev["lastUpdateTime"] if same and prev else now,
-                        "lastTransitionTime": since}
-
-            status = {"observedGeneration": o["metadata"].get("generation", 1), "replicas": total,
-                      "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": ready,
-                      "conditions": [
-                          cond("Available", available, "MinimumReplicasAvailable" if available
-                               else "MinimumReplicasUnavailable", "Deployment has minimum availability."
-                               if available else "Deployment does not have minimum availability."),
-                          cond("Progressing", True, *progressing)]}
-            if desired - ready > 0:
-                status["unavailableReplicas"] = desired - ready
-            o["status"] = status
-
-        self.store.mutate(kinds.DEPLOYMENTS, d["metadata"]["namespace"], d["metadata"]["name"], write)
+        status = {"observedGeneration": o["metadata"].get("generation", 1), "replicas": total,
+                  "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": ready,
+                  "conditions": [
+                      cond("Available", available, "MinimumReplicasAvailable" if available
+                           else "MinimumReplicasUnavailable", "Deployment has minimum availability."
+                           if available else "Deployment does not have minimum availability."),
+                      cond("Progressing", True, *progressing)]}
+        if desired - ready > 0:
+            status["unavailableReplicas"] = desired - ready
+        self.store.set_status(kinds.DEPLOYMENTS, d["metadata"]["namespace"], d["metadata"]["name"], status)
 
     # -- ReplicaSet ----------------------------------------------------------------------------------
     def replicaset(self, rs: Obj) -> None:
         ns = rs["metadata"]["namespace"]
-        pods = self.store.list(kinds.PODS, ns, owned_by(rs))[0]
+        pods = self.store.items(kinds.PODS, ns, owned_by(rs))
         desired = int(rs["spec"].get("replicas", 1))
         for _ in range(desired - len(pods)):
             pod = objects.pod(rs, rs["spec"]["template"], None, {})
@@ -153,19 +151,18 @@ class Controllers:
             pods = pods[len(pods) - desired:]
         ready = sum(1 for p in pods if is_ready(p))
 
-        def write(o: Obj) -> None:
-            o["status"] = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
-                           "availableReplicas": ready, "observedGeneration": o["metadata"].get("generation", 1)}
-
-        self.store.mutate(kinds.REPLICASETS, ns, rs["metadata"]["name"], write)
+        current = self.store.peek(kinds.REPLICASETS, ns, rs["metadata"]["name"]) or rs
+        self.store.set_status(kinds.REPLICASETS, ns, rs["metadata"]["name"], {
+            "replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
+            "availableReplicas": ready, "observedGeneration": current["metadata"].get("generation", 1)})
 
     # -- garbage collection --------------------------------------------------------------------------
     def collect_garbage(self) -> None:
         """Delete objects whose controller owner is gone (background propagation)."""
         uids = {o["metadata"]["uid"] for rt in (kinds.DEPLOYMENTS, kinds.REPLICASETS, kinds.STATEFULSETS)
-                for o in self.store.list(rt)[0]}
+                for o in self.store.items(rt)}
         for rt in (kinds.REPLICASETS, kinds.PODS):
-            for o in self.store.list(rt)[0]:
+            for o in self.store.items(rt):
                 refs = [r for r in o["metadata"].get("ownerReferences") or [] if r.get("controller")]
                 if refs and all(r.get("uid") not in uids for r in refs):
                     self.store.delete(rt, o["metadata"]["namespace"], o["metadata"]["name"])

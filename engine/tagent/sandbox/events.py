@@ -57,10 +57,10 @@ class EventRecorder:
         """Delete events not seen for an hour of sandbox time."""
         cutoff = self.clock.now() - TTL
         with self.store.lock:
-            items, _ = self.store.list(kinds.EVENTS)
+            items = self.store.items(kinds.EVENTS)
             for ev in items:
                 if parse_time(ev["lastTimestamp"]) < cutoff:
                     self.store.delete(kinds.EVENTS, ev["metadata"]["namespace"], ev["metadata"]["name"])
-            live = {(e["metadata"]["namespace"], e["metadata"]["name"]) for e in self.store.list(kinds.EVENTS)[0]}
+            live = {(e["metadata"]["namespace"], e["metadata"]["name"]) for e in self.store.items(kinds.EVENTS)}
             self._names = {k: v for k, v in self._names.items() if (k[0], v) in live}
 

@@ -40,7 +40,7 @@ class Kubelet:
             if ref.get("kind") == "StatefulSet":
                 return ref["name"], "StatefulSet"
             if ref.get("kind") == "ReplicaSet":
-                rs = self.store.find(kinds.REPLICASETS, pod["metadata"]["namespace"], ref["name"])
+                rs = self.store.peek(kinds.REPLICASETS, pod["metadata"]["namespace"], ref["name"])
                 for up in (rs or {}).get("metadata", {}).get("ownerReferences") or []:
                     if up.get("kind") == "Deployment":
                         return up["name"], "Deployment"
@@ -69,27 +69,29 @@ class Kubelet:
         self.pods[m["uid"]] = state
         return state
 
-    def _schedule(self, pod: Obj, state: PodState, now: datetime) -> None:
-        nodes, _ = self.store.list(kinds.NODES)
-        if not nodes:
-            return
-        load = {n["metadata"]["name"]: 0 for n in nodes}
+    def _schedule(self, pod: Obj, state: PodState, now: datetime) -> Obj:
+        """Place the pod on the node with the fewest pods (or where the pod already names one)."""
+        names = sorted(n["metadata"]["name"] for n in self.store.items(kinds.NODES))
+        if not names:
+            return pod
+        load = dict.fromkeys(names, 0)
         for other in self.pods.values():
             if other.node in load:
                 load[other.node] += 1
-        node = min(sorted(load), key=lambda name: load[name])
+        node = pod["spec"].get("nodeName") or min(names, key=lambda name: load[name])
         self._ip_counter += 1
-        index = sorted(load).index(node)
+        index = names.index(node) if node in names else 9
         state.node, state.scheduled_at = node, state.created if state.created < now else now
         state.ip = f"10.244.{index}.{2 + self._ip_counter % 250}"
-        self.store.mutate(kinds.PODS, state.namespace, state.name,
-                          lambda p: p["spec"].__setitem__("nodeName", node))
-        pod["spec"]["nodeName"] = node
+        if pod["spec"].get("nodeName") == node:
+            return pod
+        pod = self.store.mutate(kinds.PODS, state.namespace, state.name, _spec_setter("nodeName", node)) or pod
         self.recorder.record(pod, "Normal", "Scheduled",
                              f"Successfully assigned {state.namespace}/{state.name} to {node}")
+        return pod
 
     def node_ip(self, name: str) -> str:
-        node = self.store.find(kinds.NODES, "", name)
+        node = self.store.peek(kinds.NODES, "", name)
         for addr in (node or {}).get("status", {}).get("addresses") or []:
             if addr.get("type") == "InternalIP":
                 return str(addr["address"])
@@ -97,14 +99,14 @@ class Kubelet:
 
     # -- the tick ------------------------------------------------------------------------------------
     def tick(self, now: datetime, dt: float, bootstrap: bool = False) -> None:
-        pods, _ = self.store.list(kinds.PODS)
+        pods = self.store.items(kinds.PODS)
         live = set()
         for pod in pods:
             uid = pod["metadata"]["uid"]
             live.add(uid)
             state = self.pods.get(uid) or self._adopt(pod, now, bootstrap)
-            if not pod["spec"].get("nodeName") or not state.node:
-                self._schedule(pod, state, now)
+            if not state.node:
+                pod = self._schedule(pod, state, now)
             fx = self.effects(state)
             for c in state.containers:
                 self._advance(pod, state, c, fx, now, bootstrap)
@@ -112,8 +114,7 @@ class Kubelet:
                 self._check_oom(pod, state, c, now)
             traffic.serve(state, fx, now, dt)
             status = podstatus.derive(state, now, self.node_ip(state.node) if state.node else "")
-            if status != pod.get("status"):
-                self.store.mutate(kinds.PODS, state.namespace, state.name, _setter("status", status))
+            self.store.set_status(kinds.PODS, state.namespace, state.name, status)
         for uid in set(self.pods) - live:
             self._stopped(self.pods.pop(uid))
 
@@ -196,9 +197,9 @@ class Kubelet:
                                      f"spec.containers{{{c.name}}}")
 
 
-def _setter(field: str, value: object) -> Callable[[Obj], None]:
+def _spec_setter(field: str, value: object) -> Callable[[Obj], None]:
     def apply(obj: Obj) -> None:
-        obj[field] = value
+        obj["spec"][field] = value
     return apply
 
 

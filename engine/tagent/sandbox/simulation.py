@@ -127,8 +127,8 @@ class Simulation:
                 log.warning("scenario: cannot inject %s into %s: %s", step.fault, step.target, exc.message)
 
     def _update_pdbs(self) -> None:
-        pods = self.store.list(kinds.PODS)[0]
-        for pdb in self.store.list(kinds.PDBS)[0]:
+        pods = self.store.items(kinds.PODS)
+        for pdb in self.store.items(kinds.PDBS):
             ns = pdb["metadata"]["namespace"]
             mine = [p for p in pods if p["metadata"]["namespace"] == ns
                     and matches_selector(pdb["spec"].get("selector") or {}, p["metadata"].get("labels") or {})]
@@ -137,8 +137,7 @@ class Simulation:
             status = {"currentHealthy": healthy, "desiredHealthy": desired, "expectedPods": len(mine),
                       "disruptionsAllowed": max(0, healthy - desired),
                       "observedGeneration": pdb["metadata"].get("generation", 1)}
-            if pdb.get("status") != status:
-                self.store.mutate(kinds.PDBS, ns, pdb["metadata"]["name"], _set_status(status))
+            self.store.set_status(kinds.PDBS, ns, pdb["metadata"]["name"], status)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -164,9 +163,3 @@ class Simulation:
         record = self.injector.inject(fault, namespace, name, params)
         self._kick.set()
         return record
-
-
-def _set_status(status: dict[str, Any]) -> Any:
-    def apply(obj: dict[str, Any]) -> None:
-        obj["status"] = status
-    return apply

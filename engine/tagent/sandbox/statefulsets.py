@@ -18,14 +18,14 @@ class StatefulSetController:
         self.store, self.recorder, self.created_at = store, recorder, created_at
 
     def tick(self) -> None:
-        for sts in self.store.list(kinds.STATEFULSETS)[0]:
+        for sts in self.store.items(kinds.STATEFULSETS):
             self.reconcile(sts)
 
     def reconcile(self, sts: Obj) -> None:
         ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
         desired = int(sts["spec"].get("replicas", 1))
         update = f"{name}-{template_hash(sts['spec']['template'])}"
-        pods = {p["metadata"]["name"]: p for p in self.store.list(kinds.PODS, ns, owned_by(sts))[0]}
+        pods = {p["metadata"]["name"]: p for p in self.store.items(kinds.PODS, ns, owned_by(sts))}
         ordered = sts["spec"].get("podManagementPolicy", "OrderedReady") == "OrderedReady"
         # scale down from the highest ordinal
         for pod_name in sorted(pods, key=_ordinal, reverse=True):
@@ -62,13 +62,10 @@ class StatefulSetController:
         current = [p for p in pods.values() if (p["metadata"].get("labels") or {}).get(REVISION_LABEL) == update]
         ready = sum(1 for p in pods.values() if is_ready(p))
 
-        def write(o: Obj) -> None:
-            o["status"] = {"observedGeneration": o["metadata"].get("generation", 1), "replicas": len(pods),
-                           "readyReplicas": ready, "currentReplicas": len(current), "updatedReplicas": len(current),
-                           "availableReplicas": ready, "currentRevision": update, "updateRevision": update,
-                           "collisionCount": 0}
-
-        self.store.mutate(kinds.STATEFULSETS, ns, name, write)
+        self.store.set_status(kinds.STATEFULSETS, ns, name, {
+            "observedGeneration": sts["metadata"].get("generation", 1), "replicas": len(pods), "readyReplicas": ready,
+            "currentReplicas": len(current), "updatedReplicas": len(current), "availableReplicas": ready,
+            "currentRevision": update, "updateRevision": update, "collisionCount": 0})
 
 
 def _ordinal(pod_name: str) -> int:

@@ -8,7 +8,6 @@ for an older one, as from a real API server after compaction.
 from __future__ import annotations
 
 import builtins
-import copy
 import json
 import secrets
 import threading
@@ -34,6 +33,12 @@ class Change:
     obj: Obj
 
 
+def clone(obj: Obj) -> Obj:
+    """A deep copy of a JSON object (several times faster than copy.deepcopy)."""
+    copied: Obj = json.loads(json.dumps(obj))
+    return copied
+
+
 def prune_nulls(value: Any) -> Any:
     """Drop null fields, as decoding into the API types does (`creationTimestamp: null` from Go clients)."""
     if isinstance(value, dict):
@@ -48,6 +53,9 @@ def random_suffix(n: int = 5) -> str:
 
 
 class Store:
+    """Stored objects are never changed in place (every write stores a new dict), so the history and the
+    internal readers (`peek`, `items`) can share them; `get`, `find` and `list` hand out copies."""
+
     def __init__(self, clock: SandboxClock, history: int = 5000) -> None:
         self.clock = clock
         self.lock = threading.RLock()
@@ -68,20 +76,29 @@ class Store:
             obj = self._objects[rt.key].get((namespace if rt.namespaced else "", name))
             if obj is None:
                 raise apierrors.not_found(rt.plural, name, rt.group)
-            return copy.deepcopy(obj)
+            return clone(obj)
 
     def find(self, rt: ResourceType, namespace: str, name: str) -> Obj | None:
         with self.lock:
             obj = self._objects[rt.key].get((namespace if rt.namespaced else "", name))
-            return copy.deepcopy(obj) if obj is not None else None
+            return clone(obj) if obj is not None else None
+
+    def peek(self, rt: ResourceType, namespace: str, name: str) -> Obj | None:
+        """The stored object itself, for internal readers that never modify it."""
+        return self._objects[rt.key].get((namespace if rt.namespaced else "", name))
+
+    def items(self, rt: ResourceType, namespace: str | None = None,
+              pred: Callable[[Obj], bool] | None = None) -> builtins.list[Obj]:
+        """The stored objects themselves (sorted), for internal readers that never modify them."""
+        with self.lock:
+            return [o for (ns, _), o in sorted(self._objects[rt.key].items())
+                    if (not namespace or ns == namespace) and (pred is None or pred(o))]
 
     def list(self, rt: ResourceType, namespace: str | None = None,
              pred: Callable[[Obj], bool] | None = None) -> tuple[list[Obj], int]:
         """Matching objects sorted by namespace and name, and the list's resourceVersion."""
         with self.lock:
-            items = [o for (ns, _), o in sorted(self._objects[rt.key].items())
-                     if (not namespace or ns == namespace) and (pred is None or pred(o))]
-            return copy.deepcopy(items), self._rv
+            return [clone(o) for o in self.items(rt, namespace, pred)], self._rv
 
     def subscribe(self, listener: Callable[[Change], None]) -> None:
         self._listeners.append(listener)
@@ -92,12 +109,12 @@ class Store:
         obj["metadata"]["resourceVersion"] = str(self._rv)
         if len(self._history) == self._history.maxlen:
             self._oldest = self._history[0].rv
-        change = Change(self._rv, rt.key, kind, copy.deepcopy(obj))
+        change = Change(self._rv, rt.key, kind, obj)
         self._history.append(change)
         self.changed.notify_all()
         for listener in self._listeners:
             listener(change)
-        return copy.deepcopy(obj)
+        return obj
 
     def create(self, rt: ResourceType, obj: Obj) -> Obj:
         with self.lock:
@@ -142,7 +159,7 @@ class Store:
             if "generation" in old["metadata"] and _canon(old.get("spec")) != _canon(new.get("spec")):
                 new["metadata"]["generation"] = old["metadata"]["generation"] + 1
             if _same(new, old):
-                return copy.deepcopy(old)
+                return old
             self._objects[rt.key][key] = new
             return self._record(rt, "MODIFIED", new)
 
@@ -152,9 +169,21 @@ class Store:
             old = self._objects[rt.key].get((namespace if rt.namespaced else "", name))
             if old is None:
                 return None
-            new = copy.deepcopy(old)
+            new = clone(old)
             fn(new)
             return self.replace(rt, new, check_rv=False)
+
+    def set_status(self, rt: ResourceType, namespace: str, name: str, status: Obj) -> None:
+        """Write `status` unless it is already the stored one (controllers call this every tick)."""
+        with self.lock:
+            current = self.peek(rt, namespace, name)
+            if current is None or current.get("status") == status:
+                return
+
+            def apply(obj: Obj) -> None:
+                obj["status"] = status
+
+            self.mutate(rt, namespace, name, apply)
 
     def delete(self, rt: ResourceType, namespace: str, name: str) -> Obj:
         with self.lock:
@@ -170,7 +199,14 @@ class Store:
         with self.lock:
             if rv < self._oldest:
                 raise apierrors.expired(f"too old resource version: {rv} ({self._oldest + 1})")
-            return [c for c in self._history if c.rv > rv and c.key == key]
+            found = []
+            for change in reversed(self._history):  # watchers are usually near the head
+                if change.rv <= rv:
+                    break
+                if change.key == key:
+                    found.append(change)
+            found.reverse()
+            return found
 
     def wait_for_change(self, rv: int, timeout: float) -> int:
         """Block until the global resourceVersion passes `rv` or `timeout` (wall seconds) ends."""
