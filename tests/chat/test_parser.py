@@ -187,3 +187,10 @@ def test_random_input_never_raises_and_never_mutates_without_a_name() -> None:
         if r.intent in MUTATING and r.command is not None:
             assert r.target is not None and r.target.is_workload
         assert 0.0 <= r.confidence <= 1.0
+
+
+def test_summaries_say_what_would_happen() -> None:
+    assert p("what happened last night").summary == "explain the incidents of last-night"
+    assert p("restart checkout").summary == "restart shop/checkout (rolling restart of its pods)"
+    assert p("rollback cart").summary == "roll back shop/cart to the previous revision"
+    assert p("last 20 lines of cart logs").summary == "show the last 20 log lines of shop/cart"

@@ -181,7 +181,9 @@ def _metrics_command(target: ChatTarget, params: ChatParams, labels: dict[str, s
 def summarise(intent: Intent, target: ChatTarget | None, params: ChatParams, current: int | None) -> str:
     """A one-line human summary, e.g. "scale shop/payment-service from 2 to 10 replicas"."""
     if target is None:
-        return {Intent.explain: "explain recent incidents", Intent.get: "list what runs"}.get(intent, "")
+        if intent is Intent.explain:
+            return "explain the incidents of " + (params.period or "the last 24h")
+        return ""
     if intent is Intent.scale:
         to = "?" if params.replicas is None else str(params.replicas)
         frm = f" from {current}" if current is not None else ""
