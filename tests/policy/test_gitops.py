@@ -257,3 +257,29 @@ def test_a_trigger_during_a_poll_is_kept_for_the_next_one(tmp_path: Path) -> Non
     assert source.seconds_until_due() == 0
     source.poll()
     assert source.seconds_until_due() > 3000
+
+
+def test_a_failing_recorder_changes_nothing_and_the_loop_survives(tmp_path: Path) -> None:
+    repo = RulesRepo.create(tmp_path)
+    repo.push("default pack")
+
+    class BrokenStore(MemoryRecorder):
+        calls = 0
+
+        def record_activation(self, version: str, author: str, at: datetime) -> None:
+            BrokenStore.calls += 1
+            raise OSError("database is locked")
+
+    source = _source(repo, tmp_path, BrokenStore(), poll_interval=3600, retry_base=0.05)
+    with pytest.raises(OSError):
+        source.poll()
+    assert source.current() is None  # never active without a record of it
+    stop = threading.Event()
+    loop = threading.Thread(target=source.run, args=(stop,), daemon=True)
+    loop.start()
+    try:
+        assert _wait(lambda: BrokenStore.calls >= 3)  # retried with backoff, thread alive
+    finally:
+        stop.set()
+        loop.join(timeout=5)
+    assert source.current() is None

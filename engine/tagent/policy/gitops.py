@@ -138,7 +138,10 @@ class RulesSource:
             wait = self.seconds_until_due()
             if wait <= 0:
                 self._wake.clear()
-                self.poll()
+                try:
+                    self.poll()
+                except Exception:  # the store failed to record: logged in full (not hidden), retried later
+                    log.exception("rules poll failed; the active version is unchanged")
                 continue
             self._wake.wait(timeout=min(wait, 1.0))
 
@@ -147,7 +150,11 @@ class RulesSource:
         unreachable remote (both are in the result); a failing recorder does raise, and nothing changes."""
         with self._lock:
             self._triggered = False
-            result = self._poll_git() if self._git is not None else self._poll_dir()
+            try:
+                result = self._poll_git() if self._git is not None else self._poll_dir()
+            except Exception:
+                self._schedule(ok=False)  # retried with backoff, like an unreachable remote
+                raise
             self.last_result = result
             return result
 
