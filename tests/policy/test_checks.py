@@ -125,3 +125,16 @@ def test_a_link_out_of_the_repository_is_refused(tmp_path: Path) -> None:
     (repo / "x.yaml").symlink_to(secret)
     lines = [str(p) for p in check_paths([repo], relative_to=repo, promtool=None).problems]
     assert lines == ["x.yaml:1: links to a file outside the rules repository"]
+
+
+def test_load_file_gives_models_of_one_file(tmp_path: Path) -> None:
+    from tagent.model.policy import Playbook
+    from tagent.policy.documents import load_file
+
+    file = tmp_path / "p.yaml"
+    file.write_text(PLAYBOOK + "---\nkind: Playbook\n", encoding="utf-8")
+    docs, problems = load_file(file, "p.yaml")
+    assert [type(d.model) for d in docs] == [Playbook] and docs[0].name == "scale-to"
+    assert [str(p) for p in problems] == ["p.yaml:11: apiVersion: required field missing",
+                                          "p.yaml:11: metadata: required field missing",
+                                          "p.yaml:11: spec: required field missing"]

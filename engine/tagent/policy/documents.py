@@ -10,12 +10,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pydantic
 
 from tagent.model.policy import KINDS, EscalationPolicy, Playbook, Rule
-from tagent.policy.loader import SourceDoc
+from tagent.policy.loader import SourceDoc, read_file
 from tagent.policy.problems import Loc, Problem, dotted
 
 Document = Rule | Playbook | EscalationPolicy
@@ -111,3 +112,16 @@ def declared_name(doc: SourceDoc) -> tuple[str, str] | None:
         return None
     kind, name = data.get("kind"), data["metadata"].get("name")
     return (kind, name) if isinstance(kind, str) and isinstance(name, str) else None
+
+
+def load_file(file: Path, display: str | None = None) -> tuple[list[LoadedDoc], list[Problem]]:
+    """The valid documents of one file and the problems of the others (no cross-document checks: use
+    tagent.policy.validate for a whole set)."""
+    sources, problems = read_file(file, display)
+    docs = []
+    for source in sources:
+        loaded, found = build(source)
+        problems += found
+        if loaded is not None:
+            docs.append(loaded)
+    return docs, problems
