@@ -8,6 +8,10 @@ like a deterministic parse; nothing here can run anything.
 Works with any OpenAI-compatible API through the real `openai` client and a base URL: OpenAI,
 DeepSeek (https://api.deepseek.com/v1), Ollama (http://HOST:11434/v1), vLLM, LM Studio. The client is
 given its key and base URL explicitly so it never reads OPENAI_* variables from the environment.
+
+Both messages are redacted here, right before they leave (the same `Redactor` as `LLMClient`: the
+configured secrets, the API key itself, and the secret-looking patterns), so a password a user pastes
+into a chat message never reaches the model, whatever the caller forgot.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import openai
 
 from tagent.errors import PermanentError, TransientError
+from tagent.llm.redact import Redactor
 from tagent.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -38,10 +43,13 @@ class ToolCallProposal:
 class ChatFallbackLLM:
     """A thin, typed wrapper over `client.chat.completions.create` with tools."""
 
-    def __init__(self, client: openai.OpenAI, model: str, max_tokens: int = 300) -> None:
+    def __init__(self, client: openai.OpenAI, model: str, max_tokens: int = 300,
+                 redactor: Redactor | None = None) -> None:
         self._client = client
         self.model = model
         self.max_tokens = max_tokens
+        self.redactor = redactor or Redactor()
+        self.last_redacted: dict[str, int] = {}  # kind -> count masked in the last request (for the audit)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatFallbackLLM | None:
@@ -50,8 +58,12 @@ class ChatFallbackLLM:
             return None
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key is not None else _NO_KEY
         client = openai.OpenAI(api_key=key, base_url=settings.llm_base_url or DEFAULT_BASE_URL,
-                               timeout=settings.llm_timeout, max_retries=1)
-        return cls(client, settings.llm_model)
+                               timeout=settings.llm_timeout, max_retries=1, organization=None, project=None,
+                               webhook_secret=None)
+        redactor = Redactor.from_settings(settings)
+        if settings.llm_api_key is not None:
+            redactor = redactor.adding([key])
+        return cls(client, settings.llm_model, redactor=redactor)
 
     def propose(self, *, system: str, user: str, tools: list[dict[str, Any]]) -> ToolCallProposal | None:
         """Ask for one tool call. None when the model answered in prose instead.
@@ -59,6 +71,10 @@ class ChatFallbackLLM:
         Raises TransientError (timeouts, connection errors, 429, 5xx: try again later) or
         PermanentError (other 4xx such as a bad key or an unknown model: fix the configuration).
         """
+        system, found = self.redactor.redact(system)
+        user, found_user = self.redactor.redact(user)
+        found.update(found_user)
+        self.last_redacted = dict(found)
         request: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
