@@ -28,7 +28,8 @@ def test_rollout_then_errors_within_window_is_one_decision(make) -> None:
     assert decision.event_ids == [started.id, bad.id]
     # the rollout was consumed: more bad samples are not more decisions
     assert det.process(metric("error_rate", 0.3)) == []
-    assert det.stats().sessions == 1  # the unmatched error sample waits for a later rollout
+    # nothing waits: an error sample with no rollout before it can never complete the sequence
+    assert det.stats().sessions == 0 and det.stats().pending_sequences == 0
 
 
 def test_order_matters(make) -> None:

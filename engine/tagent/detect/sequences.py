@@ -22,7 +22,7 @@ from tagent.model.core import Event
 
 DEFAULT_HORIZON = 86400.0
 """How long an `all` without `within` waits for its next step."""
-MAX_PENDING = 256
+MAX_PENDING = 64
 """Events kept per workload and sequence; the oldest go first (a flapping workload must not pin memory)."""
 
 Stored = dict[str, tuple[Event, dict[str, Any]]]
@@ -53,7 +53,13 @@ class SequenceFamily:
         return shard
 
     def post(self, sid: str, message: dict[str, Any], event: Event) -> list[list[Event]]:
-        """Post one event for workload `sid`; the Events of every sequence it completed, in step order."""
+        """Post one event for workload `sid`; the Events of every sequence it completed, in step order.
+
+        An event that can only be a later step, for a workload with nothing stored, is not posted: it
+        could only ever follow an earlier step that has not happened (durable would keep it anyway, and a
+        busy metric would then hold a session for every workload)."""
+        if sid not in self._stored and (event.source.value, event.reason) != self.plan.conds[0].key:
+            return []
         shard = self._shard(sid)
         known: Stored = dict(self._stored.get(sid, {}))
         known[event.id] = (event, message)
@@ -102,11 +108,17 @@ class SequenceFamily:
         self.replay(sid, items)
 
     def replay(self, sid: str, items: list[tuple[Event, dict[str, Any]]]) -> None:
-        """Post stored events again, oldest first (after an expiry, or into the next rules version)."""
-        for event, message in sorted(items, key=lambda item: float(item[1][SEQ])):
-            self.post(sid, message, event)
+        """Post stored events again, oldest first (after an expiry, or into the next rules version). They did
+        not complete a sequence among themselves before, so they cannot now: only the mirror is rebuilt."""
         if not items:
             self._shard_of.pop(sid, None)
+            return
+        shard = self._shard(sid)
+        known: Stored = {}
+        for event, message in sorted(items, key=lambda item: float(item[1][SEQ])):
+            known[event.id] = (event, message)
+            shard.post({**message, SID: sid})
+        self._sync(sid, shard, known)
 
     def expire(self, now: float) -> None:
         """Drop events older than the window; sessions left empty are deleted."""
