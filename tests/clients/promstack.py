@@ -95,13 +95,15 @@ def prometheus(
     rules: dict[str, object] | None = None,
     alertmanager: str | None = None,
     interval: str = "1s",
+    metrics_path: str = "/metrics",
 ) -> Iterator[str]:
     """Run Prometheus scraping `targets` (host:port) every `interval`; yields its base URL."""
     assert PROMETHEUS is not None
     workdir.mkdir(parents=True, exist_ok=True)
     config: dict[str, object] = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
-        "scrape_configs": [{"job_name": "app", "static_configs": [{"targets": targets}]}],
+        "scrape_configs": [{"job_name": "app", "metrics_path": metrics_path,
+                            "static_configs": [{"targets": targets}]}],
     }
     if rules is not None:
         (workdir / "rules.yml").write_text(yaml.safe_dump(rules))

@@ -7,6 +7,8 @@ Two backends:
 - zero-config, metrics.k8s.io + the pod list: `cpu_utilization` and `memory_utilization` (usage over the
   pods' requests, or limits where no request is set, summed per workload) and `restarts`.
   `request_rate`, `error_rate` and `latency_p99` need Prometheus: the Kubernetes API has no traffic data.
+With both, a zero-config metric Prometheus returns nothing for (no cAdvisor or kube-state-metrics
+scraped) comes from the Kubernetes API instead.
 
 Series or pods of one workload are combined per metric (`AGGREGATE`): sums for counts and rates, the mean
 for ratios, the max for latency. `for:` windows are detect's job.
@@ -43,7 +45,9 @@ def default_queries(rate_window: str = "2m") -> dict[str, str]:
                               f'(kube_pod_container_resource_requests{{resource="memory"}})',
         "restarts": f"sum by ({_BY}) (kube_pod_container_status_restarts_total)",
         "request_rate": f"sum by ({_BY}) (rate(http_requests_total[{w}]))",
-        "error_rate": f'sum by ({_BY}) (rate(http_requests_total{{code=~"5.."}}[{w}]))'
+        # `or ... * 0`: a workload without a single 5xx has no error series; its error rate is 0, not absent
+        "error_rate": f'(sum by ({_BY}) (rate(http_requests_total{{code=~"5.."}}[{w}]))'
+                      f" or sum by ({_BY}) (rate(http_requests_total[{w}])) * 0)"
                       f" / sum by ({_BY}) (rate(http_requests_total[{w}]))",
         "latency_p99": f"histogram_quantile(0.99, sum by ({_BY}, le) "
                        f"(rate(http_request_duration_seconds_bucket[{w}])))",
@@ -85,6 +89,11 @@ class MetricsSource(Source):
 
     def poll_once(self) -> int:
         found = self.from_prometheus() if self.prometheus is not None else self.from_kube()
+        if self.prometheus is not None and self.kube is not None:
+            # a Prometheus without cAdvisor/kube-state-metrics: fill what it lacks from the Kubernetes API
+            missing = set(ZERO_CONFIG) - {metric for metric, _ in found}
+            if missing:
+                found.update({k: v for k, v in self.from_kube().items() if k[0] in missing})
         now = self.clock()
         for (metric, target), (value, labels) in sorted(found.items(), key=lambda kv: (kv[0][0], kv[0][1].key)):
             self._send(Event(source=EventSource.metrics, kind="Metric", reason=metric, target=target,
