@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     kubeconfig: Path | None = None  # None: in-cluster config
 
     # rules source (GitOps)
-    rules: str = "rules"  # a directory or a Git URL
+    rules: str = "."  # a directory holding rules/ and playbooks/, or a Git URL
     rules_branch: str = "main"
     rules_path: str = ""
     rules_poll_interval: float = Field(default=30.0, gt=0)

@@ -44,7 +44,7 @@ class MatchScope(_Strict):
 
 class KubernetesCond(_Strict):
     reason: str = Field(min_length=1)
-    type: str | None = None  # Normal | Warning (Kubernetes Event type)
+    type: Literal["Normal", "Warning"] | None = None  # Kubernetes Event type
 
 
 class MetricsCond(_Strict):
