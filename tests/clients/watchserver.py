@@ -17,8 +17,14 @@ from urllib.parse import parse_qs, urlparse
 
 def pod(name: str, rv: str, phase: str = "Running") -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "shop", "resourceVersion": rv, "uid": f"uid-{name}"},
-            "spec": {"containers": [{"name": "app", "image": "python:3.12"}]}, "status": {"phase": phase}}
+            "metadata": {"name": name, "namespace": "shop", "resourceVersion": rv, "uid": f"uid-{name}",
+                         "labels": {"app": "cart", "pod-template-hash": "6d9f7c8b4"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "controller": True,
+                                              "name": "cart-6d9f7c8b4", "uid": "rs-uid"}]},
+            "spec": {"containers": [{"name": "app", "image": "python:3.12"}]},
+            "status": {"phase": phase, "conditions": [{"type": "Ready", "status": "True"}], "containerStatuses": [
+                {"name": "app", "ready": True, "restartCount": 0, "image": "python:3.12",
+                 "state": {"running": {"startedAt": "2030-01-01T00:00:00Z"}}}]}}
 
 
 def line(kind: str, obj: dict[str, Any]) -> str:
@@ -36,6 +42,7 @@ class Script:
 
     lists: list[tuple[list[dict[str, Any]], str]]
     watches: list[list[str] | int]
+    logs: dict[str, list[bytes]] = field(default_factory=dict)  # pod name -> successive log answers
     requests: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -59,6 +66,19 @@ def watch_server(script: Script) -> Iterator[str]:
             url = urlparse(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             script.requests.append({"path": url.path, **query})
+            if "/replicasets/" in url.path:  # owners are not scripted: as if the ReplicaSet were deleted
+                self._json(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404,
+                                 "reason": "NotFound", "message": "replicasets not found"})
+                return
+            if url.path.endswith("/log"):
+                answers = script.logs.get(url.path.split("/")[-2], [b""])
+                data = answers.pop(0) if len(answers) > 1 else answers[0]
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if query.get("watch") != "true":
                 items, rv = script.lists.pop(0) if len(script.lists) > 1 else script.lists[0]
                 self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": rv},

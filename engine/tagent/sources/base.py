@@ -64,6 +64,8 @@ class Source:
             self.count("transient_errors", str(exc))
         except ExternalError as exc:
             self.count("external_errors", str(exc))
+        except (ValueError, TypeError, KeyError) as exc:  # bad input that slipped past a parser: never fatal
+            self.count("malformed_input", f"{type(exc).__name__}: {exc}")
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from kubernetes import client as k8s
@@ -24,6 +27,12 @@ from tagent.model.core import WorkloadRef
 from tagent.model.inventory import NodeInfo, WorkloadInfo
 
 Selector = Mapping[str, str] | str | None
+T = TypeVar("T")
+log = logging.getLogger("tagent.clients.kubernetes")
+
+
+def _workload(obj: dict[str, Any], kind: str) -> WorkloadInfo:
+    return convert.workload_info(obj, kind)
 
 
 def selector_string(selector: Selector) -> str | None:
@@ -41,6 +50,7 @@ class KubeClient(Mutations):
         self.core = k8s.CoreV1Api(api_client)
         self.apps = k8s.AppsV1Api(api_client)
         self.custom = k8s.CustomObjectsApi(api_client)
+        self.stats: Counter[str] = Counter()  # malformed objects skipped by the typed reads
         self._owners: dict[tuple[str, str], WorkloadRef | None] = {}
         self._owners_lock = threading.Lock()
         # resource -> (list across namespaces, list in one namespace or None for cluster-scoped)
@@ -112,27 +122,41 @@ class KubeClient(Mutations):
         items = [i for i in body.get("items") or [] if isinstance(i, dict)]
         return items, str((body.get("metadata") or {}).get("resourceVersion") or "")
 
+    def convert_all(self, items: list[dict[str, Any]], convert_one: Callable[[dict[str, Any]], T],
+                    what: str) -> list[T]:
+        """Convert listed objects, skipping (and counting) the malformed ones instead of failing the list."""
+        out = []
+        for item in items:
+            try:
+                out.append(convert_one(item))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                self.stats[f"malformed_{what}"] += 1
+                log.warning("skipped a malformed %s object (%s so far): %s", what, self.stats[f"malformed_{what}"],
+                            exc)
+        return out
+
     # -- reads ------------------------------------------------------------------------------------
     def list_workloads(self, namespace: str | None = None) -> list[WorkloadInfo]:
         """Deployments and StatefulSets with their inferred runtime (the inventory)."""
         out: list[WorkloadInfo] = []
         for resource, kind in (("deployments", "Deployment"), ("statefulsets", "StatefulSet")):
             items, _ = self.list_raw(resource, namespace)
-            out.extend(convert.workload_info(i, kind) for i in items)
+            out.extend(self.convert_all(items, functools.partial(_workload, kind=kind), resource))
         return out
 
     def list_nodes(self) -> list[NodeInfo]:
-        return [convert.node_info(i) for i in self.list_raw("nodes")[0]]
+        return self.convert_all(self.list_raw("nodes")[0], convert.node_info, "nodes")
 
     def list_pods(self, namespace: str | None = None, selector: Selector = None) -> list[PodInfo]:
-        return [convert.pod_info(i) for i in self.list_raw("pods", namespace, selector)[0]]
+        return self.convert_all(self.list_raw("pods", namespace, selector)[0], convert.pod_info, "pods")
 
     def get_pod(self, namespace: str, name: str) -> PodInfo:
         return convert.pod_info(self.call_json(f"get pod {namespace}/{name}", self.core.read_namespaced_pod,
                                                name, namespace))
 
     def list_deployments(self, namespace: str | None = None, selector: Selector = None) -> list[DeploymentInfo]:
-        return [convert.deployment_info(i) for i in self.list_raw("deployments", namespace, selector)[0]]
+        return self.convert_all(self.list_raw("deployments", namespace, selector)[0], convert.deployment_info,
+                                "deployments")
 
     def get_deployment(self, namespace: str, name: str) -> DeploymentInfo:
         return convert.deployment_info(self.get_deployment_raw(namespace, name))
@@ -142,7 +166,7 @@ class KubeClient(Mutations):
                               name, namespace)
 
     def list_events(self, namespace: str | None = None) -> list[KubeEvent]:
-        return [convert.kube_event(i) for i in self.list_raw("events", namespace)[0]]
+        return self.convert_all(self.list_raw("events", namespace)[0], convert.kube_event, "events")
 
     def pod_log_bytes(self, namespace: str, pod: str, *, container: str | None = None,
                       tail_lines: int | None = None, since_seconds: int | None = None, previous: bool = False,
@@ -171,28 +195,12 @@ class KubeClient(Mutations):
                                   namespace, "pods")
         else:
             body = self.call_json(what, self.custom.list_cluster_custom_object, "metrics.k8s.io", "v1beta1", "pods")
-        out = []
-        for item in body.get("items") or []:
-            ns, name = convert.meta(item)
-            containers = item.get("containers") or []
-            out.append(PodUsage(namespace=ns, name=name,
-                                cpu=sum(convert.quantity((c.get("usage") or {}).get("cpu")) for c in containers),
-                                memory=sum(convert.quantity((c.get("usage") or {}).get("memory"))
-                                           for c in containers),
-                                timestamp=convert.parse_time(item.get("timestamp"))))
-        return out
+        return self.convert_all(body.get("items") or [], convert.pod_usage, "pod_metrics")
 
     def node_metrics(self) -> list[NodeUsage]:
         body = self.call_json("node metrics (metrics.k8s.io)", self.custom.list_cluster_custom_object,
                               "metrics.k8s.io", "v1beta1", "nodes")
-        out = []
-        for item in body.get("items") or []:
-            _, name = convert.meta(item)
-            usage = item.get("usage") or {}
-            out.append(NodeUsage(name=name, cpu=convert.quantity(usage.get("cpu")),
-                                 memory=convert.quantity(usage.get("memory")),
-                                 timestamp=convert.parse_time(item.get("timestamp"))))
-        return out
+        return self.convert_all(body.get("items") or [], convert.node_usage, "node_metrics")
 
     # -- owners -----------------------------------------------------------------------------------
     def owner_of(self, pod: PodInfo) -> WorkloadRef:
@@ -203,7 +211,14 @@ class KubeClient(Mutations):
             return WorkloadRef(kind="Pod", namespace=pod.namespace, name=pod.name)
         if owner.kind != "ReplicaSet":
             return owner
-        return self._replicaset_owner(pod.namespace, owner.name) or owner
+        found = self._replicaset_owner(pod.namespace, owner.name)
+        if found is not None:
+            return found
+        # the ReplicaSet is gone (or unreadable): a Deployment names it <deployment>-<pod-template-hash>
+        suffix = "-" + pod.labels.get("pod-template-hash", "\0")
+        if owner.name.endswith(suffix) and len(owner.name) > len(suffix):
+            return WorkloadRef(kind="Deployment", namespace=pod.namespace, name=owner.name[: -len(suffix)])
+        return owner
 
     def resolve_pod(self, namespace: str, pod: str) -> WorkloadRef | None:
         """Owner of a pod by name (for series labelled only by pod); None when the pod is gone."""

@@ -14,7 +14,7 @@ from typing import Any
 from kubernetes.utils.quantity import parse_quantity
 
 from tagent.clients.kubernetes.runtime import infer_runtime
-from tagent.clients.kubernetes.types import ContainerState, DeploymentInfo, KubeEvent, PodInfo
+from tagent.clients.kubernetes.types import ContainerState, DeploymentInfo, KubeEvent, NodeUsage, PodInfo, PodUsage
 from tagent.model.core import WorkloadRef
 from tagent.model.inventory import NodeInfo, WorkloadInfo
 
@@ -182,3 +182,18 @@ def kube_event(obj: dict[str, Any]) -> KubeEvent:
         first_seen=parse_time(obj.get("firstTimestamp") or obj.get("eventTime")),
         last_seen=parse_time(obj.get("lastTimestamp") or obj.get("eventTime") or obj.get("firstTimestamp")),
     )
+
+
+def pod_usage(item: dict[str, Any]) -> PodUsage:
+    """A metrics.k8s.io PodMetrics item, summed over its containers."""
+    namespace, name = meta(item)
+    usages = [c.get("usage") or {} for c in item.get("containers") or [] if isinstance(c, dict)]
+    return PodUsage(namespace=namespace, name=name, cpu=sum(quantity(u.get("cpu")) for u in usages),
+                    memory=sum(quantity(u.get("memory")) for u in usages), timestamp=parse_time(item.get("timestamp")))
+
+
+def node_usage(item: dict[str, Any]) -> NodeUsage:
+    _, name = meta(item)
+    usage = item.get("usage") or {}
+    return NodeUsage(name=name, cpu=quantity(usage.get("cpu")), memory=quantity(usage.get("memory")),
+                     timestamp=parse_time(item.get("timestamp")))
