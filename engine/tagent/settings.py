@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, SecretStr
@@ -26,6 +26,16 @@ class Settings(BaseSettings):
     rules_path: str = ""
     rules_poll_interval: float = Field(default=30.0, gt=0)
     rules_git_token: SecretStr | None = None
+    # PR-based approvals: refuse a rules commit whose signature `git verify-commit` does not accept
+    rules_require_signed: bool = False
+    rules_allowed_signers: Path | None = None  # SSH signatures: git's gpg.ssh.allowedSignersFile
+    rules_gpg_home: Path | None = None  # GPG signatures: a GnuPG home holding the trusted public keys
+
+    # drafted playbooks become pull/merge requests on the forge hosting the rules repository
+    forge_kind: Literal["github", "gitlab"] = "github"
+    forge_url: str | None = None  # REST API base; default https://api.github.com or https://gitlab.com/api/v4
+    forge_token: SecretStr | None = None  # without one, a pushed branch + a description file are the proposal
+    forge_repo: str = ""  # "owner/name" on GitHub; project id or "group/name" on GitLab
 
     # observability backends (zero-config: metrics.k8s.io and pod logs)
     prometheus_url: str | None = None
