@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     prometheus_url: str | None = None
     loki_url: str | None = None
     metrics_interval: float = Field(default=15.0, gt=0)
+    # without Prometheus: a text exposition scraped directly for request/error rates and p99 latency
+    # (the sandbox's /metrics/sandbox, or an app's /metrics)
+    metrics_scrape_url: str | None = None
 
     # safety
     dry_run: bool = False

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
+from tagent.clients.exposition import ExpositionClient
 from tagent.clients.kubernetes import KubeClient
 from tagent.clients.prometheus import PrometheusClient
 from tagent.model.core import Event, EventSource, WorkloadRef
@@ -110,3 +111,25 @@ def test_error_rate_from_prometheus_scraping_the_sandbox(kube: KubeClient, sandb
         assert latest.target == CHECKOUT and latest.labels["tier"] == "backend"
         assert {e.reason for e in events} == {"request_rate", "error_rate", "latency_p99", "restarts",
                                              "cpu_utilization", "memory_utilization"}
+
+
+@FAST
+def test_traffic_metrics_from_the_sandbox_exposition_without_prometheus(kube: KubeClient, sandbox: Any) -> None:
+    events: list[Event] = []
+    with ExpositionClient(sandbox.metrics_url) as exposition:
+        source = MetricsSource(events.append, kube=kube, exposition=exposition, exposition_window_s=30,
+                               clock=sandbox.clock.now)
+        assert set(source.available) == {"cpu_utilization", "memory_utilization", "restarts", "request_rate",
+                                         "error_rate", "latency_p99"}
+        source.poll_once()
+        assert not of(events, "error_rate")  # one scrape: no rates yet
+        step_until(source.poll_once, events, lambda evs: of(evs, "error_rate", "checkout"))
+        healthy = of(events, "error_rate", "checkout")[-1]
+        assert healthy.values["value"] < 0.02 and healthy.target == CHECKOUT
+        rate = of(events, "request_rate", "checkout")[-1].values["value"]
+        assert 6 < rate < 24  # 2 pods x 6 rps in sandbox time, whatever the speed
+        assert 0 < of(events, "latency_p99", "checkout")[-1].values["value"] < 2.5
+        sandbox.inject("error-spike", "shop", "checkout")
+        step_until(source.poll_once, events,
+                   lambda evs: of(evs, "error_rate", "checkout")[-1].values["value"] > 0.2, timeout=30)
+        assert of(events, "error_rate", "cart")[-1].values["value"] < 0.02

@@ -4,10 +4,14 @@ NotReady, a rollout that exceeds its progress deadline, target inference from la
 from __future__ import annotations
 
 import copy
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tagent.model.core import WorkloadRef
+from tagent.sources.exposition import histogram_quantile
 from tagent.sources.kube_view import ClusterView
 from tagent.sources.kube_workloads import NodeTracker, WorkloadTracker
 from tagent.sources.targets import owner_from_pod_name, target_from_labels
@@ -108,3 +112,11 @@ def test_targets_from_labels() -> None:
     assert target_from_labels({"job": "x"}) is None
     assert owner_from_pod_name("a", "db-0") == WorkloadRef(kind="StatefulSet", namespace="a", name="db")
     assert owner_from_pod_name("a", "standalone") == WorkloadRef(kind="Pod", namespace="a", name="standalone")
+
+
+def test_histogram_quantile_like_prometheus() -> None:
+    inf = float("inf")
+    assert histogram_quantile(0.99, {0.1: 50, 0.25: 90, 0.5: 100, inf: 100}) == pytest.approx(0.475)
+    assert histogram_quantile(0.5, {0.1: 50, 0.25: 90, inf: 100}) == pytest.approx(0.1)
+    assert histogram_quantile(0.99, {0.1: 0, 0.25: 0, inf: 10}) == 0.25  # beyond the last bound
+    assert math.isnan(histogram_quantile(0.99, {0.1: 0, inf: 0}))

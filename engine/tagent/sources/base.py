@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import NamedTuple
 
 from tagent.errors import ExternalError, TransientError
 from tagent.model.core import Event, utcnow
+from tagent.model.policy import Rule, condition_key
 
 Emit = Callable[[Event], None]
 Clock = Callable[[], datetime]
@@ -28,6 +29,23 @@ class SourceQuery(NamedTuple):
     key: str
     text: str
     window_s: float = 0.0
+
+
+def rule_queries(rules: Iterable[Rule]) -> tuple[list[SourceQuery], list[SourceQuery]]:
+    """(PromQL queries, log patterns) of the enabled rules, keyed by `condition_key(rule, i)`: what the
+    Prometheus and log sources evaluate for a rules version."""
+    promql: list[SourceQuery] = []
+    patterns: list[SourceQuery] = []
+    for rule in rules:
+        if not rule.spec.enabled:
+            continue
+        for i, cond in enumerate(rule.spec.when.conditions):
+            key = condition_key(rule.metadata.name, i)
+            if cond.prometheus is not None:
+                promql.append(SourceQuery(key, cond.prometheus.query))
+            if cond.logs is not None:
+                patterns.append(SourceQuery(key, cond.logs.pattern, cond.logs.window))
+    return promql, patterns
 
 
 class Source:

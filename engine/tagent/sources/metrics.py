@@ -6,7 +6,9 @@ Two backends:
   metrics, labelled by namespace and pod). Override any query to fit other names or labels.
 - zero-config, metrics.k8s.io + the pod list: `cpu_utilization` and `memory_utilization` (usage over the
   pods' requests, or limits where no request is set, summed per workload) and `restarts`.
-  `request_rate`, `error_rate` and `latency_p99` need Prometheus: the Kubernetes API has no traffic data.
+  `request_rate`, `error_rate` and `latency_p99` need Prometheus, or an exposition to scrape directly
+  (`exposition`: an app's or the sandbox's `/metrics`, rates from successive scrapes): the Kubernetes API
+  has no traffic data.
 With both, a zero-config metric Prometheus returns nothing for (no cAdvisor or kube-state-metrics
 scraped) comes from the Kubernetes API instead.
 
@@ -21,12 +23,14 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from statistics import fmean
 
+from tagent.clients.exposition import ExpositionClient
 from tagent.clients.kubernetes import KubeClient, PodInfo
 from tagent.clients.prometheus import PrometheusClient
 from tagent.errors import ExternalError, PermanentError, TransientError
 from tagent.model.core import Event, EventSource, WorkloadRef, utcnow
 from tagent.model.policy import NAMED_METRICS
 from tagent.sources.base import Clock, Emit, Source
+from tagent.sources.exposition import ExpositionRates
 from tagent.sources.kube_view import clean_labels
 from tagent.sources.targets import PodResolver, target_from_labels
 
@@ -60,6 +64,7 @@ AGGREGATE: dict[str, Callable[[list[float]], float]] = {
     "error_rate": fmean, "latency_p99": max,
 }
 ZERO_CONFIG = ("cpu_utilization", "memory_utilization", "restarts")
+TRAFFIC = ("request_rate", "error_rate", "latency_p99")
 
 Found = dict[tuple[str, WorkloadRef], tuple[float, dict[str, str]]]  # (metric, target) -> (value, labels)
 
@@ -68,11 +73,12 @@ class MetricsSource(Source):
     name = "metrics"
 
     def __init__(self, emit: Emit, *, prometheus: PrometheusClient | None = None, kube: KubeClient | None = None,
-                 queries: Mapping[str, str] | None = None, rate_window: str = "2m", namespace: str | None = None,
+                 exposition: ExpositionClient | None = None, queries: Mapping[str, str] | None = None,
+                 rate_window: str = "2m", exposition_window_s: float = 60.0, namespace: str | None = None,
                  interval: float = 15.0, clock: Clock = utcnow, resolve_pod: PodResolver | None = None) -> None:
         super().__init__(emit, interval=interval, clock=clock)
-        if prometheus is None and kube is None:
-            raise PermanentError("metrics source: needs a Prometheus client or a Kubernetes client")
+        if prometheus is None and kube is None and exposition is None:
+            raise PermanentError("metrics source: needs a Prometheus, Kubernetes or exposition client")
         unknown = set(queries or {}) - set(NAMED_METRICS)
         if unknown:
             raise PermanentError(f"metrics source: unknown metric names {sorted(unknown)}")
@@ -81,14 +87,23 @@ class MetricsSource(Source):
         self.namespace = namespace
         self.queries = {**default_queries(rate_window), **(queries or {})}
         self.resolve_pod = resolve_pod if resolve_pod is not None else (kube.resolve_pod if kube else None)
+        self.exposition = exposition if prometheus is None else None  # a Prometheus server supersedes it
+        self._rates = ExpositionRates(exposition_window_s, self.resolve_pod)
 
     @property
     def available(self) -> tuple[str, ...]:
         """The named metrics this configuration can produce."""
-        return tuple(self.queries) if self.prometheus is not None else ZERO_CONFIG
+        if self.prometheus is not None:
+            return tuple(self.queries)
+        return (ZERO_CONFIG if self.kube is not None else ("restarts",)) + (TRAFFIC if self.exposition else ())
 
     def poll_once(self) -> int:
-        found = self.from_prometheus() if self.prometheus is not None else self.from_kube()
+        if self.prometheus is not None:
+            found = self.from_prometheus()
+        else:
+            found = self.from_kube() if self.kube is not None else {}
+            if self.exposition is not None:
+                found.update(self.from_exposition())
         if self.prometheus is not None and self.kube is not None:
             # a Prometheus without cAdvisor/kube-state-metrics: fill what it lacks from the Kubernetes API
             missing = set(ZERO_CONFIG) - {metric for metric, _ in found}
@@ -137,6 +152,20 @@ class MetricsSource(Source):
             common = dict(set.intersection(*(set(lbl.items()) for _, lbl in items)))
             out[metric, target] = (AGGREGATE[metric]([v for v, _ in items]), {**common, **labels.get(target.key, {})})
         return out
+
+    def from_exposition(self) -> Found:
+        """Traffic metrics from two scrapes of the exposition (the first round has no rates yet)."""
+        assert self.exposition is not None
+        try:
+            samples = self.exposition.scrape()
+        except TransientError as exc:
+            self.count("scrape_errors", str(exc))
+            return {}
+        values = self._rates.observe(samples, self.clock())
+        labels = self._workload_labels()
+        return {(metric, target): (value, {"namespace": target.namespace, **labels.get(target.key, {})})
+                for (metric, target), value in values.items()
+                if not self.namespace or target.namespace == self.namespace}
 
     def from_kube(self) -> Found:
         assert self.kube is not None
