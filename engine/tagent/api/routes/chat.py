@@ -1,0 +1,29 @@
+"""ChatOps: plain English in, an intent out; a mutating intent needs a one-time confirmation.
+
+The chat service (`tagent.chat`) does the parsing, name resolution and guarded execution; these routes only
+carry it over HTTP. Its answers are pydantic models or plain data and go out as JSON unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.encoders import jsonable_encoder
+
+from tagent.api.deps import ChatDep
+from tagent.api.schemas import ChatBody, ConfirmBody
+
+router = APIRouter(tags=["chat"])
+
+
+@router.post("/chat")
+def chat(chat: ChatDep, body: ChatBody) -> Any:
+    """The intent, its kubectl equivalent and answer; `token` when it mutates and needs a confirmation."""
+    return jsonable_encoder(chat.ask(body.text, body.user))
+
+
+@router.post("/chat/confirm")
+def confirm(chat: ChatDep, body: ConfirmBody) -> Any:
+    """Run a confirmed mutation (once per token), through the guard."""
+    return jsonable_encoder(chat.confirm(body.token, body.user, body.typed_name))

@@ -1,0 +1,107 @@
+"""Incidents (list, detail, acknowledge, approve, deny) and their post-mortems.
+
+Acknowledge, approve and deny go through the incident manager (`engine.handler`), which owns the
+lifecycle: approving runs the pending playbook through the guard. Without a manager an acknowledgement is
+still recorded in the store; approving and denying need the manager and say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from tagent.api.deps import EngineDep, manager_call
+from tagent.api.schemas import ByBody, DenyBody
+from tagent.api.views.incidents import incident_detail
+from tagent.app.engine import Engine
+from tagent.model import Incident, IncidentStatus, Severity
+
+router = APIRouter(tags=["incidents"])
+
+
+def _incident(engine: Engine, incident_id: str) -> Incident:
+    found = engine.store.incidents.get(incident_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
+    return found
+
+
+def _manager(engine: Engine, name: str, what: str) -> Callable[..., Any]:
+    method = manager_call(engine, name)
+    if method is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            f"{what} needs the incident manager, and this engine runs without one")
+    return method
+
+
+def _needs_proposal(engine: Engine, incident_id: str, what: str) -> None:
+    if not engine.store.approvals.pending(incident_id=incident_id):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"incident {incident_id} has nothing waiting to {what}")
+
+
+@router.get("/incidents", response_model=list[Incident])
+def incidents(engine: EngineDep, status_: IncidentStatus | None = Query(None, alias="status"),
+              severity: Severity | None = None, limit: int = Query(100, ge=1, le=1000)) -> list[Incident]:
+    """Newest first, without timelines."""
+    return engine.store.incidents.list(status=status_, severity=severity, limit=limit)
+
+
+@router.get("/incidents/{incident_id}")
+def incident(engine: EngineDep, incident_id: str) -> dict[str, Any]:
+    """The incident with its timeline, its playbook runs and steps, and the proposal awaiting approval."""
+    return incident_detail(engine, _incident(engine, incident_id))
+
+
+@router.post("/incidents/{incident_id}/ack")
+def acknowledge(engine: EngineDep, incident_id: str, body: ByBody) -> dict[str, Any]:
+    """A person has it: escalation stops (and Night Mode does not act on its own)."""
+    _incident(engine, incident_id)
+    method = manager_call(engine, "acknowledge")
+    if method is not None:
+        method(incident_id, by=body.by)
+    else:
+        engine.store.incidents.acknowledge(incident_id, by=body.by, at=engine.clock())
+    return incident_detail(engine, _incident(engine, incident_id))
+
+
+@router.post("/incidents/{incident_id}/approve")
+def approve(engine: EngineDep, incident_id: str, body: ByBody) -> dict[str, Any]:
+    """Approve the pending playbook: it runs now, through the guard."""
+    _incident(engine, incident_id)
+    method = _manager(engine, "approve", "approving a playbook")
+    _needs_proposal(engine, incident_id, "approve")
+    method(incident_id, by=body.by)
+    return incident_detail(engine, _incident(engine, incident_id))
+
+
+@router.post("/incidents/{incident_id}/deny")
+def deny(engine: EngineDep, incident_id: str, body: DenyBody) -> dict[str, Any]:
+    """Refuse the pending playbook; nothing runs."""
+    _incident(engine, incident_id)
+    method = _manager(engine, "deny", "denying a playbook")
+    _needs_proposal(engine, incident_id, "deny")
+    method(incident_id, by=body.by, reason=body.reason)
+    return incident_detail(engine, _incident(engine, incident_id))
+
+
+@router.get("/postmortems")
+def postmortems(engine: EngineDep, q: str | None = Query(None, max_length=200),
+                limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    """Newest first; `q` searches titles and text."""
+    return [{"incident_id": p.incident_id, "title": p.title, "author": p.author, "created_at": p.created_at,
+             "updated_at": p.updated_at} for p in engine.store.postmortems.search(q, limit=limit)]
+
+
+@router.get("/postmortems/{incident_id}", response_model=None)
+def postmortem(engine: EngineDep, incident_id: str,
+               format_: str = Query("json", alias="format", pattern="^(json|md)$")) -> Any:
+    """The post-mortem as JSON, or as a Markdown file with `?format=md`."""
+    found = engine.store.postmortems.get(incident_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no post-mortem for incident {incident_id}")
+    if format_ == "md":
+        return Response(found.markdown, media_type="text/markdown; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="postmortem-{incident_id}.md"'})
+    return found.model_dump(mode="json")

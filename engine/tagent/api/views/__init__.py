@@ -1,0 +1,1 @@
+"""Read models the routes answer with: plain JSON-ready data assembled from the engine, store and cluster."""
