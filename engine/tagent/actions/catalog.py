@@ -83,6 +83,8 @@ _ACTIONS = (
                    Param("max_replicas", "integer", "upper bound for a delta", default=10, minimum=1,
                          maximum=1000)),
            exactly_one=(("replicas", "delta"),)),
+    Action("kubernetes.delete_deployment", "Delete a Deployment and its pods (chat, after the name is typed back)",
+           mutates=True, command="kubectl delete deployment/{name} -n {namespace}", params=(_NS, _NAME)),
     Action("kubernetes.wait_healthy", "Wait until every replica of a workload is updated and ready",
            mutates=False, command="kubectl rollout status {kind}/{name} -n {namespace}", params=_WORKLOAD),
     Action("redis.flushdb", "Empty one database of the configured Redis", mutates=True,
