@@ -176,3 +176,36 @@ class WaitHealthy(_Workload):
                 return self.failed(f"{kind.lower()}/{name} not healthy after {ctx.timeout:g}s: {last}", polls=polls)
             if self.wait(ctx, self.deps.poll_interval):
                 return self.failed(f"interrupted while waiting for {kind.lower()}/{name}: {last}", polls=polls)
+
+
+class DeleteDeployment(_Workload):
+    """`kubectl delete deployment` (chat asks for the name to be typed back first). After a crash, a deployment
+    that is gone (or being deleted) means the deletion already happened."""
+
+    name = "kubernetes.delete_deployment"
+    in_doubt = "verify"
+
+    def _target(self, values: dict[str, Any], ctx: ActionContext) -> WorkloadRef:
+        return WorkloadRef(kind="Deployment", namespace=values["namespace"], name=values["name"])
+
+    def _pods(self, plan: dict[str, Any], values: dict[str, Any]) -> tuple[int, int | None]:
+        return int(plan.get("replicas", 1)), None
+
+    def _plan(self, values: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
+        deployment = self.kube().get_deployment_raw(values["namespace"], values["name"])
+        return {"uid": str((deployment.get("metadata") or {}).get("uid") or ""),
+                "replicas": wl.spec_replicas(deployment)}
+
+    def _applied(self, plan: dict[str, Any], values: dict[str, Any], ctx: ActionContext) -> str | None:
+        try:
+            deployment = self.kube().get_deployment_raw(values["namespace"], values["name"])
+        except PermanentError:
+            return f"deployment {values['namespace']}/{values['name']} is already gone"
+        meta = deployment.get("metadata") or {}
+        if meta.get("deletionTimestamp") or (plan.get("uid") and meta.get("uid") != plan["uid"]):
+            return f"deployment {values['namespace']}/{values['name']} was already deleted"
+        return None
+
+    def _invoke(self, values: dict[str, Any], plan: dict[str, Any], ctx: ActionContext) -> StepResult:
+        self.kube().delete_deployment(values["namespace"], values["name"])
+        return self.ok(f"deleted deployment {values['namespace']}/{values['name']}")

@@ -11,13 +11,13 @@ from collections.abc import Iterator, Mapping
 from tagent.actions.base import ActionDeps, BaseAction
 from tagent.actions.catalog import CATALOG
 from tagent.actions.kube_pods import DeletePod, EvictPod
-from tagent.actions.kube_workload import RolloutRestart, RolloutUndo, Scale, WaitHealthy
+from tagent.actions.kube_workload import DeleteDeployment, RolloutRestart, RolloutUndo, Scale, WaitHealthy
 from tagent.actions.people import ApprovalRequest, NotifyPage, NotifySend
 from tagent.actions.services import HttpRequest, PrometheusVerify, RedisFlushDb, Wait
 from tagent.errors import ConfigError
 
 IMPLEMENTATIONS: tuple[type[BaseAction], ...] = (
-    RolloutRestart, DeletePod, EvictPod, RolloutUndo, Scale, WaitHealthy, RedisFlushDb, HttpRequest,
+    RolloutRestart, DeletePod, EvictPod, RolloutUndo, Scale, DeleteDeployment, WaitHealthy, RedisFlushDb, HttpRequest,
     PrometheusVerify, NotifySend, NotifyPage, ApprovalRequest, Wait,
 )
 
