@@ -24,6 +24,7 @@ from tagent.model.core import utcnow
 from tagent.policy.files import collect, content_hash, pack_paths
 from tagent.policy.problems import Problem
 from tagent.policy.ruleset import RuleSet
+from tagent.policy.signatures import SignaturePolicy
 from tagent.policy.sourcekind import is_git_url, slug
 from tagent.policy.validate import Validation, check_paths
 from tagent.settings import Settings
@@ -80,7 +81,7 @@ class RulesSource:
     def __init__(self, location: str, *, data_dir: Path, recorder: VersionRecorder, branch: str = "main",
                  path: str = "", poll_interval: float = 30.0, retry_base: float = 2.0, max_backoff: float = 600.0,
                  git: GitClient | None = None, clock: Callable[[], datetime] = utcnow,
-                 promtool: str | None = "promtool") -> None:
+                 promtool: str | None = "promtool", signatures: SignaturePolicy | None = None) -> None:
         self.location = location
         self.branch = branch
         self.path = path.strip("/")
@@ -91,6 +92,7 @@ class RulesSource:
         self._clock = clock
         self._promtool = promtool
         self._git = git
+        self._signatures = signatures  # Git only: a tip whose signature is refused is rejected
         if self._git is None and is_git_url(location):
             self._git = GitClient(location, data_dir / "rules-git" / slug(location))
         self._active: Active | None = None
@@ -109,7 +111,8 @@ class RulesSource:
             git = GitClient(settings.rules, settings.data_dir / "rules-git" / slug(settings.rules),
                             token=settings.rules_git_token)
         return cls(settings.rules, data_dir=settings.data_dir, recorder=recorder, branch=settings.rules_branch,
-                   path=settings.rules_path, poll_interval=settings.rules_poll_interval, git=git)
+                   path=settings.rules_path, poll_interval=settings.rules_poll_interval, git=git,
+                   signatures=SignaturePolicy.from_settings(settings))
 
     @property
     def is_git(self) -> bool:
@@ -197,7 +200,8 @@ class RulesSource:
         if self._rejected is not None and self._rejected.version == head.sha:
             return PollResult(PollStatus.rejected, head.sha, head.author, self._rejected.problems, retry_in=delay)
         try:
-            result = self._consider(head.sha, head.author, self._git.checkout(head.sha), delay)
+            root = self._git.checkout(head.sha)
+            result = self._consider(head.sha, head.author, root, delay, self._refusals(root, head.sha))
         except ExternalError as exc:
             return self._unreachable(exc)
         if result.status is PollStatus.rejected and self._active is None:
@@ -212,11 +216,12 @@ class RulesSource:
             return
         try:
             commit: Commit = self._git.commit(last)
-            validation = self._validate(self._git.checkout(last))
+            root = self._git.checkout(last)
+            validation = self._validate(root)
         except ExternalError as exc:
             log.warning("cannot fall back to %s: %s", last[:12], exc)
             return
-        if validation.ruleset is not None:
+        if validation.ruleset is not None and not self._refusals(root, last):
             self._activate(validation.ruleset, commit.sha, commit.author)
 
     def _poll_dir(self) -> PollResult:
@@ -232,10 +237,14 @@ class RulesSource:
             return PollResult(PollStatus.rejected, version, problems=self._rejected.problems, retry_in=delay)
         return self._consider(version, "", root, delay)
 
-    def _consider(self, version: str, author: str, root: Path, delay: float) -> PollResult:
+    def _refusals(self, root: Path, sha: str) -> list[str]:
+        return self._signatures.problems(root, sha) if self._signatures is not None else []
+
+    def _consider(self, version: str, author: str, root: Path, delay: float,
+                  refused: Sequence[str] = ()) -> PollResult:
         validation = self._validate(root)
-        if validation.ruleset is None:
-            problems = tuple(str(p) for p in validation.problems)
+        if validation.ruleset is None or refused:
+            problems = (*refused, *(str(p) for p in validation.problems))
             self._recorder.record_rejection(version, author, problems, self._clock())
             self._rejected = PollResult(PollStatus.rejected, version, author, problems, retry_in=delay)
             active = self._active.version.version if self._active else "none"
