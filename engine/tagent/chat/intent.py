@@ -49,6 +49,7 @@ class TargetKind(StrEnum):
     node = "node"
     pod = "pod"
     namespace = "namespace"
+    cloud = "cloud"  # a cloud resource (Terraform address in `name`): shown as a plan, never executed
 
 
 WORKLOAD_KINDS: frozenset[TargetKind] = frozenset({TargetKind.deployment, TargetKind.statefulset})
@@ -73,7 +74,7 @@ class ChatTarget(BaseModel):
         return f"{self.kind.value.lower()}/{self.name}"
 
     def __str__(self) -> str:
-        if self.kind in WORKLOAD_KINDS:
+        if self.kind in WORKLOAD_KINDS and self.name:
             return f"{self.namespace}/{self.name}"
         if self.name:
             return f"{self.kind.value} {self.name}"
@@ -163,6 +164,9 @@ def _get_command(target: ChatTarget) -> str:
         return "kubectl get namespaces"
     if target.kind is TargetKind.pod:
         return f"kubectl get pods -n {target.namespace}" if target.namespace else "kubectl get pods -A"
+    if not target.name:  # every Deployment (of a namespace): "list deployments"
+        plural = f"{target.kind.value.lower()}s"
+        return f"kubectl get {plural} -n {target.namespace}" if target.namespace else f"kubectl get {plural} -A"
     return f"kubectl get {target.resource} -n {target.namespace}"
 
 

@@ -1,0 +1,77 @@
+"""From a confirmed chat intent to an action of the catalog, and from its `StepResult` to a chat result.
+
+Chat never mutates by itself: a confirmed scale/restart/rollback/delete becomes the matching catalog action
+and runs through `BaseAction.run`, the same path as a playbook step, so validation, the guard (protected
+namespaces, rate limits, blast radius, restart backoff, rollback loops, dry-run), the ledger and the audit
+record of the mutation are exactly the ones automation gets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from tagent.actions import ActionContext
+from tagent.chat.intent import ChatIntent, Intent
+from tagent.chat.reply import ChatResult, ResultStatus
+from tagent.model import StepResult, StepStatus, WorkloadRef
+
+ACTIONS: Mapping[Intent, str] = {
+    Intent.scale: "kubernetes.scale",
+    Intent.restart: "kubernetes.rollout_restart",
+    Intent.rollback: "kubernetes.rollout_undo",
+    Intent.delete: "kubernetes.delete_deployment",
+}
+_GUARD = re.compile(r"^guard: ([a-z_]+): ?(.*)$", re.S)
+
+
+class ActionRunner(Protocol):
+    """One ready action (tagent.actions.BaseAction satisfies it)."""
+
+    def run(self, params: Mapping[str, Any], ctx: ActionContext) -> StepResult: ...
+
+
+def target_ref(intent: ChatIntent) -> WorkloadRef:
+    target = intent.target
+    assert target is not None and target.is_workload
+    return WorkloadRef(kind=target.kind.value, namespace=target.namespace, name=target.name)
+
+
+def action_params(intent: ChatIntent) -> dict[str, Any]:
+    """The catalog parameters of the action behind a mutating intent."""
+    ref = target_ref(intent)
+    base: dict[str, Any] = {"namespace": ref.namespace, "name": ref.name}
+    if intent.intent is Intent.delete:
+        return base
+    base["kind"] = ref.kind
+    if intent.intent is Intent.scale:
+        base["replicas"] = intent.params.replicas
+    elif intent.intent is Intent.rollback:
+        base["to_revision"] = intent.params.revision or 0
+    return base
+
+
+def run_action(actions: Mapping[str, ActionRunner], intent: ChatIntent, actor: str,
+               timeout: float = 120.0) -> StepResult:
+    ctx = ActionContext(origin=actor, target=target_ref(intent), automatic=False, timeout=timeout)
+    return actions[ACTIONS[intent.intent]].run(action_params(intent), ctx)
+
+
+def to_result(intent: ChatIntent, step: StepResult) -> ChatResult:
+    """A chat result that says what happened, or why nothing did, in one or two sentences. The command shown
+    is the intent's (CLI.md's form); the action's own rendering is in its audit record."""
+    command = intent.command or step.command
+    if step.status is StepStatus.ok:
+        return ChatResult(status=ResultStatus.done, intent=intent, command=command, step=step,
+                          answer=f"Done: {step.detail or intent.summary}. (`{command}`)")
+    if step.status is StepStatus.dry_run:
+        return ChatResult(status=ResultStatus.dry_run, intent=intent, command=command, step=step, reason="dry_run",
+                          answer=f"Dry-run: the guard allows it and nothing was changed; it would run `{command}`.")
+    if step.status is StepStatus.blocked:
+        m = _GUARD.match(step.detail)
+        reason, why = (m.group(1), m.group(2)) if m else ("refused", step.detail)
+        return ChatResult(status=ResultStatus.refused, intent=intent, command=command, step=step, reason=reason,
+                          answer=f"Refused by the guard ({reason}): {why}. Nothing was changed.")
+    return ChatResult(status=ResultStatus.failed, intent=intent, command=command, step=step, reason="failed",
+                      answer=f"Failed: {step.detail or step.status.value}.")

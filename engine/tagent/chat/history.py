@@ -1,0 +1,114 @@
+"""Answers to "explain" / "what happened last night?": the incidents of a period and their post-mortems.
+
+A period word becomes a concrete time range in the operator's timezone ("last night" is 20:00 yesterday
+to 08:00 today, never later than now), then the store is asked for the incidents opened in it. Each one is
+told in a line (when, severity, rule, target, outcome and how long it took) with its post-mortem's title
+and summary line when one was written, so the answer stands on its own in a chat window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+
+from tagent.chat.answers import Answer
+from tagent.chat.intent import ChatIntent
+from tagent.model import Incident
+from tagent.model.duration import parse_duration
+from tagent.store import Store
+
+NIGHT_START, NIGHT_END = time(20, 0), time(8, 0)
+DEFAULT_PERIOD = "24h"
+MAX_INCIDENTS = 20
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+    label: str
+
+
+def period_range(period: str | None, now: datetime, tz: tzinfo) -> Period:
+    """The time range a period word names, ending no later than `now`."""
+    local = now.astimezone(tz)
+    today = datetime.combine(local.date(), time(0), tzinfo=tz)
+
+    def at(day: datetime, t: time) -> datetime:
+        return day.replace(hour=t.hour, minute=t.minute)
+
+    name = period or DEFAULT_PERIOD
+    if name == "last-night":
+        start, end, label = at(today - timedelta(days=1), NIGHT_START), at(today, NIGHT_END), "last night"
+    elif name == "this-morning":
+        start, end, label = today, at(today, time(12, 0)), "this morning"
+    elif name == "today":
+        start, end, label = today, today + timedelta(days=1), "today"
+    elif name == "yesterday":
+        start, end, label = today - timedelta(days=1), today, "yesterday"
+    elif name == "weekend":
+        saturday = today - timedelta(days=(local.weekday() - 5) % 7)
+        start, end, label = saturday, saturday + timedelta(days=2), "the weekend"
+    else:
+        try:
+            seconds = parse_duration(name)
+        except ValueError:
+            seconds, name = parse_duration(DEFAULT_PERIOD), DEFAULT_PERIOD
+        start, end, label = local - timedelta(seconds=seconds), local, f"the last {name}"
+    return Period(start, min(end, local), label)
+
+
+def _ts(at: datetime, tz: tzinfo) -> str:
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def _took(incident: Incident) -> str:
+    if incident.resolved_at is None:
+        return ""
+    seconds = max(0.0, (incident.resolved_at - incident.opened_at).total_seconds())
+    return f" after {seconds:.0f}s" if seconds < 90 else f" after {seconds / 60:.0f} min"
+
+
+def _summary_line(markdown: str) -> str:
+    """The first line under "What happened" (the deterministic post-mortem's first fact), else the first
+    line that is not a heading or a table, without markdown emphasis."""
+    lines = [ln.strip() for ln in markdown.splitlines()]
+    start = next((i + 1 for i, ln in enumerate(lines) if ln.lower().lstrip("# ") == "what happened"), 0)
+    for text in lines[start:]:
+        if text and not text.startswith(("#", "|", "```", "---")):
+            return text.lstrip("-* ").replace("**", "").replace("`", "").strip()[:200]
+    return ""
+
+
+def explain(store: Store, intent: ChatIntent, now: datetime, tz: tzinfo) -> Answer:
+    period = period_range(intent.params.period, now, tz)
+    target = intent.target
+    found = [i for i in store.incidents.list(since=period.start, limit=500) if i.opened_at < period.end
+             and (target is None or not target.name
+                  or (i.target.namespace, i.target.name) == (target.namespace, target.name))]
+    found.sort(key=lambda i: i.opened_at)
+    about = f" on {target}" if target is not None and target.name else ""
+    span = f"{_ts(period.start, tz)} to {_ts(period.end, tz)}"
+    if not found:
+        return Answer(f"No incidents{about} {period.label} ({span}).",
+                      {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()}, "incidents": []})
+    lines, data = [], []
+    for incident in found[:MAX_INCIDENTS]:
+        pm = store.postmortems.get(incident.id)
+        line = (f"- {incident.opened_at.astimezone(tz).strftime('%H:%M')} {incident.severity.value} "
+                f"{incident.rule} on {incident.target.namespace}/{incident.target.name}: "
+                f"{incident.status.value}{_took(incident)}")
+        if pm is not None:
+            line += f". Post-mortem: \"{pm.title or incident.id}\""
+            if summary := _summary_line(pm.markdown):
+                line += f" ({summary})"
+        lines.append(line)
+        data.append({"id": incident.id, "rule": incident.rule, "target": incident.target.key,
+                     "severity": incident.severity.value, "status": incident.status.value,
+                     "opened_at": incident.opened_at.isoformat(),
+                     "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+                     "postmortem": pm.title if pm is not None else None})
+    more = f"\n({len(found) - MAX_INCIDENTS} more not shown)" if len(found) > MAX_INCIDENTS else ""
+    head = f"{len(found)} incident{'s' if len(found) != 1 else ''}{about} {period.label} ({span}):"
+    return Answer("\n".join([head, *lines]) + more,
+                  {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()}, "incidents": data})

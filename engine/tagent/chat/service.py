@@ -1,0 +1,235 @@
+"""`ChatService`: a chat message in, an answer or a confirmation request out; a confirmation in, a result out.
+
+    service = ChatService.from_settings(settings, kube=kube, store=store)
+    reply = service.ask("Scale the payment-service to 10 replicas.", user="alice")
+    reply.status == ReplyStatus.confirm; reply.token  # one-time, expires in 5 minutes
+    result = service.confirm(reply.token, user="alice")          # deletes need typed_name="test-env"
+
+Understanding is `tagent.chat.fallback.understand` (the deterministic parser, then the LLM when one is
+configured and the parser is unsure) against the live inventory. Reads are answered at once from live data.
+A mutation is never run by `ask`: it is summarised with its kubectl equivalent and a one-time token is
+issued through `store.approvals` (only its hash is stored; it expires and works once, for the user who
+asked). `confirm` runs it through the catalog actions, hence the same guard and audit as automation.
+Every request and result is written to the audit log (who, the redacted text, the parse, the command, the
+outcome), so what people asked Tagent to do is as traceable as what Tagent did.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from tagent.actions import ActionDeps, build_registry
+from tagent.chat import answers
+from tagent.chat.acting import ACTIONS, ActionRunner, run_action, to_result
+from tagent.chat.cloud import not_executed_answer, terraform_intent
+from tagent.chat.fallback import ToolCaller, understand
+from tagent.chat.history import explain
+from tagent.chat.intent import MUTATING, ChatIntent, ChatTarget, Intent, TargetKind
+from tagent.chat.parser import HELP, MAX_TEXT
+from tagent.chat.reply import ChatReply, ChatResult, ReplyStatus, ResultStatus
+from tagent.clients.kubernetes import KubeClient
+from tagent.errors import ExternalError, ValidationError
+from tagent.guard import Clock, Guard
+from tagent.llm.chat_fallback import ChatFallbackLLM
+from tagent.llm.redact import Redactor
+from tagent.model import utcnow
+from tagent.settings import Settings
+from tagent.store import ApprovalRecord, ApprovalStatus, Store
+
+TOKEN_TTL = timedelta(minutes=5)
+APPROVAL_KIND = "chat"
+
+
+class ChatService:
+    def __init__(self, kube: KubeClient, store: Store, guard: Guard, clock: Clock = utcnow,
+                 llm: ToolCaller | None = None, actions: Mapping[str, ActionRunner] | None = None, *,
+                 protected_namespaces: Collection[str] = ("kube-system",), redactor: Redactor | None = None,
+                 timezone: tzinfo = UTC, token_ttl: timedelta = TOKEN_TTL, action_timeout: float = 120.0) -> None:
+        """`actions` defaults to the catalog registry over the same store, guard, client and clock.
+        `protected_namespaces` only lets `ask` refuse before issuing a token; the guard decides at `confirm`."""
+        self.kube, self.store, self.guard, self.clock, self.llm = kube, store, guard, clock, llm
+        self.actions: Mapping[str, ActionRunner] = actions if actions is not None else build_registry(
+            ActionDeps(store=store, guard=guard, kube=kube, clock=clock))
+        self.protected = frozenset(protected_namespaces)
+        self.redactor = redactor or Redactor()
+        self.timezone, self.token_ttl, self.action_timeout = timezone, token_ttl, action_timeout
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, kube: KubeClient, store: Store, clock: Clock = utcnow,
+                      llm: ToolCaller | None = None) -> ChatService:
+        """Guard, actions, redaction and the LLM fallback (when configured) from one Settings."""
+        guard = Guard(store, settings, clock)
+        return cls(kube, store, guard, clock, llm if llm is not None else ChatFallbackLLM.from_settings(settings),
+                   protected_namespaces=[*settings.protected_namespaces, *settings.excluded_namespaces],
+                   redactor=Redactor.from_settings(settings))
+
+    # ------------------------------------------------------------------ ask
+
+    def ask(self, text: str, user: str) -> ChatReply:
+        """Understand `text` from `user`; answer a read, or prepare a mutation for confirmation."""
+        _check_user(user)
+        now = self._now()
+        try:
+            workloads, nodes = self.kube.list_workloads(), self.kube.list_nodes()
+            intent = understand(text, workloads, nodes, llm=self.llm)
+            reply = self._reply(intent, user, now)
+        except ExternalError as exc:
+            intent = ChatIntent(text=text[:MAX_TEXT], intent=Intent.unknown)
+            reply = ChatReply(intent=intent, status=ReplyStatus.error, reason="cluster_unavailable",
+                              answer=f"I could not read the cluster, so I did nothing: {exc}")
+        self._audit("chat.request", user, reply.intent, reply.status.value, now, answer=reply.answer,
+                    approval_id=reply.approval_id)
+        return reply
+
+    def _reply(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
+        cloud = terraform_intent(intent) if intent.intent in MUTATING or not intent.actionable else None
+        if cloud is not None:
+            return ChatReply(intent=cloud, status=ReplyStatus.not_executed, answer=not_executed_answer(cloud),
+                             reason="cloud_resource")
+        if not intent.actionable:
+            return ChatReply(intent=intent, status=ReplyStatus.question, answer=intent.question or HELP,
+                             reason=intent.question_reason)
+        if intent.intent in MUTATING:
+            return self._prepare(intent, user, now)
+        if intent.intent is Intent.explain:
+            answer = explain(self.store, intent, now, self.timezone)
+        elif intent.intent is Intent.logs:
+            answer = answers.logs(self.kube, intent)
+        elif intent.intent is Intent.metrics:
+            answer = answers.metrics(self.kube, intent)
+        else:
+            answer = answers.get(self.kube, intent)
+        return ChatReply(intent=intent, status=ReplyStatus.answered, answer=answer.text, data=answer.data)
+
+    def _prepare(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
+        target = intent.target
+        assert target is not None
+        if target.namespace in self.protected:
+            return ChatReply(intent=intent, status=ReplyStatus.refused, reason="protected_namespace",
+                             answer=f"Refused: namespace {target.namespace} is protected, so Tagent never changes "
+                                    f"{target} (not even when asked). Nothing was changed.")
+        if intent.intent is Intent.delete and target.kind is not TargetKind.deployment:
+            return ChatReply(intent=intent, status=ReplyStatus.refused, reason="unsupported_target",
+                             answer=f"Refused: chat deletes Deployments only, and {target} is a "
+                                    f"{target.kind.value}. Nothing was changed.")
+        stored = intent.model_copy(update={"text": self.redactor(intent.text)})
+        record, token = self.store.approvals.request(
+            at=now, kind=APPROVAL_KIND, expires_at=now + self.token_ttl, action=ACTIONS[intent.intent],
+            target_key=_target_key(target), summary=intent.summary, requested_by=_actor(user),
+            payload={"intent": stored.model_dump(mode="json")})
+        minutes = round(self.token_ttl.total_seconds() / 60)
+        how = (f"Type the name {target.name} to confirm" if intent.intent is Intent.delete else "Confirm")
+        answer = f"{intent.summary[0].upper()}{intent.summary[1:]}.\nkubectl equivalent: {intent.command}\n" \
+                 f"{how} within {minutes} minutes; nothing changes until then."
+        return ChatReply(intent=intent, status=ReplyStatus.confirm, answer=answer, token=token,
+                         approval_id=record.id, expires_at=record.expires_at,
+                         confirm_name=target.name if intent.intent is Intent.delete else None)
+
+    # ------------------------------------------------------------------ confirm
+
+    def confirm(self, token: str, user: str, typed_name: str | None = None) -> ChatResult:
+        """Run the mutation a token stands for, once, through the guard and the actions."""
+        _check_user(user)
+        now = self._now()
+        record, problem = self._usable(token, user, now)
+        intent = _intent_of(record) if record is not None else None
+        if problem is None and intent is not None and intent.intent is Intent.delete and intent.target is not None \
+                and (typed_name or "").strip() != intent.target.name:
+            problem = ("wrong_name", f"To delete, type the name {intent.target.name} exactly"
+                       + (f" (you typed {typed_name.strip()!r})" if typed_name else "") + ". Nothing was changed.")
+        if problem is None and self.store.approvals.decide(token, approve=True, by=_actor(user), at=now) is None:
+            problem = ("used", "This confirmation was used or expired a moment ago. Nothing was changed.")
+        if problem is not None or intent is None or record is None:
+            reason, answer = problem or ("unknown_token", "Unknown confirmation.")
+            result = ChatResult(status=ResultStatus.refused, intent=intent, reason=reason, answer=answer,
+                                command=intent.command if intent else None)
+        else:
+            result = to_result(intent, run_action(self.actions, intent, _actor(user), self.action_timeout))
+        self._audit("chat.confirm", user, intent, result.status.value, now, answer=result.answer,
+                    approval_id=record.id if record else None, command=result.command or "",
+                    dry_run=result.status is ResultStatus.dry_run)
+        return result
+
+    def decline(self, token: str, user: str) -> ChatResult:
+        """The user said no: the token is spent and nothing runs."""
+        _check_user(user)
+        now = self._now()
+        record, problem = self._usable(token, user, now)
+        intent = _intent_of(record) if record is not None else None
+        if problem is None:
+            self.store.approvals.decide(token, approve=False, by=_actor(user), at=now, reason="declined in chat")
+            result = ChatResult(status=ResultStatus.declined, intent=intent, reason="declined",
+                                answer="Cancelled. Nothing was changed.")
+        else:
+            result = ChatResult(status=ResultStatus.refused, intent=intent, reason=problem[0], answer=problem[1])
+        self._audit("chat.confirm", user, intent, result.status.value, now, answer=result.answer,
+                    approval_id=record.id if record else None)
+        return result
+
+    def _usable(self, token: str, user: str, now: datetime) -> tuple[ApprovalRecord | None, tuple[str, str] | None]:
+        """The approval behind a token, and why it cannot be used (None when it can)."""
+        record = self.store.approvals.lookup(token) if token and len(token) <= 200 else None
+        if record is None or record.kind != APPROVAL_KIND:
+            return None, ("unknown_token", "Unknown confirmation token. Nothing was changed.")
+        if record.status is ApprovalStatus.approved:
+            return record, ("used", "This confirmation was already used; a token works once. Nothing was changed.")
+        if record.status is ApprovalStatus.denied:
+            return record, ("declined", "This request was cancelled. Nothing was changed.")
+        if record.status is ApprovalStatus.expired or (record.expires_at is not None and record.expires_at <= now):
+            return record, ("expired", "This confirmation expired (tokens last "
+                            f"{round(self.token_ttl.total_seconds() / 60)} minutes). Ask again. Nothing was changed.")
+        if record.requested_by != _actor(user):
+            return record, ("other_user", "This confirmation belongs to someone else. Nothing was changed.")
+        return record, None
+
+    # ------------------------------------------------------------------ audit
+
+    def _audit(self, action: str, user: str, intent: ChatIntent | None, outcome: str, at: datetime, *,
+               answer: str, approval_id: str | None, command: str = "", dry_run: bool = False) -> None:
+        # read answers carry live data (log lines, tables): the audit keeps their first line only
+        kept = answer.split("\n", 1)[0] if outcome == ReplyStatus.answered.value else answer
+        detail: dict[str, Any] = {"answer": self.redactor(kept[:1000]), "approval_id": approval_id}
+        if intent is not None:
+            detail["text"] = self.redactor(intent.text[:MAX_TEXT])
+            detail["parse"] = {"intent": intent.intent.value, "source": intent.source,
+                               "confidence": intent.confidence, "question_reason": intent.question_reason,
+                               "target": intent.target.model_dump(mode="json") if intent.target else None,
+                               "params": intent.params.model_dump(mode="json", exclude_none=True),
+                               "notes": intent.notes}
+        target = intent.target if intent is not None else None
+        self.store.audit.add(at=at, actor=_actor(user), action=action, target_key=_target_key(target),
+                             namespace=target.namespace if target else "",
+                             command=command or (intent.command if intent and intent.command else ""),
+                             result=outcome, detail=json.dumps(detail, ensure_ascii=False), dry_run=dry_run)
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the chat service's clock must return timezone-aware datetimes")
+        return now
+
+
+def _actor(user: str) -> str:
+    return f"chat:{user}"
+
+
+def _check_user(user: str) -> None:
+    if not user or len(user) > 200 or not user.isprintable():
+        raise ValidationError("a chat user name is required (1..200 printable characters)")
+
+
+def _intent_of(record: ApprovalRecord) -> ChatIntent | None:
+    data = record.payload.get("intent")
+    return ChatIntent.model_validate(data) if isinstance(data, dict) else None
+
+
+def _target_key(target: ChatTarget | None) -> str:
+    if target is None:
+        return ""
+    if target.is_workload and target.name:
+        return f"{target.kind.value}/{target.namespace}/{target.name}"
+    parts = [target.kind.value, target.namespace, target.name]
+    return "/".join(p for p in parts if p)
