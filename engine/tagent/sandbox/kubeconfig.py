@@ -29,12 +29,15 @@ def render(url: str, token: str, ca_pem: bytes | None = None, namespace: str = "
 
 
 def write(path: Path, url: str, token: str, ca_pem: bytes | None = None, namespace: str = "default") -> Path:
-    """Write the kubeconfig readable only by its owner (it holds the token)."""
+    """Write the kubeconfig readable only by its owner (it holds the token), atomically: a reader polling
+    for the file never sees it half written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    partial = path.with_name(f".{path.name}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         yaml.safe_dump(render(url, token, ca_pem, namespace), fh, sort_keys=False)
+    os.replace(partial, path)
     return path
 
 

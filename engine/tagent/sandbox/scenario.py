@@ -121,7 +121,7 @@ def default_scenario() -> Scenario:
     mi = Resources
     workloads = (
         _w("shop", "frontend", "node:20", 3, port=3000, rps=20, latency_ms=35, cpu="120m", memory="180Mi",
-           limits=mi(cpu="500m", memory="256Mi"), startup=1.5, labels={"tier": "frontend"},
+           limits=mi(cpu="500m", memory="256Mi"), startup=1, labels={"tier": "frontend"},
            paths=("/", "/products", "/products/17", "/api/cart", "/static/app.js")),
         _w("shop", "checkout", "python:3.12", 2, port=8000, rps=6, latency_ms=80, cpu="90m", memory="150Mi",
            limits=mi(cpu="1", memory="512Mi"), labels={"tier": "backend"},
