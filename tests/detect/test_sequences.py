@@ -29,7 +29,7 @@ def test_rollout_then_errors_within_window_is_one_decision(make) -> None:
     # the rollout was consumed: more bad samples are not more decisions
     assert det.process(metric("error_rate", 0.3)) == []
     # nothing waits: an error sample with no rollout before it can never complete the sequence
-    assert det.stats().sessions == 0 and det.stats().pending_sequences == 0
+    assert det.stats().held_events == 0 and det.stats().pending_sequences == 0
 
 
 def test_order_matters(make) -> None:
@@ -52,7 +52,8 @@ def test_window_expiry(make) -> None:
     assert det.process(metric("error_rate", 0.5)) == []
     clock.advance(601)
     det.process(k8s("Pulled"))  # any event lets the detector expire old steps
-    assert det.stats().sessions == 0 and det.stats().pending_sequences == 0
+    stats = det.stats()
+    assert stats.held_events == 0 and stats.pending_sequences == 0 and stats.sessions == 0
 
 
 def test_expiry_keeps_steps_still_inside_the_window(make) -> None:
@@ -91,7 +92,7 @@ def test_all_without_within_and_three_steps(make) -> None:
 
 
 def test_more_than_1024_workloads(make) -> None:
-    """durable holds at most 1,024 sessions per ruleset; the family shards past that and frees sessions."""
+    """durable holds at most 1,024 sessions per ruleset: sequences share one session and join on the workload."""
     clock = Clock()
     det: Detector = make(rule("bad-deploy", BAD_DEPLOY),
                          rule("crash", {"kubernetes": {"reason": "CrashLoopBackOff"}}), clock=clock)
@@ -100,8 +101,9 @@ def test_more_than_1024_workloads(make) -> None:
         assert det.process(rollout(w)) == []
         assert [d.rule for d in det.process(k8s("CrashLoopBackOff", w))] == ["crash"]
     stats = det.stats()
-    assert stats.sessions >= 2500 and stats.rulesets >= 4
+    assert stats.pending_sequences == 2500 and stats.held_events == 2500
+    assert stats.sessions == 2 and stats.rulesets == 2  # one shared session per ruleset
     clock.advance(60)
     decided = [d.target for w in workloads for d in det.process(metric("error_rate", 0.2, w))]
     assert decided == workloads
-    assert det.stats().sessions == 1  # only the shared session of the single-rule lane remains
+    assert det.stats().held_events == 0 and det.stats().pending_sequences == 0

@@ -67,4 +67,4 @@ def test_random_traffic_with_swaps(make) -> None:
     clock.advance(3600)
     det.process(k8s("Pulled"))
     stats = det.stats()
-    assert stats.pending_sequences == 0 and stats.sessions <= 1
+    assert stats.pending_sequences == 0 and stats.held_events == 0 and stats.sessions <= 1

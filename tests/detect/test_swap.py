@@ -123,6 +123,6 @@ def test_memory_stays_flat_across_100_reloads(make) -> None:
         cycle(n)
     growth_mb = (psutil.Process().memory_info().rss - before) / 1e6
     stats = det.stats()
-    assert stats.rulesets == 2 and stats.pending_sequences == 30 and stats.sessions == 30
+    assert stats.rulesets == 2 and stats.pending_sequences == 30
     print(f"RSS growth {growth_mb:.2f} MB")
     assert growth_mb < 20, f"RSS grew {growth_mb:.1f} MB over 100 reloads"

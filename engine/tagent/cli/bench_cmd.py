@@ -1,11 +1,34 @@
-"""Placeholder: replace with the real commands (keep `register`)."""
+"""`tagent bench engine`: the detection engine benchmark (prints JSON; see bench/README.md)."""
 
 from __future__ import annotations
 
 import typer
 
-from tagent.cli.placeholder import pending
+from tagent.cli.common import Output, OutputOpt, print_json
+from tagent.detect.bench import run_engine_bench
+
+bench_app = typer.Typer(help="Benchmarks (they print numbers; nothing is asserted).", no_args_is_help=True)
+
+
+@bench_app.command("engine", help="Synthetic events through compile + match + guard + store (SQLite), and raw"
+                                  " durable_rules on the same rules. --long: 1M events and 100 rules reloads.")
+def engine(
+    rules: int = typer.Option(100, "--rules", min=1, max=1000, help="number of synthetic rules"),
+    events: int = typer.Option(100_000, "--events", min=1, max=10_000_000, help="number of events"),
+    reloads: int = typer.Option(0, "--reloads", min=0, max=10_000, help="rules versions swapped in during the run"),
+    workloads: int = typer.Option(2_000, "--workloads", min=1, max=100_000, help="distinct workloads"),
+    long: bool = typer.Option(False, "--long", help="the memory variant: 1,000,000 events and 100 reloads"),
+    output: Output = OutputOpt,
+) -> None:
+    if long:
+        events, reloads = max(events, 1_000_000), max(reloads, 100)
+    result = run_engine_bench(rules=rules, events=events, reloads=reloads, workloads=workloads)
+    if output == Output.json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        print(f"{key}: {value}")
 
 
 def register(app: typer.Typer) -> None:
-    pending(app, 'bench', 'tagent bench engine (detection issue)')
+    app.add_typer(bench_app, name="bench")

@@ -2,7 +2,7 @@
 
 durable consumes an event with the first rule it completes, so rules that listen to the same
 (source, reason) go to different *lanes* (rulesets); rules on different keys share one. An `all` sequence
-gets its own ruleset family (see `sequences`), because it keeps per-workload sessions. A *route* says, for
+gets a ruleset of its own (see `sequences`), because it keeps events waiting for their next step. A *route* says, for
 one (source, reason), which lanes and sequences to post to, which labels to project and which `for:`
 streaks to compute: posting anywhere else could only raise "not handled", so skipping it changes nothing.
 """
@@ -22,6 +22,8 @@ from tagent.model.policy import Rule
 
 MAX_LABEL_PROPS = 200
 """Label properties per message; durable allows 255 properties in all, about 15 are fixed."""
+DEFAULT_HORIZON = 86400.0
+"""How long an `all` without `within` waits for its next step."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,11 @@ class RulePlan:
     conds: tuple[CondPlan, ...]
     within: float | None
     definition_json: str
+
+    @property
+    def horizon(self) -> float:
+        """Seconds a sequence may take: `within`, or a day."""
+        return self.within if self.within is not None else DEFAULT_HORIZON
 
     @property
     def name(self) -> str:
@@ -79,7 +86,7 @@ def plan_rule(rule: Rule, protected: Iterable[str]) -> RulePlan:
     for i, cp in enumerate(conds):
         expr = expression(cp, spec.match, protected)
         if i > 0:
-            expr = sequence_step(expr, i, within)
+            expr = sequence_step(expr, i, within if within is not None else DEFAULT_HORIZON)
         steps.append({f"e{i}": expr.define()})
     return RulePlan(rule, conds, within, json.dumps({"all": steps}, sort_keys=True))
 

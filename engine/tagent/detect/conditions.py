@@ -17,6 +17,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from durable.lang import c, m
@@ -30,7 +31,7 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 }
 
 # Fixed message properties (everything else is a value, label or held-for property).
-SID, EID, TS, SEQ = "sid", "eid", "ts", "seq"
+SID, EID, TS, SEQ, WK = "sid", "eid", "ts", "seq", "wk"
 VALUE_KEYS = ("value", "count")
 """The Event.values keys conditions compare: `value` (metrics, prometheus) and `count` (logs)."""
 
@@ -81,14 +82,14 @@ class CondPlan:
     def key(self) -> tuple[str, str]:
         return (self.source, self.reason)
 
-    @property
+    @cached_property
     def streak(self) -> str | None:
         """Identity of the `for:` streak (shared by equal thresholds on the same key), or None."""
         if self.threshold is None or self.for_s <= 0:
             return None
         return f"{self.source}|{self.reason}|{self.threshold.streak_id}"
 
-    @property
+    @cached_property
     def held_prop(self) -> str | None:
         streak = self.streak
         return None if streak is None else "f_" + _digest(streak)
@@ -159,12 +160,11 @@ def expression(cp: CondPlan, scope: MatchScope, protected: Iterable[str]) -> Any
     return expr
 
 
-def sequence_step(expr: Any, alias_index: int, within: float | None) -> Any:
-    """Step i > 0 of an `all`: strictly after the previous step, and inside `within` of the first."""
-    step = expr & (m.seq > getattr(c, f"e{alias_index - 1}").seq)
-    if within is not None:
-        step = step & (m.ts <= c.e0.ts + within)
-    return step
+def sequence_step(expr: Any, alias_index: int, within: float) -> Any:
+    """Step i > 0 of an `all`: the same workload as the first step, strictly after the previous step, and
+    inside `within` seconds of the first."""
+    first, previous = c.e0, getattr(c, f"e{alias_index - 1}")
+    return expr & (m.wk == first.wk) & (m.seq > previous.seq) & (m.ts <= c.e0.ts + within)
 
 
 def project(event: Event, *, ts: float, seq: int, label_keys: Iterable[str],
@@ -172,7 +172,8 @@ def project(event: Event, *, ts: float, seq: int, label_keys: Iterable[str],
     """The flat message durable_rules sees for `event` (no sid yet; callers add it per ruleset)."""
     msg: dict[str, Any] = {
         EID: event.id, "src": event.source.value, "kind": event.kind, "reason": event.reason,
-        "tkind": event.target.kind, "ns": event.target.namespace, "name": event.target.name, TS: ts, SEQ: seq,
+        "tkind": event.target.kind, "ns": event.target.namespace, "name": event.target.name,
+        WK: event.target.key, TS: ts, SEQ: seq,
     }
     kind_of_event = event.labels.get("type")
     if kind_of_event is not None:

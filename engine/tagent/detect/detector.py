@@ -10,6 +10,7 @@ reloads). Cooldowns are not kept here: they are the guard's, in the store.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import datetime
 from tagent.detect.compiler import Plan, RulePlan, compile_plan
 from tagent.detect.conditions import SID, project
 from tagent.detect.render import ParamsTemplate, RenderError, template_context
-from tagent.detect.rulesets import DurableRuleset, QuietHost
+from tagent.detect.rulesets import SHARED_SESSION, DurableRuleset, QuietHost
 from tagent.detect.sequences import SequenceFamily
 from tagent.detect.windows import Streaks
 from tagent.model.core import Decision, Event, Mode, utcnow
@@ -26,8 +27,6 @@ from tagent.model.policy import Rule
 
 Clock = Callable[[], datetime]
 DEFAULT_PROTECTED = ("kube-system",)
-SHARED_SESSION = "0"
-"""Lanes hold single-condition rules only: nothing waits in them, so all events share one session."""
 SWEEP_EVERY = 5.0
 """Seconds (on the injected clock) between expiries of sequence windows and stale streaks."""
 
@@ -41,31 +40,31 @@ class DetectorStats:
     rulesets: int
     sessions: int
     pending_sequences: int
+    """(rule, workload) pairs with an unfinished sequence."""
+    held_events: int
+    """Events durable holds for sequences (waiting, or expired and not yet compacted away)."""
     streaks: int
 
 
-class _Version:
+class CompiledVersion:
     """The durable rulesets of one rules version (a fresh host: ruleset names can be reused freely)."""
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self._host = QuietHost()
-        self.lanes = [DurableRuleset(self._host, f"lane{i}", {n: plan.rules[n].definition() for n in names})
+        self.host = QuietHost()
+        self.lanes = [DurableRuleset(self.host, f"lane{i}", {n: plan.rules[n].definition() for n in names})
                       for i, names in enumerate(plan.lanes)]
-        self.families = {rp.name: SequenceFamily(rp, self._shard_maker(rp))
+        self.families = {rp.name: SequenceFamily(rp, DurableRuleset(self.host, f"seq:{rp.name}",
+                                                                    {rp.name: rp.definition()}), rp.horizon)
                          for rp in plan.rules.values() if rp.sequence}
         self.templates = {name: ParamsTemplate(rp.rule.spec.then.params) for name, rp in plan.rules.items()}
 
-    def _shard_maker(self, rp: RulePlan) -> Callable[[int], DurableRuleset]:
-        return lambda i: DurableRuleset(self._host, f"seq:{rp.name}~{i}", {rp.name: rp.definition()})
-
-    def adopt(self, old: _Version) -> None:
+    def adopt(self, old: CompiledVersion) -> None:
         """Continue the unfinished sequences of rules that did not change."""
         for name, family in self.families.items():
             previous = old.families.get(name)
             if previous is not None and previous.plan.fingerprint == family.plan.fingerprint:
-                for sid, items in previous.pending():
-                    family.replay(sid, items)
+                family.replay(previous.items())
 
     def close(self) -> None:
         for lane in self.lanes:
@@ -86,13 +85,13 @@ class Detector:
         self._streaks = Streaks()
         self._seq = itertools.count(1)
         self._last_sweep = float("-inf")
-        self._active: _Version | None = _Version(compile_plan(rules, version, self._protected))
+        self._active: CompiledVersion | None = CompiledVersion(compile_plan(rules, version, self._protected))
 
     @property
     def version(self) -> str:
         return self._current().plan.version
 
-    def _current(self) -> _Version:
+    def _current(self) -> CompiledVersion:
         if self._active is None:
             raise RuntimeError("the detector is closed")
         return self._active
@@ -111,23 +110,23 @@ class Detector:
             held = self._streaks.update(route.streaks, event, ts)
             message = project(event, ts=ts, seq=next(self._seq), label_keys=route.label_keys, held=held)
             matches: list[tuple[RulePlan, list[Event]]] = []
-            shared = {**message, SID: SHARED_SESSION}
+            text = json.dumps({**message, SID: SHARED_SESSION}, ensure_ascii=False)  # once for every ruleset
             for i in route.lanes:
-                for name, _ in active.lanes[i].post(shared):
+                for name, _ in active.lanes[i].post_text(SHARED_SESSION, text) or ():
                     matches.append((active.plan.rules[name], [event]))
             for name in route.sequences:
                 family = active.families[name]
-                for events in family.post(event.target.key, message, event):
+                for events in family.post(event.target.key, message, event, text):
                     matches.append((family.plan, events))
             return [self._decide(active, rp, events, now) for rp, events in matches]
 
-    def _sweep(self, active: _Version, ts: float) -> None:
+    def _sweep(self, active: CompiledVersion, ts: float) -> None:
         self._last_sweep = ts
         for family in active.families.values():
             family.expire(ts)
         self._streaks.prune(ts)
 
-    def _decide(self, active: _Version, rp: RulePlan, events: list[Event], now: datetime) -> Decision:
+    def _decide(self, active: CompiledVersion, rp: RulePlan, events: list[Event], now: datetime) -> Decision:
         rule, last = rp.rule, events[-1]
         spec = rule.spec
         common = {"rule": rule.name, "rules_version": active.plan.version, "target": last.target,
@@ -145,7 +144,7 @@ class Detector:
         (the error propagates and the current version keeps running)."""
         with self._swap_lock:
             plan = compile_plan(rules, version, self._protected)
-            fresh = _Version(plan)
+            fresh = CompiledVersion(plan)
             with self._lock:
                 old = self._current()
                 fresh.adopt(old)
@@ -159,9 +158,10 @@ class Detector:
             fams = active.families.values()
             return DetectorStats(
                 version=active.plan.version, rules=len(active.plan.rules),
-                rulesets=len(active.lanes) + sum(f.shards for f in fams),
+                rulesets=len(active.lanes) + len(active.families),
                 sessions=sum(lane.sessions for lane in active.lanes) + sum(f.sessions for f in fams),
-                pending_sequences=sum(1 for f in fams for _ in f.pending()), streaks=len(self._streaks))
+                pending_sequences=sum(1 for f in fams for _ in f.pending()),
+                held_events=sum(f.held for f in fams), streaks=len(self._streaks))
 
     def close(self) -> None:
         """Free every durable ruleset; the detector cannot be used afterwards."""

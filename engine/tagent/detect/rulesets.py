@@ -5,10 +5,11 @@ What durable does and how this wrapper copes (each checked against the installed
 - `Host()` starts two timer threads that re-arm themselves forever to poll for queued actions and timers.
   Tagent posts synchronously (actions run inside `post`) and uses no durable timers, so `QuietHost` does
   not start them: a rules version then costs no thread, and dropping it leaves nothing running.
-- A message matching no rule raises `MessageNotHandledException`: `post` returns an empty list instead.
+- A message matching no rule raises `MessageNotHandledException`: `post` returns None instead.
 - A message is consumed by the first rule it completes, so two rules on the same event cannot share a
   ruleset (the compiler puts them in different lanes).
-- At most 1,024 sessions (`sid`) live in one ruleset (`MemoryError` past that); `delete_state` frees one.
+- At most 1,024 sessions (`sid`) live in one ruleset (`MemoryError` past that), each about 110 KB before
+  it holds anything; `delete_state` frees one. Tagent uses one shared session per ruleset.
 - `delete_ruleset` does not free the sessions still in it (about 14 KB per session and rule would leak on
   every reload), so `close` deletes every session it created first.
 - `delete_state` frees the session's action context, which a new session leaves uninitialised until an
@@ -29,9 +30,11 @@ from durable import engine
 Fired = tuple[str, dict[str, dict[str, Any]]]
 """(durable rule name, alias -> matched message) for one rule completion."""
 
-SESSION_LIMIT = 1000
-"""Sessions we allow per ruleset: below durable's hard 1,024, leaving room for the shared session."""
+SHARED_SESSION = "0"
+"""Tagent posts every event to one session per ruleset (sequences join on the workload instead)."""
 PRIME_RULE, PRIME_PROP = "tagent$prime", "tagent_prime"
+NOT_HANDLED, OBSERVED, QUEUED = 1, 2, 3
+"""Result codes of durable_rules_engine.assert_event (see durable.engine.Ruleset._handle_result)."""
 
 
 class QuietHost(engine.Host):  # durable ships no type hints: Host is Any
@@ -65,28 +68,45 @@ class DurableRuleset:
         definition[PRIME_RULE] = {"all": [{"m": {PRIME_PROP: 1}}], "run": _action(PRIME_RULE, self._primed)}
         host.register_rulesets({name: definition})
         self._ruleset = host.get_ruleset(name)
+        self._handle = self._ruleset._handle  # durable's Python API exposes no other way to the C ruleset
         self._closed = False
 
     def _prime(self, sid: str) -> None:
         self._sids.add(sid)
         self._primed.clear()
-        self._host.post(self.name, {"sid": sid, PRIME_PROP: 1})
+        self._assert(json.dumps({"sid": sid, PRIME_PROP: 1}))
         if not self._primed:
             raise RuntimeError(f"durable_rules did not prime session {sid!r} of {self.name}")
 
-    def post(self, message: dict[str, Any]) -> list[Fired]:
-        """Assert one event in session `message['sid']`; the rules it completed (empty when none)."""
-        sid = str(message["sid"])
+    def post(self, message: dict[str, Any]) -> list[Fired] | None:
+        """Assert one event in session `message['sid']` (see `post_text`)."""
+        return self.post_text(str(message["sid"]), json.dumps(message, ensure_ascii=False))
+
+    def post_text(self, sid: str, text: str) -> list[Fired] | None:
+        """Assert one JSON-encoded event of session `sid`: the rules it completed (often none), or None when
+        no condition of any rule matched it (the event is not kept).
+
+        This is `Host.post` without its two costs per unmatched event (durable raises an exception whose
+        constructor encodes the message again), so one encoding serves every ruleset an event goes to."""
         if sid not in self._sids:
             self._prime(sid)
         self._fired.clear()
-        try:
-            self._host.post(self.name, message)
-        except engine.MessageNotHandledException:
-            return []
+        if not self._assert(text):
+            return None
         fired = list(self._fired)
         self._fired.clear()
         return fired
+
+    def _assert(self, text: str) -> bool:
+        code, state = durable_rules_engine.assert_event(self._handle, text)
+        if code in (NOT_HANDLED, OBSERVED):
+            return False
+        errors: list[BaseException] = []
+        self._ruleset.do_actions(0 if code == QUEUED else state,
+                                 lambda error, _state: errors.append(error) if error else None)
+        if errors:
+            raise errors[0]
+        return True
 
     def pending(self, sid: str) -> list[dict[str, Any]]:
         """Events durable keeps in a session, waiting for the rest of a sequence."""
@@ -111,4 +131,4 @@ class DurableRuleset:
         self._closed = True
         for sid in list(self._sids):
             self.forget(sid)
-        durable_rules_engine.delete_ruleset(self._ruleset._handle)
+        durable_rules_engine.delete_ruleset(self._handle)

@@ -1,151 +1,145 @@
-"""`all` sequences: one durable session per workload, sharded past durable's 1,024 sessions per ruleset.
+"""`all` sequences: one durable ruleset per sequence rule, one shared session, steps joined on the workload.
 
-durable keeps the events of an unfinished sequence in the workload's session and consumes them when the
-sequence completes (so a rollout followed by many bad samples yields one decision). What durable cannot
-do is forget: an event never expires, and a session lives until deleted. So this module
-- deletes a session as soon as durable holds nothing in it (read back with `get_pending_events`);
-- expires what fell out of the window: the session is deleted and the events still inside `within` are
-  posted again in their original order (they did not match one another before, so they cannot now);
-- opens another shard (a copy of the ruleset) when every shard holds `SESSION_LIMIT` workloads.
+durable keeps the events of unfinished sequences and consumes them when a sequence completes (a rollout
+followed by many bad samples is one decision). Every step after the first is joined to the first on the
+workload key (`wk`), in order (`seq`) and inside the window (`ts`), so one session serves every workload:
+durable's limit of 1,024 sessions per ruleset never applies, and memory is what is pending (about 9 KB
+per stored event in durable), not 110 KB per workload session.
+
+What durable cannot do is forget. So this module mirrors what durable holds (posted and handled, minus
+what a completion consumed); an event older than the window can no longer match (the `ts` join), and
+once such dead events are as many as the live ones the session is deleted and the live ones posted again
+in their original order (they did not complete a sequence among themselves before, so they cannot now).
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from tagent.detect.compiler import RulePlan
 from tagent.detect.conditions import EID, SEQ, SID, TS
-from tagent.detect.rulesets import SESSION_LIMIT, DurableRuleset
+from tagent.detect.rulesets import SHARED_SESSION, DurableRuleset
 from tagent.model.core import Event
 
-DEFAULT_HORIZON = 86400.0
-"""How long an `all` without `within` waits for its next step."""
+SESSION = SHARED_SESSION
 MAX_PENDING = 64
-"""Events kept per workload and sequence; the oldest go first (a flapping workload must not pin memory)."""
+"""Stored events per workload and rule. Past it, events that could only start or extend a sequence are
+ignored until older ones complete or expire (a flapping workload must not pin memory)."""
+COMPACT_AFTER = 256
+"""Dead (expired) events tolerated in durable before a compaction, at least."""
 
-Stored = dict[str, tuple[Event, dict[str, Any]]]
-"""eid -> (the Event, the message durable holds for it)."""
+Item = tuple[Event, dict[str, Any]]
 
 
 class SequenceFamily:
-    """The shards of one sequence rule, and the Events durable holds in them."""
+    """One sequence rule's ruleset and a mirror of the events durable holds for it, per workload."""
 
-    def __init__(self, plan: RulePlan, make_shard: Callable[[int], DurableRuleset]) -> None:
+    def __init__(self, plan: RulePlan, ruleset: DurableRuleset, horizon: float) -> None:
         self.plan = plan
-        self._make_shard = make_shard
-        self._shards: list[DurableRuleset] = []
-        self._shard_of: dict[str, DurableRuleset] = {}
-        self._stored: dict[str, Stored] = {}
-        self._expiry: list[tuple[float, str]] = []
-        self._due: dict[str, float] = {}
-        self.horizon = plan.within if plan.within is not None else DEFAULT_HORIZON
+        self.horizon = horizon
+        self._ruleset = ruleset
+        self._first = plan.conds[0].key
+        self._last = plan.conds[-1].key
+        self._stored: dict[str, dict[str, Item]] = {}
+        self._order: deque[tuple[float, str, str]] = deque()
+        self._live = 0
+        self._dead = 0
 
-    def _shard(self, sid: str) -> DurableRuleset:
-        shard = self._shard_of.get(sid)
-        if shard is None:
-            shard = next((s for s in self._shards if s.sessions < SESSION_LIMIT), None)
-            if shard is None:
-                shard = self._make_shard(len(self._shards))
-                self._shards.append(shard)
-            self._shard_of[sid] = shard
-        return shard
-
-    def post(self, sid: str, message: dict[str, Any], event: Event) -> list[list[Event]]:
-        """Post one event for workload `sid`; the Events of every sequence it completed, in step order.
+    def post(self, sid: str, message: dict[str, Any], event: Event, text: str | None = None) -> list[list[Event]]:
+        """Post one event of workload `sid`; the Events of each sequence it completed, in step order.
 
         An event that can only be a later step, for a workload with nothing stored, is not posted: it
-        could only ever follow an earlier step that has not happened (durable would keep it anyway, and a
-        busy metric would then hold a session for every workload)."""
-        if sid not in self._stored and (event.source.value, event.reason) != self.plan.conds[0].key:
+        could only follow an earlier step that has not happened. `text`: the message already encoded with
+        the shared session id (the Detector encodes each event once for all its rulesets)."""
+        key = (event.source.value, event.reason)
+        stored = self._stored.get(sid)
+        if stored is None and key != self._first:
             return []
-        shard = self._shard(sid)
-        known: Stored = dict(self._stored.get(sid, {}))
+        if stored is not None and len(stored) >= MAX_PENDING and key != self._last:
+            return []
+        fired = (self._ruleset.post_text(SESSION, text) if text is not None
+                 else self._ruleset.post({**message, SID: SESSION}))
+        if fired is None:
+            return []
+        known = dict(stored or {})
         known[event.id] = (event, message)
-        completed = []
-        for _, matched in shard.post({**message, SID: sid}):
+        completed: list[list[Event]] = []
+        consumed: set[str] = set()
+        for _, matched in fired:
             steps = sorted(matched.items(), key=lambda item: int(item[0][1:]))
-            completed.append([known[str(msg[EID])][0] for _, msg in steps if str(msg[EID]) in known])
-        self._sync(sid, shard, known)
+            eids = [str(msg[EID]) for _, msg in steps]
+            consumed.update(eids)
+            completed.append([known[eid][0] for eid in eids if eid in known])
+        if event.id not in consumed:
+            self._store(sid, event, message)
+        for eid in consumed:
+            self._unstore(sid, eid)
         return completed
 
-    def _sync(self, sid: str, shard: DurableRuleset, known: Stored) -> None:
-        """Mirror what durable holds for `sid`; delete the session when it holds nothing."""
-        held = {str(p[EID]) for p in shard.pending(sid)}
-        stored = {eid: item for eid, item in known.items() if eid in held}
+    def _store(self, sid: str, event: Event, message: dict[str, Any]) -> None:
+        self._stored.setdefault(sid, {})[event.id] = (event, message)
+        self._order.append((float(message[TS]), sid, event.id))
+        self._live += 1
+
+    def _unstore(self, sid: str, eid: str) -> bool:
+        stored = self._stored.get(sid)
+        if stored is None or stored.pop(eid, None) is None:
+            return False
+        self._live -= 1
         if not stored:
-            self._release(sid, shard)
-            return
-        self._stored[sid] = stored
-        if len(stored) > MAX_PENDING:
-            self._compact(sid, keep_after=None)
-            return
-        self._schedule(sid, stored)
-
-    def _schedule(self, sid: str, stored: Stored) -> None:
-        due = min(float(msg[TS]) for _, msg in stored.values()) + self.horizon
-        if self._due.get(sid) != due:
-            self._due[sid] = due
-            heapq.heappush(self._expiry, (due, sid))
-
-    def _release(self, sid: str, shard: DurableRuleset) -> None:
-        shard.forget(sid)
-        self._stored.pop(sid, None)
-        self._shard_of.pop(sid, None)
-        self._due.pop(sid, None)
-
-    def _compact(self, sid: str, keep_after: float | None) -> None:
-        """Start the session over with only the events still inside the window (and at most half the cap)."""
-        items = sorted(self._stored.get(sid, {}).values(), key=lambda item: float(item[1][SEQ]))
-        if keep_after is not None:
-            items = [it for it in items if float(it[1][TS]) > keep_after]
-        items = items[-(MAX_PENDING // 2):]
-        shard = self._shard_of[sid]
-        shard.forget(sid)
-        self._stored.pop(sid, None)
-        self._due.pop(sid, None)
-        self.replay(sid, items)
-
-    def replay(self, sid: str, items: list[tuple[Event, dict[str, Any]]]) -> None:
-        """Post stored events again, oldest first (after an expiry, or into the next rules version). They did
-        not complete a sequence among themselves before, so they cannot now: only the mirror is rebuilt."""
-        if not items:
-            self._shard_of.pop(sid, None)
-            return
-        shard = self._shard(sid)
-        known: Stored = {}
-        for event, message in sorted(items, key=lambda item: float(item[1][SEQ])):
-            known[event.id] = (event, message)
-            shard.post({**message, SID: sid})
-        self._sync(sid, shard, known)
+            del self._stored[sid]
+        return True
 
     def expire(self, now: float) -> None:
-        """Drop events older than the window; sessions left empty are deleted."""
-        while self._expiry and self._expiry[0][0] <= now:
-            due, sid = heapq.heappop(self._expiry)
-            if self._due.get(sid) != due:
-                continue  # superseded by a later schedule
-            del self._due[sid]
-            self._compact(sid, keep_after=now - self.horizon)
+        """Forget events that fell out of the window; compact durable's session when dead ones pile up."""
+        cutoff = now - self.horizon
+        while self._order and self._order[0][0] < cutoff:
+            _, sid, eid = self._order.popleft()
+            if self._unstore(sid, eid):
+                self._dead += 1
+        if self._dead and (self._live == 0 or self._dead >= max(COMPACT_AFTER, self._live)):
+            self._compact()
 
-    def pending(self) -> Iterator[tuple[str, list[tuple[Event, dict[str, Any]]]]]:
-        """Every workload's stored events (to hand them to the next rules version)."""
+    def _compact(self) -> None:
+        items = sorted((item for stored in self._stored.values() for item in stored.values()),
+                       key=lambda item: int(item[1][SEQ]))
+        self._ruleset.forget(SESSION)
+        self._stored.clear()
+        self._order.clear()
+        self._live = self._dead = 0
+        self.replay(items)
+
+    def replay(self, items: list[Item]) -> None:
+        """Post stored events again, oldest first (after a compaction, or into the next rules version)."""
+        for event, message in sorted(items, key=lambda item: int(item[1][SEQ])):
+            if self._ruleset.post({**message, SID: SESSION}) is not None:
+                self._store(event.target.key, event, message)
+
+    def pending(self) -> Iterator[tuple[str, list[Item]]]:
+        """Every workload's stored events."""
         for sid, stored in self._stored.items():
             yield sid, list(stored.values())
 
+    def items(self) -> list[Item]:
+        return [item for stored in self._stored.values() for item in stored.values()]
+
+    @property
+    def ruleset(self) -> DurableRuleset:
+        return self._ruleset
+
     @property
     def sessions(self) -> int:
-        return sum(s.sessions for s in self._shards)
+        return self._ruleset.sessions
 
     @property
-    def shards(self) -> int:
-        return len(self._shards)
+    def held(self) -> int:
+        """Events durable holds (live and dead), for the stats."""
+        return self._live + self._dead
 
     def close(self) -> None:
-        for shard in self._shards:
-            shard.close()
+        self._ruleset.close()
         self._stored.clear()
-        self._shard_of.clear()
-        self._expiry.clear()
-        self._due.clear()
+        self._order.clear()
+        self._live = self._dead = 0
