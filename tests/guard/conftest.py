@@ -1,5 +1,5 @@
 """Guard tests share the store fixtures: each runs on SQLite and on a real PostgreSQL."""
 
-from tests.store.conftest import FakeClock, clock, store, store_url
+from tests.store.conftest import FakeClock, clock, fresh_url, migrated_postgres_url, store, store_url
 
-__all__ = ["FakeClock", "clock", "store", "store_url"]
+__all__ = ["FakeClock", "clock", "fresh_url", "migrated_postgres_url", "store", "store_url"]

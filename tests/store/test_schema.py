@@ -36,23 +36,24 @@ def _not_version_table(obj: object, name: str | None, type_: str, reflected: boo
     return not (type_ == "table" and name == migrate.VERSION_TABLE)
 
 
-def test_reopen_keeps_data_and_does_not_remigrate(store_url: str) -> None:
-    with Store.open(store_url) as first:
+def test_reopen_keeps_data_and_does_not_remigrate(fresh_url: str) -> None:
+    with Store.open(fresh_url) as first:
         first.audit.add(at=T0, actor="test", action="kubernetes.scale", target_key="Deployment/shop/api", result="ok")
-    with Store.open(store_url) as again:
+    with Store.open(fresh_url) as again:
         assert [a.actor for a in again.audit.list()] == ["test"]
         assert again.schema_revision() == migrate.head()
 
 
-def test_downgrade_to_base_and_back(store: Store) -> None:
-    migrate.downgrade(store.db, "base")
-    assert migrate.current(store.db) is None
-    assert "events" not in inspect(store.db.engine).get_table_names()
-    migrate.upgrade(store.db)
-    assert migrate.current(store.db) == migrate.head()
+def test_downgrade_to_base_and_back(fresh_url: str) -> None:
+    with Store.open(fresh_url) as store:
+        migrate.downgrade(store.db, "base")
+        assert migrate.current(store.db) is None
+        assert "events" not in inspect(store.db.engine).get_table_names()
+        migrate.upgrade(store.db)
+        assert migrate.current(store.db) == migrate.head()
 
 
-def test_replicas_starting_together_migrate_once(store_url: str) -> None:
+def test_replicas_starting_together_migrate_once(fresh_url: str) -> None:
     """Four 'replicas' open a fresh database at the same moment: all succeed, one schema results."""
     errors: list[BaseException] = []
     stores: list[Store] = []
@@ -61,7 +62,7 @@ def test_replicas_starting_together_migrate_once(store_url: str) -> None:
     def start() -> None:
         barrier.wait()
         try:
-            stores.append(Store.open(store_url))
+            stores.append(Store.open(fresh_url))
         except BaseException as exc:
             errors.append(exc)
 

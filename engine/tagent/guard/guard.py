@@ -15,7 +15,9 @@ Two gates, both recorded in the store with their reason and the rules SHA, allow
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from tagent.guard.gitops import gitops_owner
@@ -28,7 +30,17 @@ from tagent.store import ActionStatus, NewVerdict, Store
 
 Clock = Callable[[], datetime]
 DEFAULT_COOLDOWN_S = 600.0
+COOLDOWN_CACHE_SIZE = 100_000
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """One decision to judge, with what the guard needs to know about it."""
+
+    decision: Decision
+    workload: WorkloadInfo | None = None
+    cooldown: float = DEFAULT_COOLDOWN_S  # the rule's cooldown, seconds
 
 
 class Guard:
@@ -38,29 +50,58 @@ class Guard:
         self._settings = settings
         self._clock = clock
         self._windows = parse_windows(settings.maintenance_windows)
+        self._lock = threading.Lock()
+        self._cooling: dict[tuple[str, str], datetime] = {}  # (rule, target key) -> cooldown end seen
 
     # ------------------------------------------------------------------ decision level
 
     def admit(self, decision: Decision, workload: WorkloadInfo | None = None, *,
               cooldown: float = DEFAULT_COOLDOWN_S) -> Verdict:
         """Judge a decision (and start its cooldown when it passes). `cooldown` is the rule's, in seconds."""
+        return self.admit_many([Admission(decision, workload, cooldown)])[0]
+
+    def admit_many(self, admissions: Sequence[Admission]) -> list[Verdict]:
+        """Judge a batch of decisions in order (as `admit` would, one after the other) and record all the
+        verdicts in one transaction: what an event storm needs."""
         now = self._now()
+        verdicts = [self._judge(a, now) for a in admissions]
+        return self._record_many(verdicts, [a.decision for a in admissions])
+
+    def _judge(self, admission: Admission, now: datetime) -> Verdict:
+        decision = admission.decision
         base = {"target": decision.target, "actor": f"rule:{decision.rule}", "rule": decision.rule,
                 "rules_version": decision.rules_version, "decision_id": decision.id, "at": now}
-        refusal = self._namespace_refusal(decision.target)
-        if refusal is None:
-            attempt = self._store.cooldowns.acquire(decision.rule, decision.target.key, now=now, seconds=cooldown,
-                                                    decision_id=decision.id)
-            if not attempt.acquired:
-                left = (attempt.until - now).total_seconds()
-                refusal = (Reason.cooldown, f"rule {decision.rule} already acted on {decision.target} recently; "
-                                            f"cooldown ends at {attempt.until.isoformat()} (in {left:.0f}s)")
+        refusal = self._namespace_refusal(decision.target) or self._cooldown_refusal(admission, now)
         if refusal is not None:
-            verdict = Verdict(allowed=False, mode=VerdictMode.refused, reason=refusal[0], detail=refusal[1], **base)
-        else:
-            mode, reason, detail = self._decision_mode(decision, workload, now)
-            verdict = Verdict(allowed=True, mode=mode, reason=reason, detail=detail, **base)
-        return self._record(verdict, decision)
+            return Verdict(allowed=False, mode=VerdictMode.refused, reason=refusal[0], detail=refusal[1], **base)
+        mode, reason, detail = self._decision_mode(decision, admission.workload, now)
+        return Verdict(allowed=True, mode=mode, reason=reason, detail=detail, **base)
+
+    def _cooldown_refusal(self, admission: Admission, now: datetime) -> tuple[Reason, str] | None:
+        """Start the cooldown, or say until when it runs. A cooldown seen running is remembered locally: it can
+        only end at its `until` (no replica shortens one), so a storm costs one store round trip per target."""
+        d = admission.decision
+        key = (d.rule, d.target.key)
+        with self._lock:
+            until = self._cooling.get(key)
+        if until is None or until <= now:
+            attempt = self._store.cooldowns.acquire(d.rule, d.target.key, now=now, seconds=admission.cooldown,
+                                                    decision_id=d.id)
+            with self._lock:
+                if len(self._cooling) >= COOLDOWN_CACHE_SIZE:
+                    self._cooling = {k: v for k, v in self._cooling.items() if v > now}
+                self._cooling[key] = attempt.until
+            if attempt.acquired:
+                return None
+            until = attempt.until
+        return Reason.cooldown, (f"rule {d.rule} already acted on {d.target} recently; cooldown ends at "
+                                 f"{until.isoformat()} (in {(until - now).total_seconds():.0f}s)")
+
+    def clear_cooldown(self, rule: str, target: WorkloadRef) -> bool:
+        """End a cooldown early (an operator's decision), here and in the store."""
+        with self._lock:
+            self._cooling.pop((rule, target.key), None)
+        return self._store.cooldowns.clear(rule, target.key)
 
     def _decision_mode(self, decision: Decision, workload: WorkloadInfo | None,
                        now: datetime) -> tuple[VerdictMode, Reason, str]:
@@ -175,15 +216,15 @@ class Guard:
         return now
 
     def _record(self, verdict: Verdict, decision: Decision | None = None) -> Verdict:
-        row = NewVerdict(decision_id=verdict.decision_id, actor=verdict.actor, rule=verdict.rule,
-                         rules_version=verdict.rules_version, target_key=verdict.target.key,
-                         namespace=verdict.target.namespace, action=verdict.action, allowed=verdict.allowed,
-                         reason=verdict.reason.value, detail=verdict.detail, mode=verdict.mode.value, at=verdict.at)
-        if decision is not None:
-            stored = self._store.decisions.record(decision, row)
-        else:
-            stored = self._store.decisions.add_verdict(row)
-        if not verdict.allowed:
-            log.info("guard refused %s on %s: %s (%s)", verdict.action or verdict.rule, verdict.target,
-                     verdict.reason.value, verdict.detail)
-        return verdict.model_copy(update={"verdict_id": stored.id if stored else None})
+        return self._record_many([verdict], [decision])[0]
+
+    def _record_many(self, verdicts: Sequence[Verdict], decisions: Sequence[Decision | None]) -> list[Verdict]:
+        rows = [(d, NewVerdict(decision_id=v.decision_id, actor=v.actor, rule=v.rule, rules_version=v.rules_version,
+                               target_key=v.target.key, namespace=v.target.namespace, action=v.action,
+                               allowed=v.allowed, reason=v.reason.value, detail=v.detail, mode=v.mode.value, at=v.at))
+                for v, d in zip(verdicts, decisions, strict=True)]
+        stored = self._store.decisions.record_many(rows)
+        for v in verdicts:
+            if not v.allowed and v.reason != Reason.cooldown:  # cooldown refusals are routine, not news
+                log.info("guard refused %s on %s: %s (%s)", v.action or v.rule, v.target, v.reason.value, v.detail)
+        return [v.model_copy(update={"verdict_id": rec.id}) for v, rec in zip(verdicts, stored, strict=True)]

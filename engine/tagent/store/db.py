@@ -95,6 +95,16 @@ class Database:
             yield session
 
     @contextmanager
+    def write_core(self, lock: str | None = None) -> Iterator[Connection]:
+        """Like `write`, on a bare Core connection: for hot paths where ORM bookkeeping is pure overhead."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{_IMMEDIATE: True})
+            with conn.begin():
+                if lock is not None and not self.is_sqlite:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(lock)})
+                yield conn
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction (one consistent snapshot)."""
         with Session(self.engine, expire_on_commit=False, autoflush=False) as session, session.begin():

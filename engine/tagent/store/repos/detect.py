@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from tagent.model import Decision, Event, EventSource, Mode, Severity, WorkloadRef
 from tagent.store.db import Database
@@ -18,7 +18,7 @@ from tagent.store.records import (
     RuleVersionStatus,
     VerdictRecord,
 )
-from tagent.store.repos.common import clamp_limit, insert_ignore, ref_of
+from tagent.store.repos.common import clamp_limit, insert_ignore, ref_of, table_of
 
 
 class RuleVersions:
@@ -57,6 +57,7 @@ class RuleVersions:
 class Events:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._insert = insert_ignore(db, EventRow)
 
     def add(self, event: Event) -> None:
         self.add_many([event])
@@ -66,8 +67,8 @@ class Events:
         rows = [_event_values(e) for e in events]
         if not rows:
             return 0
-        with self._db.write() as s:
-            s.execute(insert_ignore(self._db, EventRow), rows)
+        with self._db.write_core() as conn:
+            conn.execute(self._insert, rows)
         return len(rows)
 
     def get(self, event_id: str) -> Event | None:
@@ -104,25 +105,37 @@ class Events:
 class Decisions:
     def __init__(self, db: Database) -> None:
         self._db = db
+        verdicts = table_of(VerdictRow)
+        self._insert_decision = insert_ignore(db, DecisionRow)
+        self._insert_verdict = insert(verdicts).returning(verdicts.c.id)
+        self._insert_verdicts = insert(verdicts).returning(verdicts.c.id, sort_by_parameter_order=True)
 
     def record(self, decision: Decision, verdict: NewVerdict | None = None) -> VerdictRecord | None:
         """Store a decision (once, by id) and, in the same transaction, the guard's verdict on it."""
-        with self._db.write() as s:
-            s.execute(insert_ignore(self._db, DecisionRow).values(**_decision_values(decision)))
+        with self._db.write_core() as conn:
+            conn.execute(self._insert_decision, _decision_values(decision))
             if verdict is None:
                 return None
-            row = VerdictRow(**verdict.model_dump())
-            s.add(row)
-            s.flush()
-            return _verdict(row)
+            values = verdict.model_dump()
+            return VerdictRecord(id=conn.execute(self._insert_verdict, values).scalar_one(), **values)
+
+    def record_many(self, items: Sequence[tuple[Decision | None, NewVerdict]]) -> list[VerdictRecord]:
+        """Store many (decision, verdict) pairs in one transaction (a decision may be None: chat actions)."""
+        if not items:
+            return []
+        decisions = {d.id: d for d, _ in items if d is not None}
+        rows = [v.model_dump() for _, v in items]
+        with self._db.write_core() as conn:
+            if decisions:
+                conn.execute(self._insert_decision, [_decision_values(d) for d in decisions.values()])
+            ids = conn.execute(self._insert_verdicts, rows).scalars().all()
+        return [VerdictRecord(id=i, **values) for i, values in zip(ids, rows, strict=True)]
 
     def add_verdict(self, verdict: NewVerdict) -> VerdictRecord:
         """An action-level verdict, or one not tied to a decision (chat)."""
-        row = VerdictRow(**verdict.model_dump())
-        with self._db.write() as s:
-            s.add(row)
-            s.flush()
-            return _verdict(row)
+        values = verdict.model_dump()
+        with self._db.write_core() as conn:
+            return VerdictRecord(id=conn.execute(self._insert_verdict, values).scalar_one(), **values)
 
     def get(self, decision_id: str) -> Decision | None:
         with self._db.read() as s:

@@ -14,7 +14,7 @@ from tagent.model import Runtime, WorkloadInfo, WorkloadRef
 from tagent.store.db import Database
 from tagent.store.orm.inventory import SavingRow, WorkloadRow
 from tagent.store.records import SavingRecord
-from tagent.store.repos.common import clamp_limit, ref_of
+from tagent.store.repos.common import clamp_limit, ref_of, table_of
 
 
 class Inventory:
@@ -55,7 +55,7 @@ class Inventory:
 
     def _upsert(self) -> Any:
         dialect = sqlite if self._db.is_sqlite else postgresql
-        stmt = dialect.insert(WorkloadRow)
+        stmt = dialect.insert(table_of(WorkloadRow))
         columns = ("kind", "namespace", "name", "replicas", "ready_replicas", "runtime", "images", "labels",
                    "annotations", "ports", "updated_at")
         return stmt.on_conflict_do_update(index_elements=["key"],

@@ -11,14 +11,16 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tagent.model.core import new_id
 from tagent.store.db import Database
+from tagent.store.orm.base import UTCDateTime
 from tagent.store.orm.safety import CooldownRow, GuardActionRow
 from tagent.store.records import ActionRecord, ActionStatus, CooldownAttempt, CooldownRecord
-from tagent.store.repos.common import clamp_limit, insert_ignore
+from tagent.store.repos.common import clamp_limit, table_of
 
 LEDGER_LOCK = "tagent-guard-actions"
 _COUNTED = (ActionStatus.reserved.value, ActionStatus.done.value, ActionStatus.failed.value)
@@ -27,24 +29,28 @@ _COUNTED = (ActionStatus.reserved.value, ActionStatus.done.value, ActionStatus.f
 class Cooldowns:
     def __init__(self, db: Database) -> None:
         self._db = db
+        table = table_of(CooldownRow)
+        stmt = (sqlite if db.is_sqlite else postgresql).insert(table)
+        # One statement for "start unless running": insert, or take over a row whose cooldown has ended.
+        self._acquire = stmt.on_conflict_do_update(
+            index_elements=[table.c.rule, table.c.target_key],
+            set_={"until": stmt.excluded.until, "set_at": stmt.excluded.set_at,
+                  "decision_id": stmt.excluded.decision_id},
+            where=table.c.until <= bindparam("now", type_=UTCDateTime()),
+        ).execution_options(preserve_rowcount=True)
+        self._held = select(table.c.until).where(table.c.rule == bindparam("rule"),
+                                                 table.c.target_key == bindparam("target_key"))
 
     def acquire(self, rule: str, target_key: str, *, now: datetime, seconds: float,
                 decision_id: str | None = None) -> CooldownAttempt:
         """Start a cooldown of `seconds` unless one is running: `acquired` for exactly one caller per cooldown."""
         until = now + timedelta(seconds=max(0.0, seconds))
-        values = {"until": until, "set_at": now, "decision_id": decision_id}
-        with self._db.write() as s:
-            expired = s.execute(update(CooldownRow).where(
-                CooldownRow.rule == rule, CooldownRow.target_key == target_key, CooldownRow.until <= now,
-            ).values(**values))
-            if expired.rowcount:  # type: ignore[attr-defined]
+        params = {"rule": rule, "target_key": target_key, "until": until, "set_at": now, "decision_id": decision_id,
+                  "now": now}
+        with self._db.write_core() as conn:
+            if conn.execute(self._acquire, params).rowcount:
                 return CooldownAttempt(acquired=True, until=until)
-            inserted = s.execute(insert_ignore(self._db, CooldownRow).values(
-                rule=rule, target_key=target_key, **values))
-            if inserted.rowcount:  # type: ignore[attr-defined]
-                return CooldownAttempt(acquired=True, until=until)
-            held = s.scalar(select(CooldownRow.until).where(CooldownRow.rule == rule,
-                                                            CooldownRow.target_key == target_key))
+            held = conn.execute(self._held, {"rule": rule, "target_key": target_key}).scalar()
             return CooldownAttempt(acquired=False, until=held if isinstance(held, datetime) else until)
 
     def get(self, rule: str, target_key: str) -> CooldownRecord | None:
