@@ -88,3 +88,19 @@ def test_run_yields_changes_across_streams() -> None:
             if event.type == "DELETED":
                 watcher.close()
     assert seen == [("SYNC", "a"), ("SYNCED", None), ("ADDED", "b"), ("DELETED", "b")]
+
+
+def test_client_watch_generator_with_shared_stats() -> None:
+    from collections import Counter
+
+    script = Script(lists=[([pod("a", "5")], "10")], watches=[["garbage", line("ADDED", pod("b", "11"))]])
+    stats: Counter[str] = Counter()
+    stop = threading.Event()
+    with watch_server(script) as url:
+        seen = []
+        for event in _client(url).watch("pods", "shop", stop=stop, timeout_seconds=1, stats=stats):
+            seen.append(event.type)
+            if event.type == "ADDED":
+                stop.set()
+    assert seen == ["SYNC", "SYNCED", "ADDED"]
+    assert stats["malformed_lines"] == 1 and stats["lists"] == 1

@@ -6,11 +6,15 @@ from __future__ import annotations
 import copy
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tagent.model.core import WorkloadRef
+from tagent.model.policy import Rule
+from tagent.policy.validate import load_ruleset
+from tagent.sources.base import SourceQuery, rule_queries
 from tagent.sources.exposition import histogram_quantile
 from tagent.sources.kube_view import ClusterView
 from tagent.sources.kube_workloads import NodeTracker, WorkloadTracker
@@ -120,3 +124,20 @@ def test_histogram_quantile_like_prometheus() -> None:
     assert histogram_quantile(0.5, {0.1: 50, 0.25: 90, inf: 100}) == pytest.approx(0.1)
     assert histogram_quantile(0.99, {0.1: 0, 0.25: 0, inf: 10}) == 0.25  # beyond the last bound
     assert math.isnan(histogram_quantile(0.99, {0.1: 0, inf: 0}))
+
+
+def test_rule_queries_from_the_default_pack_and_a_compound_rule() -> None:
+    root = Path(__file__).resolve().parents[2]
+    ruleset = load_ruleset([root / "rules", root / "playbooks"], promtool=None)
+    promql, patterns = rule_queries(ruleset.rules.values())
+    assert SourceQuery("error-spike-rollback#0", '" 500 ', 60.0) in patterns
+    compound = Rule.model_validate({
+        "apiVersion": "tagent.io/v1", "kind": "Rule", "metadata": {"name": "deploy-then-errors"},
+        "spec": {"when": {"all": [
+            {"kubernetes": {"reason": "RolloutStarted"}},
+            {"prometheus": {"query": "sum by (namespace, deployment) (rate(x[1m]))", "op": ">", "value": 1}},
+            {"logs": {"pattern": "panic", "count": ">0", "window": "2m"}}], "within": "10m"}, "mode": "notify"}})
+    disabled = compound.model_copy(update={"spec": compound.spec.model_copy(update={"enabled": False})})
+    promql, patterns = rule_queries([compound, disabled])
+    assert promql == [SourceQuery("deploy-then-errors#1", "sum by (namespace, deployment) (rate(x[1m]))")]
+    assert patterns == [SourceQuery("deploy-then-errors#2", "panic", 120.0)]

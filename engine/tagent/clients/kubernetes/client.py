@@ -9,7 +9,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +20,7 @@ from kubernetes import config as k8s_config
 from tagent.clients.kubernetes import convert
 from tagent.clients.kubernetes.errors import api_errors
 from tagent.clients.kubernetes.mutations import Mutations
-from tagent.clients.kubernetes.types import DeploymentInfo, KubeEvent, NodeUsage, PodInfo, PodUsage
+from tagent.clients.kubernetes.types import DeploymentInfo, KubeEvent, NodeUsage, PodInfo, PodUsage, WatchEvent
 from tagent.clients.kubernetes.watch import Watcher
 from tagent.errors import ConfigError, PermanentError, TransientError
 from tagent.model.core import WorkloadRef
@@ -253,3 +253,13 @@ class KubeClient(Mutations):
         func = one_ns if namespace and one_ns is not None else all_ns
         args = (namespace,) if namespace and one_ns is not None else ()
         return Watcher(self, resource, func, args, selector_string(selector))
+
+    def watch(self, resource: str, namespace: str | None = None, *, selector: Selector = None,
+              stop: threading.Event | None = None, timeout_seconds: int = 60,
+              stats: Counter[str] | None = None) -> Iterator[WatchEvent]:
+        """Watch forever as a generator: SYNC objects (+ SYNCED) after each (re-)list, then changes; resumes
+        from the last resourceVersion, re-lists on 410, reconnects with backoff; ends when `stop` is set."""
+        watcher = self.watcher(resource, namespace, selector)
+        if stats is not None:
+            watcher.stats = stats
+        return watcher.run(stop, timeout_seconds=timeout_seconds)
