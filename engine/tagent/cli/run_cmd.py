@@ -1,11 +1,51 @@
-"""Placeholder: replace with the real commands (keep `register`)."""
+"""`tagent run`: the engine (sources, rules, guard, playbooks, notifications) and its HTTP API."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import typer
 
-from tagent.cli.placeholder import pending
+from tagent.cli.common import fail
+from tagent.errors import TagentError
+from tagent.settings import load_settings
+
+
+def run(
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="kubeconfig (default: in-cluster config)"),
+    rules: str | None = typer.Option(None, "--rules", help="rules directory or Git URL (default: rules)"),
+    db: str | None = typer.Option(None, "--db", help="database URL (default: SQLite in the data dir)"),
+    prometheus: str | None = typer.Option(None, "--prometheus", help="Prometheus base URL"),
+    loki: str | None = typer.Option(None, "--loki", help="Loki base URL"),
+    host: str | None = typer.Option(None, "--host", help="API listen address (default 127.0.0.1)"),
+    port: int | None = typer.Option(None, "--port", min=0, max=65535, help="API port (default 8080)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="decide and record, mutate nothing"),
+    config: Path | None = typer.Option(None, "--config", help="settings YAML file (TAGENT_* env vars also apply)"),
+) -> None:
+    """Run the engine until SIGINT/SIGTERM, with the API on --host:--port."""
+    import uvicorn
+
+    from tagent.api.app import create_app
+    from tagent.app.build import build_engine
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides = {"kubeconfig": kubeconfig, "rules": rules, "db_url": db, "prometheus_url": prometheus,
+                 "loki_url": loki, "api_host": host, "api_port": port, "dry_run": dry_run or None}
+    try:
+        settings = load_settings(config, **overrides)
+        engine = build_engine(settings)
+    except TagentError as exc:
+        fail(str(exc))
+    if settings.api_token is None:
+        logging.getLogger("tagent").warning("TAGENT_API_TOKEN is not set: the API accepts requests without a token")
+    api = create_app(engine, settings=settings)
+    engine.start()
+    try:
+        uvicorn.run(api, host=settings.api_host, port=settings.api_port, log_level="info")
+    finally:
+        engine.stop()
 
 
 def register(app: typer.Typer) -> None:
-    pending(app, 'run', 'tagent run (detection issue)')
+    app.command(name="run")(run)
