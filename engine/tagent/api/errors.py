@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from tagent.errors import ConfigError, GuardRefusal, PermanentError, TagentError, TransientError, ValidationError
 
 log = logging.getLogger("tagent.api")
+UNPROCESSABLE = 422  # starlette renamed the constant (ENTITY -> CONTENT); the number is the contract
 
 
 def _answer(code: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -36,11 +37,11 @@ def validation_sentence(errors: list[dict[str, object]]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _answer(status.HTTP_422_UNPROCESSABLE_ENTITY, validation_sentence(list(exc.errors())))
+        return _answer(UNPROCESSABLE, validation_sentence(list(exc.errors())))
 
     @app.exception_handler(ValidationError)
     async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:
-        return _answer(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc))
+        return _answer(UNPROCESSABLE, str(exc))
 
     @app.exception_handler(GuardRefusal)
     async def _refused(request: Request, exc: GuardRefusal) -> JSONResponse:
