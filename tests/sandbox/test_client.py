@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import httpx
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -195,3 +197,20 @@ def test_metrics_api_for_pods_and_nodes(kube_api: client.ApiClient) -> None:
     assert {n["metadata"]["name"] for n in nodes["items"]} == {"node-a", "node-b", "node-c"}
     one = custom.get_namespaced_custom_object("metrics.k8s.io", "v1beta1", "shop", "pods", item["metadata"]["name"])
     assert one["metadata"]["name"] == item["metadata"]["name"]
+
+
+def test_metrics_api_and_prometheus_exposition_agree(sandbox: Sandbox, kube_api: client.ApiClient) -> None:
+    text = httpx.get(sandbox.metrics_url, timeout=5).text  # unauthenticated, for a Prometheus scrape
+    exposed = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r'^container_memory_working_set_bytes\{[^}]*pod="([^"]+)"[^}]*\} (\S+)$', text, re.M)}
+    items = client.CustomObjectsApi(kube_api).list_namespaced_custom_object(
+        "metrics.k8s.io", "v1beta1", "shop", "pods")["items"]
+    served = {i["metadata"]["name"]: int(i["containers"][0]["usage"]["memory"][:-2]) * 1024 for i in items}
+    assert set(served) <= set(exposed) and len(served) == 11
+    for pod, value in served.items():
+        assert abs(value - exposed[pod]) / value < 0.05, pod
+    assert '# TYPE http_requests_total counter' in text
+    assert re.search(r'^http_requests_total\{namespace="shop",deployment="frontend",pod="frontend-[^"]+",'
+                     r'method="GET",code="200"\} \d', text, re.M)
+    only_test = httpx.get(f"{sandbox.metrics_url}/test", timeout=5).text
+    assert 'namespace="test"' in only_test and 'namespace="shop"' not in only_test

@@ -52,6 +52,9 @@ def test_crash_loop_backs_off_exponentially_and_a_restart_cures_it(sandbox: Sand
     status = _pods(core, "payment-service")[0].status.container_statuses[0]
     assert status.last_state.terminated.reason == "Error" and status.last_state.terminated.exit_code == 1
     assert not status.ready
+    crashed = _pods(core, "payment-service")[0].metadata.name
+    previous = core.read_namespaced_pod_log(crashed, "shop", previous=True)
+    assert "java.lang.IllegalStateException" in previous.splitlines()[-2]  # the Java crash, last lines
     # the back-off is sandbox time: finishedAt stamps run ahead of the wall clock at 30x
     finished = status.last_state.terminated.finished_at
     assert finished > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)

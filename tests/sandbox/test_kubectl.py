@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +141,35 @@ def test_events_after_a_crash_loop(kubectl: Kubectl, sandbox: Sandbox) -> None:
     backoff = [r for r in rows if r[2] == "BackOff"]
     assert backoff and backoff[0][1] == "Warning" and backoff[0][3].startswith("pod/cart-")
     assert "Back-off restarting failed container cart" in backoff[0][4]
+
+
+@pytest.mark.parametrize("sandbox", FAST, indirect=True)
+def test_apply_validates_on_the_server_and_delete_collects_the_pods(kubectl: Kubectl, tmp_path: Path) -> None:
+    manifest = tmp_path / "api.yaml"
+    text = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: test}
+spec:
+  replicas: REPLICAS
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: LABEL}}
+    spec:
+      containers: [{name: api, image: "python:3.12", ports: [{containerPort: 8000}]}]
+"""
+    manifest.write_text(text.replace("REPLICAS", "1").replace("LABEL", "api"))
+    assert "deployment.apps/api created" in kubectl("apply", "-f", str(manifest)).stdout
+    kubectl("rollout", "status", "deployment/api", "-n", "test", "--timeout=60s")
+    manifest.write_text(text.replace("REPLICAS", "2").replace("LABEL", "api"))
+    assert "deployment.apps/api configured" in kubectl("apply", "-f", str(manifest)).stdout
+    kubectl("rollout", "status", "deployment/api", "-n", "test", "--timeout=60s")
+    assert "2/2" in kubectl("get", "deploy", "api", "-n", "test").stdout
+
+    manifest.write_text(text.replace("REPLICAS", "1").replace("LABEL", "other").replace("name: api,", "name: bad,"))
+    bad = kubectl("apply", "-f", str(manifest), check=False)
+    assert bad.returncode != 0 and "spec.template.metadata.labels" in bad.stderr and "is invalid" in bad.stderr
+
+    assert 'deployment.apps "api" deleted' in kubectl("delete", "deployment/api", "-n", "test").stdout
+    wait_for(lambda: "api-" not in kubectl("get", "pods", "-n", "test").stdout + kubectl(
+        "get", "rs", "-n", "test").stdout, what="the deployment's ReplicaSets and pods to be collected")

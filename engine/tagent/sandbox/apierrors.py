@@ -56,9 +56,13 @@ def conflict(resource: str, name: str) -> ApiError:
 
 
 def invalid(kind: str, name: str, problems: list[str]) -> ApiError:
+    """422 Invalid; each problem reads `field.path: message`, as the API server's causes do."""
+    causes = []
+    for problem in problems:
+        field, _, message = problem.partition(": ")
+        causes.append({"reason": "FieldValueInvalid", "message": message or problem, "field": field})
     return ApiError(422, f'{kind} "{name}" is invalid: ' + ", ".join(problems), "Invalid",
-                    details={"name": name, "kind": kind,
-                             "causes": [{"reason": "FieldValueInvalid", "message": p} for p in problems]})
+                    details={"name": name, "kind": kind, "causes": causes})
 
 
 def expired(message: str = "too old resource version") -> ApiError:

@@ -6,7 +6,7 @@ import hmac
 import threading
 from typing import Any
 
-from tagent.sandbox import kinds, metrics
+from tagent.sandbox import kinds, metrics, openapi
 from tagent.sandbox.apierrors import ApiError
 from tagent.sandbox.clock import rfc3339
 from tagent.sandbox.rest import Rest, Target
@@ -57,6 +57,10 @@ class Api:
             return json_response(kinds.core_versions())
         if path == "/apis":
             return json_response(kinds.group_list())
+        if path == "/openapi/v3":
+            return json_response(openapi.root())
+        if path.startswith("/openapi/v3/") and (doc := openapi.group_version(path[len("/openapi/v3/"):])):
+            return json_response(doc)
         if segs[:1] == ["sandbox"]:
             return self._sandbox(req, segs[1:])
         if segs[:2] == ["api", "v1"]:

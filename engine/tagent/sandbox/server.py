@@ -41,15 +41,20 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 600  # seconds an idle keep-alive connection may wait for its next request
     server: SandboxHTTPServer
 
     def _client_gone(self) -> bool:
-        """True when the client closed the connection (readable with nothing to read)."""
+        """True when the client closed the connection while it waits for a stream.
+
+        A client waiting for a watch or a log stream sends nothing (HTTP/1.1 clients do not pipeline), so
+        a readable socket means a FIN or a TLS close_notify: the client has left.
+        """
         try:
             readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
+        except (OSError, ValueError):
             return True
+        return bool(readable)
 
     def _read_body(self) -> bytes:
         if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":

@@ -23,6 +23,9 @@ class Request:
     client_gone: Callable[[], bool] = lambda: False
 
     def json(self) -> Any:
+        media = self.content_type.split(";")[0].strip().lower()
+        if media and media != JSON and not media.endswith("+json") and self.method != "PATCH":
+            raise ApiError(415, f"the sandbox accepts JSON request bodies only, not {media}", "UnsupportedMediaType")
         if not self.body:
             raise ApiError(400, "the request needs a JSON body")
         try:
