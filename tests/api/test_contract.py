@@ -1,5 +1,5 @@
 """docs/api.md is the contract: every documented route exists with its method, and every route is documented.
-Plus the shape of errors (one sentence), the OpenAPI document, and chat without a chat service."""
+Plus the shape of errors (one sentence) and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -56,13 +56,3 @@ def test_errors_are_one_sentence(api: TestClient) -> None:
         detail = answer.json()["detail"]
         assert isinstance(detail, str) and "\n" not in detail, detail
     assert answers[1].json()["detail"] == "body.rule: Field required (and 1 more problem)"
-
-
-def test_chat_without_a_chat_service_says_so(api: TestClient) -> None:
-    answer = api.post("/api/v1/chat", json={"text": "how many servers are running?"})
-    if api.app.state.chat is None:  # type: ignore[attr-defined]
-        assert answer.status_code == 503
-        assert answer.json() == {"detail": "chat is not available: this engine runs without the chat service"}
-    else:
-        assert answer.status_code == 200
-        assert api.post("/api/v1/chat", json={"text": ""}).status_code == 422

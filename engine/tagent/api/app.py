@@ -20,6 +20,7 @@ from tagent.api.auth import bearer_dependency
 from tagent.api.deps import ChatBackend
 from tagent.api.routes import chat, cluster, health, incidents, records, rules, webhooks
 from tagent.app.engine import Engine
+from tagent.chat.service import ChatService
 from tagent.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -33,13 +34,15 @@ def _version() -> str:
 
 
 def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend | None = None) -> FastAPI:
-    """The API for `engine`. `chat_service` defaults to the engine's own (`engine.chat`) when it has one."""
+    """The API for `engine`. Chat: `chat_service`, else the engine's own (`engine.chat`) when it has one, else
+    a `ChatService` over the engine's cluster client, store and clock (same guard state: the store)."""
     app = FastAPI(title="Tagent engine API", version=_version(),
                   description="REST for the dashboard, webhooks for Alertmanager and Twilio. See docs/api.md.",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.engine = engine
     app.state.settings = settings
-    app.state.chat = chat_service if chat_service is not None else getattr(engine, "chat", None)
+    app.state.chat = chat_service or getattr(engine, "chat", None) or ChatService.from_settings(
+        settings, kube=engine.kube, store=engine.store, clock=engine.clock)
     api_auth = [Depends(bearer_dependency(settings.api_token, "tagent-api"))]
     app.include_router(health.router)
     for module in (cluster, incidents, rules, records, chat):

@@ -33,3 +33,8 @@ class ConfirmBody(_Body):
     token: str = Field(min_length=1, max_length=500)
     typed_name: str = Field(default="", max_length=300, description="the workload name, typed to confirm")
     user: str = Field(default="dashboard", min_length=1, max_length=200)
+
+
+class DeclineBody(_Body):
+    token: str = Field(min_length=1, max_length=500)
+    user: str = Field(default="dashboard", min_length=1, max_length=200)

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
 
 from tagent.api.deps import ChatDep
-from tagent.api.schemas import ChatBody, ConfirmBody
+from tagent.api.schemas import ChatBody, ConfirmBody, DeclineBody
 
 router = APIRouter(tags=["chat"])
 
@@ -27,3 +27,9 @@ def chat(chat: ChatDep, body: ChatBody) -> Any:
 def confirm(chat: ChatDep, body: ConfirmBody) -> Any:
     """Run a confirmed mutation (once per token), through the guard."""
     return jsonable_encoder(chat.confirm(body.token, body.user, body.typed_name))
+
+
+@router.post("/chat/decline")
+def decline(chat: ChatDep, body: DeclineBody) -> Any:
+    """The user said no: the token is spent and nothing runs."""
+    return jsonable_encoder(chat.decline(body.token, body.user))
