@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from tagent.app.queries import log_queries, prometheus_queries
 from tagent.app.recorder import StoreVersionRecorder
+from tagent.clients.exposition import ExpositionClient
 from tagent.clients.kubernetes import KubeClient
+from tagent.clients.loki import LokiClient
 from tagent.clients.prometheus import PrometheusClient
 from tagent.detect import Detector
 from tagent.errors import ExternalError, TagentError
@@ -28,7 +29,7 @@ from tagent.observability import EngineMetrics
 from tagent.policy.gitops import PollStatus, RulesSource
 from tagent.policy.ruleset import RuleSet
 from tagent.settings import Settings
-from tagent.sources.base import Source
+from tagent.sources.base import Source, rule_queries
 from tagent.sources.inventory import InventorySource
 from tagent.sources.kubernetes import KubernetesSource
 from tagent.sources.logs import LogSource
@@ -88,15 +89,18 @@ class Engine:
         self.inventory = InventorySource(kube, self._inventory_changed, interval=max(interval, 5.0), clock=clock)
         self.kube_source = KubernetesSource(kube, self.ingest, clock=clock,
                                             on_workloads_changed=self.inventory.refresh)
-        self.metrics_source = MetricsSource(self.ingest, prometheus=self.prometheus, kube=kube, interval=interval,
-                                            clock=clock)
-        self.log_source = LogSource(log_queries(self.ruleset.enabled_rules()), self.ingest, kube=kube,
-                                    interval=interval, clock=clock)
+        exposition = ExpositionClient(settings.metrics_scrape_url) if settings.metrics_scrape_url else None
+        self.metrics_source = MetricsSource(self.ingest, prometheus=self.prometheus, kube=kube, exposition=exposition,
+                                            interval=interval, clock=clock)
+        promql, patterns = rule_queries(self.ruleset.enabled_rules())
+        loki = LokiClient(settings.loki_url) if settings.loki_url else None
+        self.log_source = LogSource(patterns, self.ingest, kube=None if loki else kube, loki=loki,
+                                    interval=interval, clock=clock, resolve_pod=kube.resolve_pod)
         self.sources: list[Source] = [self.inventory, self.kube_source, self.metrics_source, self.log_source]
         self.prom_source: PrometheusQuerySource | None = None
         if self.prometheus is not None:
             self.prom_source = PrometheusQuerySource(
-                self.prometheus, prometheus_queries(self.ruleset.enabled_rules()), self.ingest,
+                self.prometheus, promql, self.ingest,
                 interval=interval, clock=clock, resolve_pod=kube.resolve_pod)
             self.sources.append(self.prom_source)
         self.handler: DecisionHandler | None = handler_factory(self) if handler_factory else None
@@ -171,9 +175,10 @@ class Engine:
             rules = active.ruleset.enabled_rules()
             self.detector.swap(rules, active.version.version)
             self.ruleset = active.ruleset
-            self.log_source.set_queries(log_queries(rules))
+            promql, patterns = rule_queries(rules)
+            self.log_source.set_queries(patterns)
             if self.prom_source is not None:
-                self.prom_source.set_queries(prometheus_queries(rules))
+                self.prom_source.set_queries(promql)
         log.info("rules version %s active (%d rules)", active.version.version[:12], len(rules))
 
     # -- lifecycle -----------------------------------------------------------------------------------
