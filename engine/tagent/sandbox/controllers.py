@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from tagent.sandbox import kinds, objects
 from tagent.sandbox.events import EventRecorder
-from tagent.sandbox.hashing import template_hash
+from tagent.sandbox.hashing import workload_hash
 from tagent.sandbox.store import Obj, Store
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -51,7 +51,7 @@ class Controllers:
         ns, name = d["metadata"]["namespace"], d["metadata"]["name"]
         spec = d["spec"]
         desired = int(spec.get("replicas", 1))
-        h = template_hash(spec["template"])
+        h = workload_hash(d)
         owned = self.store.items(kinds.REPLICASETS, ns, owned_by(d))
         top = max((revision(rs) for rs in owned), default=0)
         new = next((rs for rs in owned if rs["metadata"]["labels"].get("pod-template-hash") == h), None)

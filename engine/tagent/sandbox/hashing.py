@@ -25,6 +25,21 @@ def short_hash(value: Any, length: int = 10) -> str:
     return "".join(_ALPHABET[b % len(_ALPHABET)] for b in digest[:length])
 
 
+_memo: dict[tuple[str, str], str] = {}
+
+
+def workload_hash(obj: dict[str, Any]) -> str:
+    """template_hash of a stored workload, memoised by (uid, resourceVersion): stored objects never change."""
+    meta = obj["metadata"]
+    key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
+    found = _memo.get(key)
+    if found is None:
+        if len(_memo) > 10000:
+            _memo.clear()
+        found = _memo[key] = template_hash(obj["spec"]["template"])
+    return found
+
+
 def template_hash(template: dict[str, Any]) -> str:
     """The pod-template-hash of a Deployment template (or the revision of a StatefulSet template)."""
     labels = {k: v for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from tagent.sandbox.podstate import Container, PodState
 Obj = dict[str, Any]
 
 
+@functools.lru_cache(maxsize=512)
 def image_id(image: str) -> str:
     repo = image.split(":")[0]
     if "/" not in repo:

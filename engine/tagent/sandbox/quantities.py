@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _SUFFIX = {
@@ -15,6 +16,11 @@ def parse_quantity(text: str | int | float) -> float:
     """A quantity as a float (cores for CPU, bytes for memory); ValueError if malformed."""
     if isinstance(text, int | float):
         return float(text)
+    return _parse(str(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(text: str) -> float:
     m = _QUANTITY.match(str(text).strip())
     if not m:
         raise ValueError(f"invalid quantity {text!r}: use e.g. 250m, 1, 256Mi, 2Gi")

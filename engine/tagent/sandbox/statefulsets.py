@@ -7,7 +7,7 @@ from collections.abc import Callable
 from tagent.sandbox import kinds, objects
 from tagent.sandbox.controllers import is_ready, owned_by
 from tagent.sandbox.events import EventRecorder
-from tagent.sandbox.hashing import template_hash
+from tagent.sandbox.hashing import workload_hash
 from tagent.sandbox.store import Obj, Store
 
 REVISION_LABEL = "controller-revision-hash"
@@ -24,7 +24,7 @@ class StatefulSetController:
     def reconcile(self, sts: Obj) -> None:
         ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
         desired = int(sts["spec"].get("replicas", 1))
-        update = f"{name}-{template_hash(sts['spec']['template'])}"
+        update = f"{name}-{workload_hash(sts)}"
         pods = {p["metadata"]["name"]: p for p in self.store.items(kinds.PODS, ns, owned_by(sts))}
         ordered = sts["spec"].get("podManagementPolicy", "OrderedReady") == "OrderedReady"
         # scale down from the highest ordinal

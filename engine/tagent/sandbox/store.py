@@ -89,16 +89,18 @@ class Store:
 
     def items(self, rt: ResourceType, namespace: str | None = None,
               pred: Callable[[Obj], bool] | None = None) -> builtins.list[Obj]:
-        """The stored objects themselves (sorted), for internal readers that never modify them."""
+        """The stored objects themselves (in creation order), for internal readers that never modify them."""
         with self.lock:
-            return [o for (ns, _), o in sorted(self._objects[rt.key].items())
+            return [o for (ns, _), o in self._objects[rt.key].items()
                     if (not namespace or ns == namespace) and (pred is None or pred(o))]
 
     def list(self, rt: ResourceType, namespace: str | None = None,
              pred: Callable[[Obj], bool] | None = None) -> tuple[list[Obj], int]:
         """Matching objects sorted by namespace and name, and the list's resourceVersion."""
         with self.lock:
-            return [clone(o) for o in self.items(rt, namespace, pred)], self._rv
+            found = sorted(self.items(rt, namespace, pred),
+                           key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+            return [clone(o) for o in found], self._rv
 
     def subscribe(self, listener: Callable[[Change], None]) -> None:
         self._listeners.append(listener)
