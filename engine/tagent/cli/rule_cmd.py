@@ -13,9 +13,8 @@ from tagent.cli.common import Output, OutputOpt, fail, print_json
 from tagent.detect.dryrun import dry_run
 from tagent.model.core import Event
 from tagent.model.policy import Playbook, Rule
-from tagent.policy.documents import build
+from tagent.policy.documents import load_file
 from tagent.policy.files import yaml_files
-from tagent.policy.loader import read_file
 from tagent.settings import Settings
 
 NOT_FIRED = 3
@@ -30,15 +29,11 @@ Exit codes: 0 a rule fired; 3 no rule fired; 1 the files are invalid; 2 bad usag
 
 
 def _rules(path: Path) -> list[Rule]:
-    docs, problems = read_file(path)
-    rules: list[Rule] = []
-    for source in docs:
-        loaded, found = build(source)
-        problems += found
-        if loaded is not None and isinstance(loaded.model, Rule):
-            rules.append(loaded.model)
+    docs, problems = load_file(path)
     if problems:
-        fail(str(problems[0]) + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        fail(f"{problems[0]}{more}")
+    rules = [doc.model for doc in docs if isinstance(doc.model, Rule)]
     if not rules:
         fail(f"{path}: no Rule document in this file")
     return rules
@@ -72,11 +67,9 @@ def _playbooks(directory: Path) -> dict[str, Playbook]:
     """Every valid Playbook under `directory` (broken documents elsewhere are `tagent validate`'s job)."""
     found: dict[str, Playbook] = {}
     for file in yaml_files(directory):
-        docs, _ = read_file(file)
-        for source in docs:
-            loaded, _ = build(source)
-            if loaded is not None and isinstance(loaded.model, Playbook):
-                found.setdefault(loaded.model.name, loaded.model)
+        for doc in load_file(file)[0]:
+            if isinstance(doc.model, Playbook):
+                found.setdefault(doc.model.name, doc.model)
     return found
 
 
