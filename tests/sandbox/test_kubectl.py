@@ -62,6 +62,12 @@ def test_scale_up_and_down(kubectl: Kubectl) -> None:
     kubectl("scale", "statefulset/postgres", "-n", "shop", "--replicas=2")
     wait_for(lambda: "2/2" in kubectl("get", "sts", "postgres", "-n", "shop").stdout, what="postgres 2/2")
     assert "postgres-1" in kubectl("get", "pods", "-n", "shop").stdout
+    kubectl("rollout", "restart", "statefulset/postgres", "-n", "shop")
+    status = kubectl("rollout", "status", "statefulset/postgres", "-n", "shop", "--timeout=60s").stdout
+    assert "statefulset rolling update complete 2 pods at revision postgres-" in status
+    revisions = kubectl("get", "pods", "-n", "shop", "-l", "app=postgres", "-o",
+                        "jsonpath={.items[*].metadata.labels.controller-revision-hash}").stdout.split()
+    assert len(revisions) == 2 and len(set(revisions)) == 1 and status.strip().endswith(f"{revisions[0]}...")
 
 
 @pytest.mark.parametrize("sandbox", FAST, indirect=True)

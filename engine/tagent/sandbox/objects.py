@@ -93,7 +93,7 @@ def statefulset(name: str, ns: str, labels: dict[str, str], replicas: int, templ
     return {"metadata": meta(name, ns, labels, created=created),
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": labels["app"]}},
                      "serviceName": name, "template": template, "podManagementPolicy": "OrderedReady",
-                     "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}},
+                     "updateStrategy": {"type": "RollingUpdate"}},
             "status": {"replicas": 0}}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import secrets
 import threading
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,11 +30,14 @@ class Sandbox:
     metrics_path = METRICS_PATH
 
     def __init__(self, port: int = 0, speed: float = 1.0, scenario: Scenario | Path | str | None = None,
-                 token: str | None = None, host: str = "127.0.0.1", seed: int | None = None) -> None:
+                 token: str | None = None, host: str = "127.0.0.1", seed: int | None = None,
+                 start: datetime | None = None) -> None:
+        """`speed`: sandbox seconds per wall second; `start`: the sandbox clock's start (aware; default now);
+        `scenario`: a Scenario or a YAML path (default: the built-in shop); `seed`: a repeatable simulation."""
         if isinstance(scenario, str | Path):
             scenario = load_scenario(Path(scenario))
         self.scenario = scenario or default_scenario()
-        self.clock = SandboxClock(speed)
+        self.clock = SandboxClock(speed, start=start)
         self.simulation = Simulation(self.clock, self.scenario, seed)
         self._token = token or secrets.token_urlsafe(24)
         self._host, self._port = host, port

@@ -59,13 +59,14 @@ class StatefulSetController:
             victim = max(outdated, key=_ordinal)
             self.store.delete(kinds.PODS, ns, victim)
             del pods[victim]
-        current = [p for p in pods.values() if (p["metadata"].get("labels") or {}).get(REVISION_LABEL) == update]
+        revisions = [(p["metadata"].get("labels") or {}).get(REVISION_LABEL, "") for p in pods.values()]
+        older = [r for r in revisions if r != update]
+        current = older[0] if older else update  # the revision being replaced, until none is left
         ready = sum(1 for p in pods.values() if is_ready(p))
-
         self.store.set_status(kinds.STATEFULSETS, ns, name, {
             "observedGeneration": sts["metadata"].get("generation", 1), "replicas": len(pods), "readyReplicas": ready,
-            "currentReplicas": len(current), "updatedReplicas": len(current), "availableReplicas": ready,
-            "currentRevision": update, "updateRevision": update, "collisionCount": 0})
+            "currentReplicas": revisions.count(current), "updatedReplicas": revisions.count(update),
+            "availableReplicas": ready, "currentRevision": current, "updateRevision": update, "collisionCount": 0})
 
 
 def _ordinal(pod_name: str) -> int:
