@@ -52,14 +52,14 @@ class Incidents:
             row = s.scalars(select(IncidentRow).where(IncidentRow.open_key == fingerprint)).first()
             return _incident(s, row, True) if row else None
 
-    def list(self, *, status: IncidentStatus | None = None, severity: Severity | None = None,
+    def list(self, *, status: IncidentStatus | str | None = None, severity: Severity | str | None = None,
              since: datetime | None = None, limit: int = 100) -> builtins.list[Incident]:
         """Newest first, without timelines."""
         q = select(IncidentRow)
         if status is not None:
-            q = q.where(IncidentRow.status == status.value)
+            q = q.where(IncidentRow.status == IncidentStatus(status).value)
         if severity is not None:
-            q = q.where(IncidentRow.severity == severity.value)
+            q = q.where(IncidentRow.severity == Severity(severity).value)
         if since is not None:
             q = q.where(IncidentRow.opened_at >= since)
         q = q.order_by(IncidentRow.opened_at.desc(), IncidentRow.id).limit(clamp_limit(limit))

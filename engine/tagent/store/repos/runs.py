@@ -54,11 +54,11 @@ class Runs:
             row = s.get(RunRow, run_id)
             return _run(row) if row else None
 
-    def list(self, *, status: RunStatus | None = None, incident_id: str | None = None,
+    def list(self, *, status: RunStatus | str | None = None, incident_id: str | None = None,
              limit: int = 100) -> builtins.list[RunRecord]:
         q = select(RunRow)
         if status is not None:
-            q = q.where(RunRow.status == status.value)
+            q = q.where(RunRow.status == RunStatus(status).value)
         if incident_id is not None:
             q = q.where(RunRow.incident_id == incident_id)
         q = q.order_by(RunRow.started_at.desc(), RunRow.id).limit(clamp_limit(limit))
