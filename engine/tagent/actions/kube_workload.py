@@ -153,13 +153,15 @@ class Scale(_Workload):
 
 
 class WaitHealthy(_Workload):
-    """`kubectl rollout status` until complete and every replica ready, polling until the step's timeout."""
+    """`kubectl rollout status` until complete and every replica ready, polling until the step's timeout.
+    Healthy means healthy on two polls in a row: a crash-looping pod can look ready for a moment."""
 
     name = "kubernetes.wait_healthy"
+    STABLE_POLLS = 2
 
     def _invoke(self, values: dict[str, Any], plan: dict[str, Any], ctx: ActionContext) -> StepResult:
         kind, ns, name = wl.check_kind(values["kind"], "wait_healthy"), values["namespace"], values["name"]
-        polls, last = 0, "not checked yet"
+        polls, streak, last = 0, 0, "not checked yet"
         while True:
             polls += 1
             try:
@@ -168,7 +170,8 @@ class WaitHealthy(_Workload):
             except TransientError as exc:
                 health = wl.Health(False, False, str(exc))
             last = health.message
-            if health.healthy:
+            streak = streak + 1 if health.healthy else 0
+            if streak >= self.STABLE_POLLS:
                 return self.ok(health.message, polls=polls)
             if health.stalled:
                 return self.failed(f"{kind.lower()}/{name} is stalled: {health.message}", polls=polls)
