@@ -69,6 +69,7 @@ def test_fires_with_params_and_steps(tmp_path: Path) -> None:
     assert d["rule"] == "crashloop-restart" and d["playbook"] == "restart-workload"
     assert d["params"] == {"reason": "CrashLoopBackOff (4 restarts)"}
     assert d["playbook_found"] is True
+    assert d["guard"] == {"allowed": True, "mode": "act", "reason": "ok", "detail": ""}
     assert d["steps"] == [
         {"name": "restart", "action": "kubernetes.rollout_restart",
          "with": {"namespace": "shop", "name": "cart", "why": "CrashLoopBackOff (4 restarts)"}},
@@ -126,3 +127,14 @@ def test_bad_event_file_is_one_line(tmp_path: Path) -> None:
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     out = run(str(tmp_path / "nope.yaml"), "--event", str(tmp_path / "nope.json"))
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_guard_verdict_for_a_protected_namespace(tmp_path: Path) -> None:
+    """The rule names kube-system explicitly, so it matches; the guard still refuses to act there."""
+    rule = RULE.replace("  severity: critical\n", "  severity: critical\n  match: {namespaces: [kube-system]}\n")
+    event = {**CRASH_EVENT, "target": {"namespace": "kube-system", "name": "coredns"}}
+    rule_file, event_file = files(tmp_path, rule=rule, event=event)
+    out = run_here(rule_file, "--event", event_file, "-o", "json")
+    assert out.exit_code == 0, out.stderr
+    [d] = json.loads(out.stdout)["decisions"]
+    assert d["guard"]["allowed"] is False and d["guard"]["reason"] == "protected_namespace"

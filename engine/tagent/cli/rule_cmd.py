@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +13,20 @@ import typer
 import yaml
 
 from tagent.cli.common import Output, OutputOpt, fail, print_json
-from tagent.detect.dryrun import dry_run
+from tagent.detect.dryrun import Judge, dry_run
+from tagent.errors import TagentError
+from tagent.guard import Guard
 from tagent.model.core import Event
 from tagent.model.policy import Playbook, Rule
 from tagent.policy.documents import load_file
 from tagent.policy.files import yaml_files
 from tagent.settings import Settings
+from tagent.store import Store
 
 NOT_FIRED = 3
 HELP = """Dry-run the rules of RULE_FILE on the event(s) of EVENT_FILE: does a rule fire, with which
-playbook, parameters and steps. Nothing is executed.
+playbook, parameters and steps, and what the guard would say (your settings, a scratch store: no
+cooldown history). Nothing is executed and nothing is written to your database.
 
 EVENT_FILE is YAML or JSON: one Event mapping, or a list of Events processed in order, with the clock at
 each event's observed_at (so a series of samples tests a `for:` window, and several events an `all`).
@@ -73,6 +80,32 @@ def _playbooks(directory: Path) -> dict[str, Playbook]:
     return found
 
 
+@contextmanager
+def _scratch_guard(settings: Settings) -> Iterator[Judge]:
+    """The real guard with the user's safety settings on a throw-away SQLite store."""
+    with tempfile.TemporaryDirectory(prefix="tagent-test-rule-") as tmp:
+        scratch = settings.model_copy(update={"data_dir": Path(tmp), "db_url": None})
+        store = Store.open(scratch.database_url)
+        try:
+            guard = Guard(store, scratch)
+
+            def judge(decision: Any, rule: Rule) -> dict[str, Any]:
+                verdict = guard.admit(decision, cooldown=rule.spec.cooldown)
+                return verdict.model_dump(mode="json", include={"allowed", "mode", "reason", "detail"})
+
+            yield judge
+        finally:
+            store.db.dispose()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except (pydantic.ValidationError, TagentError) as exc:
+        first = exc.errors()[0] if isinstance(exc, pydantic.ValidationError) else None
+        fail(f"invalid settings: {first['loc'][0]}: {first['msg']}" if first else f"invalid settings: {exc}")
+
+
 def _print_text(result: dict[str, Any]) -> None:
     for d in result["decisions"]:
         target = d["target"]
@@ -85,6 +118,11 @@ def _print_text(result: dict[str, Any]) -> None:
         print(f"  playbook: {d['playbook'] or '(none, notify only)'}")
         for key, value in d["params"].items():
             print(f"  params.{key}: {value!r}")
+        guard = d["guard"]
+        if guard is not None:
+            verdict = "allowed" if guard["allowed"] else "refused"
+            detail = f": {guard['detail']}" if guard["detail"] else ""
+            print(f"  guard: {verdict}, {guard['mode']} ({guard['reason']}){detail}")
         if d["playbook_found"] is False:
             print(f"  steps: playbook {d['playbook']!r} not found")
         for i, step in enumerate(d["steps"] or [], start=1):
@@ -115,8 +153,12 @@ def register(app: typer.Typer) -> None:
         if book_dir is None and (rule_file.resolve().parent.parent / "playbooks").is_dir():
             book_dir = rule_file.resolve().parent.parent / "playbooks"
         books = _playbooks(book_dir) if book_dir is not None else None
-        protected = Settings.model_fields["protected_namespaces"].get_default(call_default_factory=True)
-        result = dry_run(rules, events, books, protected)
+        settings = _settings()
+        try:
+            with _scratch_guard(settings) as judge:
+                result = dry_run(rules, events, books, settings.protected_namespaces, judge)
+        except TagentError as exc:
+            fail(str(exc))
         if output == Output.json:
             print_json(result)
         else:

@@ -8,7 +8,7 @@ and nothing is stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tagent.detect.detector import Detector
@@ -17,6 +17,8 @@ from tagent.model.core import Decision, Event
 from tagent.model.policy import Playbook, Rule
 
 DRY_RUN_VERSION = "dry-run"
+Judge = Callable[[Decision, Rule], dict[str, Any]]
+"""What the guard would say about a decision (the CLI wires the real guard on a scratch store)."""
 
 
 def _steps(playbook: Playbook, rule: Rule, event: Event, decision: Decision) -> list[dict[str, Any]]:
@@ -36,8 +38,9 @@ def _steps(playbook: Playbook, rule: Rule, event: Event, decision: Decision) -> 
 
 
 def dry_run(rules: Sequence[Rule], events: Iterable[Event], playbooks: Mapping[str, Playbook] | None = None,
-            protected_namespaces: Iterable[str] = ("kube-system",)) -> dict[str, Any]:
-    """JSON-ready outcome: `fired`, and one entry per decision with its params and playbook steps.
+            protected_namespaces: Iterable[str] = ("kube-system",), judge: Judge | None = None) -> dict[str, Any]:
+    """JSON-ready outcome: `fired`, and one entry per decision with its params, playbook steps and (with a
+    `judge`) the guard's verdict.
 
     `playbooks` None means "not looked up" (steps: null); a missing name gives `playbook_found: false`."""
     clock_at: list[Any] = [None]
@@ -61,6 +64,7 @@ def dry_run(rules: Sequence[Rule], events: Iterable[Event], playbooks: Mapping[s
                 entry["playbook_found"] = None if playbooks is None or not wanted else found is not None
                 entry["steps"] = (_steps(found, rule, event, decision)
                                   if found is not None and decision.playbook is not None else None)
+                entry["guard"] = judge(decision, rule) if judge is not None else None
                 decisions.append(entry)
     finally:
         detector.close()
