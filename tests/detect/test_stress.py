@@ -62,6 +62,8 @@ def test_random_traffic_with_swaps(make) -> None:
                     else ["OOMKilled", "OOMKilled", "CrashLoopBackOff"])
             assert [kinds[i] for i in d.event_ids] == want
         if step % 500 == 499:
+            stats = det.stats()
+            assert stats.held_events == stats.mirrored_events  # the mirror of durable's memory is exact
             det.swap(rules(step // 500 + 2), f"v{step}")
     assert decisions > 500
     clock.advance(3600)

@@ -42,7 +42,9 @@ class DetectorStats:
     pending_sequences: int
     """(rule, workload) pairs with an unfinished sequence."""
     held_events: int
-    """Events durable holds for sequences (waiting, or expired and not yet compacted away)."""
+    """Events durable holds for sequences (waiting, or expired and not yet compacted away), asked of durable."""
+    mirrored_events: int
+    """The same count as Tagent's mirror of durable's memory has it (equal, or the mirror is wrong)."""
     streaks: int
 
 
@@ -161,7 +163,8 @@ class Detector:
                 rulesets=len(active.lanes) + len(active.families),
                 sessions=sum(lane.sessions for lane in active.lanes) + sum(f.sessions for f in fams),
                 pending_sequences=sum(1 for f in fams for _ in f.pending()),
-                held_events=sum(f.held for f in fams), streaks=len(self._streaks))
+                held_events=sum(len(f.ruleset.pending(SHARED_SESSION)) for f in fams),
+                mirrored_events=sum(f.held for f in fams), streaks=len(self._streaks))
 
     def close(self) -> None:
         """Free every durable ruleset; the detector cannot be used afterwards."""
