@@ -1,0 +1,150 @@
+"""Run the demo: sandbox + local receivers + engine + API (+ dashboard), then play the scripted night."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from tagent.api.app import create_app
+from tagent.app.build import build_engine
+from tagent.app.engine import Engine
+from tagent.clients.kubernetes import KubeClient
+from tagent.demo.night import night_start
+from tagent.demo.script import NIGHT, Scene
+from tagent.demo.summary import Played, incident_summary
+from tagent.model import IncidentStatus, utcnow
+from tagent.sandbox import Sandbox
+from tagent.sandbox.receivers import LocalReceivers
+from tagent.settings import Settings
+
+log = logging.getLogger("tagent.demo")
+DONE = (IncidentStatus.resolved, IncidentStatus.failed)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class DemoOptions:
+    rules: Path
+    data_dir: Path
+    speed: float = 60.0
+    seconds: float = 240.0
+    dashboard: bool = True
+    api_port: int = 0
+    dashboard_port: int = 8501
+    scenes: tuple[Scene, ...] = NIGHT
+
+
+@dataclass
+class Demo:
+    options: DemoOptions
+    say: Callable[[str], None] = print
+    played: list[Played] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sandbox: Sandbox | None = None
+        self.receivers: LocalReceivers | None = None
+        self.engine: Engine | None = None
+        self._server: uvicorn.Server | None = None
+        self._dashboard: subprocess.Popen[bytes] | None = None
+        self.api_url = ""
+        self.dashboard_url = ""
+
+    def start(self) -> None:
+        opts = self.options
+        opts.data_dir.mkdir(parents=True, exist_ok=True)
+        self.sandbox = Sandbox(speed=opts.speed, start=night_start(utcnow())).start()
+        kubeconfig = self.sandbox.write_kubeconfig(opts.data_dir / "sandbox.kubeconfig")
+        self.receivers = LocalReceivers().start()
+        port = opts.api_port or free_port()
+        self.api_url = f"http://127.0.0.1:{port}"
+        self.dashboard_url = f"http://127.0.0.1:{opts.dashboard_port}"
+        settings = Settings(
+            data_dir=opts.data_dir, rules=str(opts.rules), kubeconfig=kubeconfig, api_port=port,
+            public_url=self.api_url, dashboard_url=self.dashboard_url, metrics_scrape_url=self.sandbox.metrics_url,
+            **self.receivers.settings_overrides())
+        kube = KubeClient.from_kubeconfig(kubeconfig)
+        self.engine = build_engine(settings, kube=kube, clock=self.sandbox.clock.now, source_interval=1.0)
+        config = uvicorn.Config(create_app(self.engine, settings=settings), host="127.0.0.1", port=port,
+                                log_level="warning")
+        self._server = uvicorn.Server(config)
+        threading.Thread(target=self._server.run, name="tagent-demo-api", daemon=True).start()
+        self.engine.start()
+        if opts.dashboard:
+            self._dashboard = subprocess.Popen(
+                [sys.executable, "-m", "tagent", "dashboard", "--api", self.api_url,
+                 "--port", str(opts.dashboard_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def play(self) -> dict[str, Any]:
+        """Inject each scene's fault at its time, wait until every incident is over (or time is up)."""
+        assert self.sandbox is not None and self.engine is not None
+        began = time.monotonic()
+        pending = sorted(self.options.scenes, key=lambda s: s.at_s)
+        while time.monotonic() - began < self.options.seconds:
+            elapsed = time.monotonic() - began
+            while pending and pending[0].at_s <= elapsed:
+                scene = pending.pop(0)
+                self.sandbox.inject(scene.fault, scene.namespace, scene.name)
+                self.played.append(Played(scene, self.sandbox.clock.now()))
+                self.say(f"[{elapsed:5.1f}s] {scene.fault} on {scene.namespace}/{scene.name}: {scene.story}")
+            if not pending and self._all_done():
+                break
+            time.sleep(0.25)
+        return self.summary(time.monotonic() - began)
+
+    def _all_done(self) -> bool:
+        assert self.engine is not None
+        incidents = self.engine.store.incidents.list(limit=500)
+        for p in self.played:
+            mine = [i for i in incidents if i.rule == p.scene.rule and i.target.name == p.scene.name
+                    and i.target.namespace == p.scene.namespace]
+            if not mine or any(i.status not in DONE for i in mine):
+                return False
+        return True
+
+    def summary(self, wall_s: float) -> dict[str, Any]:
+        assert self.engine is not None and self.receivers is not None and self.sandbox is not None
+        store = self.engine.store
+        incidents = [store.incidents.get(i.id) or i for i in store.incidents.list(limit=500)]
+        by_target = {(p.scene.namespace, p.scene.name, p.scene.rule): p for p in self.played}
+        rows = [incident_summary(i, by_target.get((i.target.namespace, i.target.name, i.rule)),
+                                 self.options.speed) for i in incidents if i is not None]
+        rows.sort(key=lambda r: (r["sandbox_detected_after_s"] is None, r["id"]))
+        return {
+            "speed": self.options.speed,
+            "wall_seconds": round(wall_s, 1),
+            "incidents": rows,
+            "all_as_expected": all(any(r["as_expected"] for r in rows if r["expected"] == {
+                "rule": p.scene.rule, "action": p.scene.action}) for p in self.played),
+            "postmortems": len(store.postmortems.search(limit=500)),
+            "replica_hours_saved": round(store.savings.total_replica_hours(self.sandbox.clock.now()), 2),
+            "receivers": self.receivers.report(),
+            "api": self.api_url,
+            "dashboard": self.dashboard_url if self._dashboard else None,
+        }
+
+    def stop(self) -> None:
+        if self._dashboard is not None:
+            self._dashboard.terminate()
+        if self.engine is not None:
+            self.engine.stop()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self.receivers is not None:
+            self.receivers.stop()
+        if self.sandbox is not None:
+            self.sandbox.stop()
