@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
 import typer
 
 from tagent.cli.common import Output, OutputOpt, fail, print_json
@@ -52,14 +51,14 @@ def _confirm_interactively(service: ChatService, reply: ChatReply, user: str, ou
     stdin = sys.stdin
     try:
         if stdin is None or stdin.closed:
-            raise click.Abort()
+            raise typer.Abort()
         if not typer.confirm("Proceed?", default=False, err=err):
             return service.decline(reply.token, user)
         typed = None
         if reply.confirm_name is not None:
             typed = typer.prompt(f"Type the name of the deployment to delete ({reply.confirm_name})",
                                  default="", show_default=False, err=err)
-    except click.Abort:
+    except typer.Abort:
         declined = service.decline(reply.token, user)
         return declined.model_copy(update={
             "answer": "No confirmation was given (stdin is not a terminal or was empty): nothing was changed. "
