@@ -24,15 +24,14 @@ from tagent.settings import Settings
 from tagent.store import Store
 
 NOT_FIRED = 3
-HELP = """Dry-run the rules of RULE_FILE on the event(s) of EVENT_FILE: does a rule fire, with which
-playbook, parameters and steps, and what the guard would say (your settings, a scratch store: no
-cooldown history). Nothing is executed and nothing is written to your database.
-
-EVENT_FILE is YAML or JSON: one Event mapping, or a list of Events processed in order, with the clock at
-each event's observed_at (so a series of samples tests a `for:` window, and several events an `all`).
-
-Exit codes: 0 a rule fired; 3 no rule fired; 1 the files are invalid; 2 bad usage.
-"""
+HELP = (
+    "Dry-run the rules of RULE_FILE on the event(s) of EVENT_FILE: does a rule fire, with which playbook, "
+    "parameters and steps, and what the guard would say (your settings, a scratch store: no cooldown "
+    "history). Nothing is executed and nothing is written to your database.\n\n"
+    "EVENT_FILE is YAML or JSON: one Event mapping, or a list of Events processed in order with the clock at "
+    "each event's observed_at (a series of samples tests a `for:` window, several events an `all`).\n\n"
+    "Exit codes: 0 a rule fired; 3 no rule fired; 1 the files are invalid; 2 bad usage."
+)
 
 
 def _rules(path: Path) -> list[Rule]:
