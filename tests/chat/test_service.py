@@ -305,3 +305,27 @@ def test_an_unreachable_cluster_is_an_error_reply_not_a_crash(env: Env, sandbox:
     reply = env.service.ask("how many nodes?", "alice")
     assert reply.status is ReplyStatus.error and "could not read the cluster" in reply.answer
     assert env.store.audit.list()[0].result == "error"
+
+
+def test_rollback_returns_to_the_previous_image_after_confirmation(env: Env) -> None:
+    def image() -> str:
+        return str(env.kube.get_deployment_raw("shop", "cart")["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    before = image()
+    body = {"spec": {"template": {"spec": {"containers": [{"name": "cart", "image": "golang:1.23"}]}}}}
+    env.kube.apps.patch_namespaced_deployment("cart", "shop", body)
+    assert image() == "golang:1.23"
+    reply = env.service.ask("cart ko purane version pe wapas le jao", "alice")
+    assert reply.status is ReplyStatus.confirm, reply.answer
+    assert reply.contract()["command"] == "kubectl rollout undo deployment/cart -n shop"
+    result = env.service.confirm(reply.token or "", "alice")
+    assert result.status is ResultStatus.done, result.answer
+    assert image() == before
+
+
+def test_restart_counts_and_prometheus_only_metrics_say_where_they_come_from(env: Env) -> None:
+    restarts = env.service.ask("how many restarts for cart?", "alice")
+    cart = {p.name: p.restarts for p in env.kube.list_pods("shop", {"app": "cart"})}
+    assert restarts.status is ReplyStatus.answered and restarts.data["restarts"] == cart
+    latency = env.service.ask("what is the latency of checkout", "alice")
+    assert "comes from Prometheus" in latency.answer and "CPU(cores)" in latency.answer
