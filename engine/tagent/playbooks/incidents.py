@@ -1,0 +1,124 @@
+"""Incidents: one per rule and target while it lasts, with everything that happened on one timeline.
+
+`IncidentBook` is the incident side of the flow (the escalation package drives it): open on the first
+decision for a fingerprint (`<rule>/<kind>/<namespace>/<name>`) or attach to the open one, put events,
+decisions, guard verdicts and steps on the timeline (each once), count how often a fingerprint came back
+shortly after it closed (flapping), and close an incident with its post-mortem.
+
+Timeline data shapes (read by tagent.debrief.postmortem and the dashboard):
+    event     {id, source, kind, reason, message, values, labels}
+    decision  {id, rule, playbook, mode, severity, params, rules_version}
+    guard     {allowed, mode, reason, detail}
+    step      {run_id, step_key, section, step, action, status, detail, command}
+    status / notification / call / ack / approval: free text summary plus small data
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from tagent.actions import CATALOG
+from tagent.debrief.postmortem import render_postmortem
+from tagent.model import Decision, Event, Incident, IncidentStatus, StepStatus, TimelineEntry
+from tagent.playbooks.runner import StepReport
+from tagent.store import PostmortemRecord, Store
+
+Redact = Callable[[str], str]
+CLOSED = (IncidentStatus.resolved, IncidentStatus.failed)
+
+
+def fingerprint(decision: Decision) -> str:
+    return f"{decision.rule}/{decision.target.key}"
+
+
+class IncidentBook:
+    """`redact` masks free text from the cluster (event messages, step details: anything may leak there);
+    `mask` masks only known secret values, for text Tagent wrote itself (kubectl equivalents) and for the
+    post-mortem, which renders text already redacted when it was put on the timeline."""
+
+    def __init__(self, store: Store, *, redact: Redact = lambda s: s, mask: Redact = lambda s: s,
+                 flap_window: float = 1800.0) -> None:
+        self.store, self.redact, self.mask, self.flap_window = store, redact, mask, flap_window
+
+    def open(self, decision: Decision, at: datetime) -> tuple[Incident, bool, int]:
+        """(incident, created, recent closes of the same fingerprint within the flap window)."""
+        fp = fingerprint(decision)
+        fresh = Incident(fingerprint=fp, rule=decision.rule, target=decision.target, severity=decision.severity,
+                         rules_version=decision.rules_version, opened_at=at)
+        incident, created = self.store.incidents.open(fresh)
+        flaps = 0
+        if created:
+            since = at - timedelta(seconds=self.flap_window)
+            flaps = sum(1 for i in self.store.incidents.list(since=since - timedelta(days=1), limit=500)
+                        if i.fingerprint == fp and i.status in CLOSED and i.id != incident.id
+                        and (i.resolved_at or i.opened_at) >= since)
+        return incident, created, flaps
+
+    def add(self, incident_id: str, kind: str, summary: str, at: datetime, /, **data: Any) -> None:
+        self.store.incidents.add_timeline(incident_id, TimelineEntry(at=at, kind=kind, summary=self.redact(summary),
+                                                                     data=data))
+
+    def add_events(self, incident: Incident, events: Iterable[Event]) -> int:
+        """Put events on the timeline once each (by event id); returns how many were new."""
+        known = {e.data.get("id") for e in incident.timeline if e.kind == "event"}
+        added = 0
+        for ev in events:
+            if ev.id in known:
+                continue
+            text = f"{ev.reason or ev.kind} on {ev.target}" + (f": {ev.message}" if ev.message else "")
+            self.add(incident.id, "event", text, ev.observed_at, id=ev.id, source=ev.source.value, kind=ev.kind,
+                     reason=ev.reason, message=self.redact(ev.message), values=dict(ev.values),
+                     labels=dict(ev.labels))
+            known.add(ev.id)
+            added += 1
+        return added
+
+    def add_decision(self, incident_id: str, decision: Decision, at: datetime) -> None:
+        what = f"playbook {decision.playbook}" if decision.playbook else "notify only"
+        self.add(incident_id, "decision", f"rule {decision.rule} matched: {what} ({decision.mode.value} mode)", at,
+                 id=decision.id, rule=decision.rule, playbook=decision.playbook, mode=decision.mode.value,
+                 severity=decision.severity.value, params=decision.params, rules_version=decision.rules_version)
+
+    def add_step(self, report: StepReport, at: datetime) -> bool:
+        """Record a step once (a step replayed after a crash is recorded if its entry was lost)."""
+        incident = self.store.incidents.get(self.incident_of(report) or "")
+        if incident is None:
+            return False
+        if any(e.kind == "step" and e.data.get("step_key") == report.key for e in incident.timeline):
+            return False
+        r = report.result
+        self.add(incident.id, "step", f"{report.name} ({report.action}): {r.status.value}"
+                 + (f": {r.detail}" if r.detail else ""), r.finished_at or at, run_id=report.run_id,
+                 step_key=report.key, section=report.section, step=report.name, action=report.action,
+                 status=r.status.value, detail=self.redact(r.detail), command=self.mask(r.command))
+        return True
+
+    def incident_of(self, report: StepReport) -> str | None:
+        run = self.store.runs.get(report.run_id)
+        return run.incident_id if run else None
+
+    def status(self, incident_id: str, status: IncidentStatus, at: datetime, summary: str) -> Incident | None:
+        return self.store.incidents.set_status(incident_id, status, at=at, summary=self.redact(summary))
+
+    def close(self, incident_id: str, status: IncidentStatus, at: datetime, summary: str) -> Incident | None:
+        """Resolve or fail an incident (once) and write its post-mortem."""
+        current = self.store.incidents.get(incident_id, timeline=False)
+        if current is None or current.status in CLOSED:
+            return current
+        incident = self.status(incident_id, status, at, summary)
+        if incident is not None:
+            self.write_postmortem(incident, at)
+        return incident
+
+    def write_postmortem(self, incident: Incident, at: datetime) -> PostmortemRecord:
+        markdown = render_postmortem(incident, self.mask)
+        title = f"{incident.rule} on {incident.target} ({incident.status.value})"
+        return self.store.postmortems.save(incident.id, markdown, at=at, title=title)
+
+
+def mutated_ok(report: StepReport) -> bool:
+    """A step that changed the cluster (the moment an incident counts as mitigated)."""
+    spec = CATALOG.get(report.action)
+    return bool(spec and spec.mutates) and report.section == "steps" and report.result.status == StepStatus.ok

@@ -1,0 +1,164 @@
+"""The 2 AM story end to end on the default rule pack: detect -> guard -> act or ask -> notify/call ->
+Night Mode -> resolve -> post-mortem. Every message really goes through apprise to local Slack/Teams
+receivers and every call through the twilio library to a local Twilio API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tagent.model import Decision, Event, EventSource, IncidentStatus, Mode, Severity, WorkloadRef
+from tagent.notify import CallIntent, read_gather
+from tagent.store import RunStatus
+from tests.escalation.conftest import DAY, Flow
+
+PAYMENT = WorkloadRef(namespace="shop", name="payment-service")
+FRONTEND = WorkloadRef(namespace="shop", name="frontend")
+
+
+def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def crashloop(flow: Flow) -> tuple[Decision, Event]:
+    flow.env.sandbox.inject("crashloop", "shop", "payment-service")
+    until(lambda: flow.env.kube.get_deployment("shop", "payment-service").ready_replicas < 2)
+    pod = next(p for p in flow.env.kube.list_pods("shop", {"app": "payment-service"}) if not p.ready)
+    event = Event(source=EventSource.kubernetes, kind="PodState", reason="CrashLoopBackOff", target=PAYMENT,
+                  labels={"pod": pod.name}, values={"restarts": 4}, message=f"back-off restarting {pod.name}",
+                  observed_at=flow.clock())
+    decision = Decision(rule="crashloop-restart", rules_version="c0ffee1", target=PAYMENT, event_ids=[event.id],
+                        playbook="restart-workload", params={"reason": "CrashLoopBackOff (4 restarts)"},
+                        mode=Mode.auto, severity=Severity.critical, decided_at=flow.clock())
+    return decision, event
+
+
+def error_spike(flow: Flow) -> tuple[Decision, Event]:
+    flow.env.sandbox.inject("bad-deploy", "shop", "frontend")
+    until(lambda: flow.env.kube.rollout_status("shop", "frontend").revision >= 2
+          and flow.env.kube.rollout_status("shop", "frontend").complete)
+    event = Event(source=EventSource.logs, kind="LogPattern", reason="error-spike-rollback#0", target=FRONTEND,
+                  values={"count": 37}, message='GET /api/cart HTTP/1.1" 500 ', observed_at=flow.clock())
+    decision = Decision(rule="error-spike-rollback", rules_version="c0ffee1", target=FRONTEND, event_ids=[event.id],
+                        playbook="rollback-workload", params={"reason": "37 HTTP 500 in the logs within 1m"},
+                        mode=Mode.approve, severity=Severity.critical, decided_at=flow.clock())
+    return decision, event
+
+
+def test_auto_mode_crash_loop_is_restarted_resolved_and_written_up(flow: Flow) -> None:
+    decision, event = crashloop(flow)
+    incident = flow.manager.handle(decision, [event])
+    assert incident.status in (IncidentStatus.open, IncidentStatus.mitigating)
+    assert flow.manager.drain(30)
+    done = flow.manager.store.incidents.get(incident.id)
+    assert done is not None and done.status == IncidentStatus.resolved, [e.summary for e in done.timeline]  # type: ignore[union-attr]
+    kinds = [e.kind for e in done.timeline]
+    for kind in ("event", "decision", "guard", "step", "notification", "status"):
+        assert kind in kinds
+    assert done.mitigated_at is not None and done.resolved_at is not None and done.acknowledged_at is None
+    steps = [e.data for e in done.timeline if e.kind == "step"]
+    assert [s["action"] for s in steps] == ["kubernetes.rollout_restart", "kubernetes.wait_healthy"]
+    assert steps[0]["command"] == "kubectl rollout restart Deployment/payment-service -n shop"
+    assert flow.env.kube.get_deployment("shop", "payment-service").ready_replicas == 2
+    slack = [m.text for m in flow.env.hooks.messages()]
+    assert any("resolved" in t.lower() and "payment-service" in t for t in slack)
+    assert any("crashloop-restart" in m.title for m in flow.teams.messages())
+    assert flow.env.twilio.calls == []  # fixed automatically: nobody woken up
+    pm = flow.manager.store.postmortems.get(incident.id)
+    assert pm is not None and "kubectl rollout restart" in pm.markdown and "c0ffee1" in pm.markdown
+    assert "| resolved |" in pm.markdown and "n/a" not in pm.markdown.split("| resolved |")[1].split("\n")[0]
+
+
+def test_night_mode_no_ack_means_tagent_fixes_it(flow: Flow) -> None:
+    decision, event = error_spike(flow)
+    incident = flow.manager.handle(decision, [event])
+    assert incident.status == IncidentStatus.awaiting_ack
+    assert len(flow.env.twilio.calls) == 1 and flow.env.twilio.calls[0].to == "+15005550006"
+    assert any("approve" in m.text for m in flow.env.hooks.messages())
+    assert flow.manager.tick(flow.clock.advance(240)).night_remediations == 0  # 4 min: still waiting
+    assert flow.manager.tick(flow.clock.advance(61)).night_remediations == 1  # past the 5 min ack timeout
+    assert flow.manager.drain(30)
+    done = flow.manager.store.incidents.get(incident.id)
+    assert done is not None
+    assert done.status == IncidentStatus.resolved, [e.summary for e in done.timeline]
+    assert any("Night Mode" in e.summary for e in done.timeline if e.kind == "approval")
+    assert "kubectl rollout undo" in (flow.manager.store.postmortems.get(incident.id).markdown)  # type: ignore[union-attr]
+    assert len(flow.env.twilio.calls) == 1  # one call, nobody answered, fixed anyway
+
+
+@pytest.mark.parametrize("flow", [{"start": DAY}], indirect=True)
+def test_by_day_it_waits_and_the_phone_digit_two_fixes_it_now(flow: Flow) -> None:
+    decision, event = error_spike(flow)
+    incident = flow.manager.handle(decision, [event])
+    assert flow.manager.tick(flow.clock.advance(3600)).night_remediations == 0
+    assert flow.manager.store.incidents.get(incident.id).status == IncidentStatus.awaiting_ack  # type: ignore[union-attr]
+    call = flow.env.twilio.calls[0]
+    url, params, signature = flow.env.twilio.gather_callback(call.sid, "2")
+    gather = read_gather(flow.env.settings.twilio_auth_token, url, params, signature,  # type: ignore[arg-type]
+                         url.rsplit("/", 1)[1])
+    assert gather.intent == CallIntent.fix_now and gather.incident_id == incident.id
+    flow.manager.approve(gather.incident_id, by=f"phone:{gather.call_sid}")
+    assert flow.manager.drain(30)
+    done = flow.manager.store.incidents.get(incident.id)
+    assert done is not None and done.status == IncidentStatus.resolved
+    assert done.acknowledged_at is not None
+
+
+def test_an_acknowledgement_at_night_stops_night_mode(flow: Flow) -> None:
+    decision, event = error_spike(flow)
+    incident = flow.manager.handle(decision, [event])
+    flow.manager.acknowledge(incident.id, by="phone:alice")
+    assert flow.manager.tick(flow.clock.advance(900)).night_remediations == 0
+    assert flow.manager.store.runs.list(incident_id=incident.id) == []
+    flow.manager.deny(incident.id, by="alice", reason="looking at it myself")
+    assert flow.manager.tick(flow.clock.advance(900)).night_remediations == 0
+    final = flow.manager.store.incidents.get(incident.id)
+    assert final is not None and final.status == IncidentStatus.open and final.acknowledged_at is not None
+    assert flow.env.store.audit.list() == []  # nothing was mutated
+
+
+@pytest.mark.parametrize("flow", [{"flap_limit": 1}], indirect=True)
+def test_a_fingerprint_that_comes_back_during_its_cooldown_escalates(flow: Flow) -> None:
+    decision, event = crashloop(flow)
+    first = flow.manager.handle(decision, [event])
+    assert flow.manager.drain(30)
+    assert flow.manager.store.incidents.get(first.id).status == IncidentStatus.resolved  # type: ignore[union-attr]
+    flow.clock.advance(60)
+    again, event2 = crashloop(flow)
+    second = flow.manager.handle(again, [event2])
+    assert second.id != first.id
+    assert any(e.kind == "note" and "flapping" in e.summary for e in second.timeline)
+    assert any(e.kind == "guard" and e.data["reason"] == "cooldown" for e in second.timeline)
+    assert len(flow.env.twilio.calls) == 1  # the second time a person is called
+    assert flow.manager.store.runs.list(incident_id=second.id) == []
+
+
+def test_when_every_channel_fails_the_message_is_retried_later(flow: Flow) -> None:
+    flow.env.hooks.fail_next(2, 503)  # both apprise attempts on both routes fail
+    flow.teams.fail_next(2, 503)
+    decision, event = error_spike(flow)
+    incident = flow.manager.handle(decision, [event])
+    pending = [n for n in flow.env.store.notifications.list(incident_id=incident.id) if n.status.value == "pending"]
+    assert len(pending) == 2
+    assert flow.manager.tick(flow.clock.advance(5)).notifications_retried == 0  # not due yet
+    assert flow.manager.tick(flow.clock.advance(30)).notifications_retried >= 1
+    assert any("approve" in m.text for m in flow.env.hooks.messages())
+
+
+def test_a_failed_playbook_fails_the_incident_and_pages(flow: Flow) -> None:
+    decision, event = crashloop(flow)
+    flow.env.kube.apps.delete_namespaced_deployment("payment-service", "shop")  # nothing left to restart
+    incident = flow.manager.handle(decision, [event])
+    assert flow.manager.drain(30)
+    done = flow.manager.store.incidents.get(incident.id)
+    assert done is not None and done.status == IncidentStatus.failed
+    run = flow.manager.store.runs.list(incident_id=incident.id)[0]
+    assert run.status == RunStatus.failed
+    assert len(flow.env.twilio.calls) == 1  # on_failure paged; the manager did not call a second time
+    pm = flow.manager.store.postmortems.get(incident.id)
+    assert pm is not None and "a person must look" in pm.markdown
