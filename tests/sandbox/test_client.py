@@ -7,6 +7,7 @@ import re
 
 import httpx
 import pytest
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -214,3 +215,13 @@ def test_metrics_api_and_prometheus_exposition_agree(sandbox: Sandbox, kube_api:
                      r'method="GET",code="200"\} \d', text, re.M)
     only_test = httpx.get(f"{sandbox.metrics_url}/test", timeout=5).text
     assert 'namespace="test"' in only_test and 'namespace="shop"' not in only_test
+
+
+def test_a_stopped_sandbox_is_unreachable_even_on_kept_alive_connections(sandbox: Sandbox,
+                                                                       kube_api: client.ApiClient) -> None:
+    core = client.CoreV1Api(kube_api)
+    kube_api.configuration.retries = 0
+    assert len(core.list_node().items) == 3  # opens a pooled keep-alive connection
+    sandbox.stop()
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        core.list_node(_request_timeout=5)

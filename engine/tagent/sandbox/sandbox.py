@@ -44,6 +44,7 @@ class Sandbox:
         self._stop = threading.Event()
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopped_port = 0
 
     def __repr__(self) -> str:
         state = self.url if self._server else "stopped"
@@ -61,6 +62,8 @@ class Sandbox:
     @property
     def port(self) -> int:
         if self._server is None:
+            if self._stopped_port:
+                return self._stopped_port
             raise RuntimeError("the sandbox is not started")
         return int(self._server.server_address[1])
 
@@ -103,10 +106,14 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
+        """Stop serving and cut open connections (idempotent); the sandbox cannot be started again."""
         self._stop.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
+            self._stopped_port = self.port
+            self._server = None
         self.simulation.stop()
 
     def __enter__(self) -> Sandbox:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import socket
 import ssl
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -24,6 +26,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], api: Api, tls: ssl.SSLContext | None = None) -> None:
         self.api, self.tls = api, tls
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, Handler)
 
     def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
@@ -31,12 +35,24 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         try:
             if self.tls is not None and request.recv(1, socket.MSG_PEEK) == b"\x16":
                 conn = self.tls.wrap_socket(request, server_side=True)
+            with self._open_lock:
+                self._open.add(conn)
             Handler(conn, client_address, self)
-        except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
+        except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
             log.debug("connection from %s dropped: %s", client_address, exc)
         finally:
+            with self._open_lock:
+                self._open.discard(conn)
             if conn is not request:
                 conn.close()
+
+    def close_connections(self) -> None:
+        """Cut every open connection (keep-alive ones included): a stopped cluster must look unreachable."""
+        with self._open_lock:
+            conns = list(self._open)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
 
 class Handler(BaseHTTPRequestHandler):
