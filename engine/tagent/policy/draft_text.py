@@ -4,7 +4,7 @@ description a reviewer reads. Plain functions over data, so both can be tested w
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tagent.actions.catalog import CATALOG, Action, Param
@@ -61,8 +61,10 @@ def safe_ref_part(text: str, limit: int = 40) -> str:
 
 
 def description(draft: PlaybookDraft, incident: Incident, *, base: str, base_sha: str, files: Sequence[str],
-                names: Sequence[tuple[str, str]]) -> str:
-    """The pull request body (and commit message body): what, why, how it was checked, how it takes effect."""
+                names: Sequence[tuple[str, str]], redact: Callable[[str], str] = lambda s: s) -> str:
+    """The pull request body (and commit message body): what, why, how it was checked, how it takes effect.
+    `redact` masks the text that came from the model (already redacted by the LLM client: defence in depth;
+    applied to that text only, since Tagent's own paths and names look random to the pattern check)."""
     made = ", ".join(f"{kind} `{name}`" for kind, name in names)
     first = draft.attempts[0].problems if len(draft.attempts) > 1 else ()
     lines = [
@@ -77,7 +79,7 @@ def description(draft: PlaybookDraft, incident: Incident, *, base: str, base_sha
         f"- Passed the same validation as `tagent validate`, together with every rule on `{base}` at "
         f"`{base_sha[:12]}` (schema, unique names, playbook references, the closed action catalog).",
         f"- Attempts: {len(draft.attempts)}" + (f" (the first draft was sent back with {len(first)} problem(s), "
-                                                f"e.g. `{first[0]}`)" if first else "") + ".",
+                                                f"e.g. `{redact(first[0])}`)" if first else "") + ".",
         f"- It takes effect only when this branch is merged into `{base}`; Tagent activates a rules version "
         "after it validates on the watched branch.",
         "",
@@ -86,5 +88,5 @@ def description(draft: PlaybookDraft, incident: Incident, *, base: str, base_sha
         *(f"- `{f}`" for f in files),
     ]
     if draft.rationale:
-        lines += ["", "## Why (written by the model, may be wrong)", "", draft.rationale]
+        lines += ["", "## Why (written by the model, may be wrong)", "", redact(draft.rationale)]
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -74,6 +74,7 @@ class _Tree:
 
     root: Path
     base: Path
+    in_use: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> "path:line" on base
     written: list[Path] = field(default_factory=list)
     names: list[tuple[str, str]] = field(default_factory=list)
 
@@ -119,6 +120,7 @@ class DraftProposer:
                 raise ValidationError(f"the {self.base_branch} branch of {self.branches.safe_url} does not validate "
                                       f"({len(active.problems)} problem(s), first: {active.problems[0]}); fix it "
                                       "before drafting", [str(p) for p in active.problems])
+            tree.in_use = active.ruleset.origins
             context = DraftContext(catalog=draft_text.catalog_text(), rules=list(active.ruleset.rules),
                                    playbooks=list(active.ruleset.playbooks),
                                    example=draft_text.example_text(active.ruleset, tree.root))
@@ -161,13 +163,21 @@ class DraftProposer:
             line = docs[0].line if docs else 1
             return [f"{DRAFT_INPUT}:{line}: a draft holds exactly one Rule and at most one Playbook, got "
                     f"{', '.join(str(k) for k in kinds) or 'no document'}"]
+        clashes = []
         for doc in docs:
             kind = str(doc.data["kind"])
             meta = doc.data.get("metadata")
             name = str(meta.get("name") or "") if isinstance(meta, dict) else ""
-            tree.written.append(self._write(tree, kind, name, doc.data))
+            path = self._write(tree, kind, name, doc.data)
+            tree.written.append(path)
             tree.names.append((kind, name))
-        return [str(p) for p in self._validate(tree).problems]
+            if (kind, name) in tree.in_use:  # a draft adds documents; it never replaces one
+                written, _ = parse_text(path.read_text(encoding="utf-8"), "")
+                line = written[0].line_of(("metadata", "name")) if written else 1
+                clashes.append(f"{path.relative_to(tree.root).as_posix()}:{line}: metadata.name: {kind} "
+                               f"{name!r} already exists on {self.base_branch} at {tree.in_use[(kind, name)]}; "
+                               "a draft must use a new name")
+        return clashes + [str(p) for p in self._validate(tree).problems]
 
     def _write(self, tree: _Tree, kind: str, name: str, data: Any) -> Path:
         """A new file named after the document (an existing file is never replaced: a clash of names is
@@ -186,8 +196,8 @@ class DraftProposer:
     def _publish(self, draft: PlaybookDraft, incident: Incident, tree: _Tree, base_sha: str) -> Proposal:
         branch = f"tagent/draft-{draft_text.safe_ref_part(incident.id)}-{secrets.token_hex(3)}"
         files = tuple(f.relative_to(tree.root).as_posix() for f in tree.written)
-        body = self.redact(draft_text.description(draft, incident, base=self.base_branch, base_sha=base_sha,
-                                                  files=files, names=tree.names))
+        body = draft_text.description(draft, incident, base=self.base_branch, base_sha=base_sha, files=files,
+                                      names=tree.names, redact=self.redact)
         title = self.redact(draft.title)
         commit = self.branches.commit_files(base_sha, tree.written, f"{title}\n\n{body}", self.author)
         self.branches.push_branch(commit.sha, branch)
