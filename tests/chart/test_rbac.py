@@ -18,7 +18,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("", "nodes"): READS,
     ("", "namespaces"): READS,
     ("", "pods/eviction"): {"create"},
-    ("apps", "deployments"): READS | {"patch"},
+    ("apps", "deployments"): READS | {"patch", "delete"},  # delete: chat, after the name is typed back
     ("apps", "replicasets"): READS,
     ("apps", "statefulsets"): READS,
     ("apps", "deployments/scale"): {"patch"},
@@ -138,6 +138,7 @@ _REQUIRED: dict[tuple[str, str], set[tuple[str, str, str]]] = {
     ("kubernetes.wait_healthy", "DaemonSet"): {("apps", "daemonsets", "get")},
     ("kubernetes.delete_pod", ""): {("", "pods", "delete")},
     ("kubernetes.evict_pod", ""): {("", "pods/eviction", "create")},
+    ("kubernetes.delete_deployment", ""): {("apps", "deployments", "delete")},
 }
 # Kinds the catalog accepts that the RBAC list does not cover: such a step gets 403 from the API
 # server (a failed step, then the playbook's on_failure). Widening the role or narrowing the catalog's

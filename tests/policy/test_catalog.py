@@ -16,9 +16,10 @@ from tagent.policy.values import check_value, is_template
 # The closed set of shared/design/RULES.md, "Playbook".
 DOCUMENTED = {"kubernetes.rollout_restart", "kubernetes.delete_pod", "kubernetes.evict_pod", "kubernetes.rollout_undo",
               "kubernetes.scale", "kubernetes.wait_healthy", "redis.flushdb", "http.request", "prometheus.verify",
-              "notify.send", "notify.page", "approval.request", "wait"}
+              "notify.send", "notify.page", "approval.request", "wait",
+              "kubernetes.delete_deployment"}  # RULES.md: "the catalog may grow"; chat deletes need it
 MUTATING = {"kubernetes.rollout_restart", "kubernetes.delete_pod", "kubernetes.evict_pod", "kubernetes.rollout_undo",
-            "kubernetes.scale", "redis.flushdb", "http.request"}
+            "kubernetes.scale", "redis.flushdb", "http.request", "kubernetes.delete_deployment"}
 
 
 def test_catalog_holds_exactly_the_documented_actions() -> None:

@@ -17,6 +17,7 @@ MODULES = (
     "tagent.cli.dashboard_cmd",
     "tagent.cli.bench_cmd",
     "tagent.cli.rule_cmd",
+    "tagent.cli.draft_cmd",
 )
 
 
