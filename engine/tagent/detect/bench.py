@@ -91,7 +91,7 @@ def synthetic_events(rules: list[Rule], workloads: int, seed: int = 1) -> Iterat
             source, kind = EventSource.kubernetes, "PodState"
             reason = rnd.choice(REASONS) if hot else rnd.choice(QUIET_REASONS)
             values = {"restarts": float(rnd.randrange(5))}
-        elif pick < 0.86:
+        elif pick < 0.852:  # a rollout of some workload every 5 s of clock time: a busy cluster
             source, kind, reason, values = EventSource.kubernetes, "Rollout", "RolloutStarted", {"revision": 2.0}
         elif pick < 0.92 and prom:
             source, kind, reason = EventSource.prometheus, "PromQuery", rnd.choice(prom)
