@@ -25,7 +25,7 @@ def until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 
 def decision(**kw: object) -> Decision:
-    return Decision(rule="crashloop-restart", rules_version="abc123", target=CART, **kw)  # type: ignore[arg-type]
+    return Decision(rule="crashloop-restart", rules_version="abc123", target=CART, **kw)
 
 
 def test_steps_run_in_order_and_are_journaled_before_and_after(env: Env) -> None:
