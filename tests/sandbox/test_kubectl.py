@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,15 @@ spec:
     assert 'deployment.apps "api" deleted' in kubectl("delete", "deployment/api", "-n", "test").stdout
     wait_for(lambda: "api-" not in kubectl("get", "pods", "-n", "test").stdout + kubectl(
         "get", "rs", "-n", "test").stdout, what="the deployment's ReplicaSets and pods to be collected")
+
+
+def test_logs_follow_streams_new_lines(kubeconfig: Path, tmp_path: Path) -> None:
+    proc = subprocess.Popen(["kubectl", f"--kubeconfig={kubeconfig}", f"--cache-dir={tmp_path / 'c'}", "logs", "-f",
+                             "--tail=0", "deployment/frontend", "-n", "shop"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(5)]  # frontend serves ~20 requests a second per pod
+    finally:
+        proc.kill()
+        proc.wait()
+    assert all(re.search(r'" \d{3} \d+ "-" ".+" \d+ms$', line.strip()) for line in lines), lines
