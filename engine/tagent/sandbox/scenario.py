@@ -117,28 +117,34 @@ def _w(ns: str, name: str, image: str, replicas: int, **kw: Any) -> WorkloadSpec
 
 
 def default_scenario() -> Scenario:
-    """The cluster of issue 4: three nodes, a small shop, a test environment and CoreDNS."""
+    """The cluster of issue 4: three nodes, a small shop, a test environment and CoreDNS.
+
+    A healthy workload uses about 0.2-0.5 of its CPU request, so the default rules stay quiet without a
+    fault: `load` (5x) lifts it above high-cpu's 0.8 (the limits leave room for that) and `idle` (0.02x)
+    drops it below idle's 0.05."""
     mi = Resources
     workloads = (
         _w("shop", "frontend", "node:20", 3, port=3000, rps=20, latency_ms=35, cpu="120m", memory="180Mi",
-           limits=mi(cpu="500m", memory="256Mi"), startup=1, labels={"tier": "frontend"},
+           requests=mi(cpu="400m", memory="128Mi"), limits=mi(cpu="500m", memory="256Mi"), startup=1,
+           labels={"tier": "frontend"},
            paths=("/", "/products", "/products/17", "/api/cart", "/static/app.js")),
         _w("shop", "checkout", "python:3.12", 2, port=8000, rps=6, latency_ms=80, cpu="90m", memory="150Mi",
-           limits=mi(cpu="1", memory="512Mi"), labels={"tier": "backend"},
+           requests=mi(cpu="250m", memory="128Mi"), limits=mi(cpu="1", memory="512Mi"),
+           labels={"tier": "backend"},
            paths=("/api/checkout", "/api/checkout/quote", "/healthz")),
         _w("shop", "payment-service", "eclipse-temurin:21", 2, port=8080, rps=4, latency_ms=120, cpu="250m",
-           memory="420Mi", requests=mi(cpu="250m", memory="512Mi"), limits=mi(cpu="1", memory="768Mi"),
+           memory="420Mi", requests=mi(cpu="600m", memory="512Mi"), limits=mi(cpu="1", memory="768Mi"),
            startup=3, labels={"tier": "backend"},
            paths=("/api/payments", "/api/payments/authorize", "/actuator/health")),
         _w("shop", "cart", "golang:1.22", 2, port=8080, rps=12, latency_ms=8, cpu="40m", memory="48Mi",
-           requests=mi(cpu="50m", memory="64Mi"), limits=mi(memory="128Mi"), startup=1,
+           requests=mi(cpu="80m", memory="64Mi"), limits=mi(memory="128Mi"), startup=1,
            labels={"tier": "backend"}, paths=("/api/cart", "/api/cart/items", "/healthz")),
         _w("shop", "redis-cache", "redis:7", 1, port=6379, http=False, cpu="20m", memory="64Mi",
            limits=mi(memory="256Mi"), startup=1, labels={"tier": "cache"}),
         _w("shop", "postgres", "postgres:16", 1, kind="StatefulSet", port=5432, http=False, cpu="60m",
            memory="256Mi", requests=mi(cpu="250m", memory="512Mi"), limits=mi(memory="1Gi"), startup=3,
            labels={"tier": "database"}, min_available=1),
-        _w("test", "test-env", "python:3.12", 1, port=8000, rps=0.5, latency_ms=40, cpu="10m", memory="80Mi",
+        _w("test", "test-env", "python:3.12", 1, port=8000, rps=0.5, latency_ms=40, cpu="25m", memory="80Mi",
            labels={"tier": "test"}),
         _w("kube-system", "coredns", "registry.k8s.io/coredns/coredns:v1.11.1", 2, port=53, http=False,
            cpu="5m", memory="20Mi", requests=mi(cpu="100m", memory="70Mi"), limits=mi(memory="170Mi"), startup=1,
