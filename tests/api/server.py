@@ -14,7 +14,8 @@ import uvicorn
 @contextlib.contextmanager
 def serve(app: Any, timeout: float = 20.0) -> Iterator[str]:
     """Yields the base URL (http://127.0.0.1:PORT) once uvicorn listens; shuts it down afterwards."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
+                                               access_log=False))
     thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

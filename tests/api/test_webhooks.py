@@ -34,7 +34,8 @@ def test_alertmanager_alerts_become_events(anon: TestClient, engine: Engine, san
     answer = anon.post("/api/alerts/alertmanager", json=_payload(pod), headers=HOOK)
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"accepted": 2}
-    stored = wait_for(lambda: [e for e in engine.store.events.list(limit=500) if e.source == "alert"])
+    stored = wait_for(lambda: len(found := [e for e in engine.store.events.list(limit=500) if e.source == "alert"])
+                      == 2 and found)
     assert isinstance(stored, list)
     by_kind = {e.kind: e for e in stored}
     assert set(by_kind) == {"Alert", "AlertResolved"}

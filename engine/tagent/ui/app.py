@@ -1,0 +1,50 @@
+"""The dashboard's entry point: `streamlit run <this file>` (what `tagent dashboard` runs).
+
+Six pages (st.navigation). A notification links to `<dashboard>/?incident=<id>`: with that query
+parameter the Incidents page is the default page, so the link opens the incident directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from tagent.ui.client import ApiClient, ApiError, ApiUnavailable
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES = (  # file, title, icon, url path
+    ("overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("services.py", "Services", ":material/dns:", "services"),
+    ("incidents.py", "Incidents", ":material/emergency:", "incidents"),
+    ("documentation.py", "Documentation", ":material/description:", "documentation"),
+    ("rules.py", "Rules", ":material/rule:", "rules"),
+    ("chat.py", "Chat", ":material/chat:", "chat"),
+)
+
+
+def _status() -> None:
+    """Where the API is and whether it answers (never the token)."""
+    with ApiClient.from_env() as api:
+        st.sidebar.caption(f"Engine API: `{api.base_url}`")
+        try:
+            api.health()
+        except (ApiUnavailable, ApiError):
+            st.sidebar.error("API unreachable", icon=":material/cloud_off:")
+        else:
+            st.sidebar.success("API connected", icon=":material/cloud_done:")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Tagent", page_icon="🛟", layout="wide")
+    default = "incidents.py" if st.query_params.get("incident") else "overview.py"
+    pages = [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=path, default=file == default)
+             for file, title, icon, path in PAGES]
+    nav = st.navigation(pages)
+    st.sidebar.markdown("### Tagent")
+    _status()
+    nav.run()
+
+
+if __name__ == "__main__":
+    main()

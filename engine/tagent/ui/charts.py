@@ -1,0 +1,83 @@
+"""Auto-generated service dashboards: which charts a workload gets is chosen by its runtime.
+
+Application runtimes (Node.js, Python, Java, Go, unknown) get the RED set plus resources: CPU, memory,
+request rate, error rate, p99 latency. Databases and caches get their own set: memory first (a cache or a
+database is memory-bound), CPU, restarts. Each panel names the metric of RULES.md the API serves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import plotly.graph_objects as go
+
+
+@dataclass(frozen=True)
+class Panel:
+    metric: str
+    title: str
+    unit: str  # percent | per_second | seconds | count
+    needs_prometheus: bool = False
+
+
+CPU = Panel("cpu_utilization", "CPU (share of request)", "percent")
+MEMORY = Panel("memory_utilization", "Memory (share of request)", "percent")
+RESTARTS = Panel("restarts", "Container restarts", "count")
+REQUESTS = Panel("request_rate", "Request rate", "per_second", needs_prometheus=True)
+ERRORS = Panel("error_rate", "Error rate (5xx share)", "percent", needs_prometheus=True)
+LATENCY = Panel("latency_p99", "p99 latency", "seconds", needs_prometheus=True)
+
+APP = (CPU, MEMORY, REQUESTS, ERRORS, LATENCY)
+PANELS: dict[str, tuple[Panel, ...]] = {
+    "nodejs": APP, "python": APP, "java": APP, "go": APP, "unknown": APP,
+    "database": (MEMORY, CPU, RESTARTS),
+    "cache": (MEMORY, CPU, RESTARTS),
+}
+RUNTIME_LABEL = {"nodejs": "Node.js", "python": "Python", "java": "Java", "go": "Go", "database": "Database",
+                 "cache": "Cache", "unknown": "Unknown runtime"}
+
+
+def panels_for(runtime: str) -> tuple[Panel, ...]:
+    return PANELS.get(runtime, APP)
+
+
+def _scaled(panel: Panel, value: float) -> float:
+    return value * 100 if panel.unit == "percent" else value
+
+
+def series_figure(panel: Panel, points: list[list[float]]) -> go.Figure:
+    """A compact line chart of [unix_ts, value] points, in the panel's unit."""
+    x = [datetime.fromtimestamp(ts, UTC) for ts, _ in points]
+    y = [_scaled(panel, v) for _, v in points]
+    suffix = {"percent": " %", "per_second": " /s", "seconds": " s", "count": ""}[panel.unit]
+    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", line={"width": 2}, marker={"size": 4},
+                               hovertemplate=f"%{{y:.3g}}{suffix}<extra></extra>"))
+    fig.update_layout(title={"text": panel.title, "font": {"size": 14}}, height=230,
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis={"ticksuffix": suffix, "rangemode": "tozero"},
+                      showlegend=False)
+    return fig
+
+
+def health_figure(healthy: int, unhealthy: int, title: str) -> go.Figure:
+    fig = go.Figure(go.Pie(labels=["healthy", "unhealthy"], values=[healthy, unhealthy], hole=0.6, sort=False,
+                           marker={"colors": ["#2e7d32", "#c62828"]}, textinfo="value"))
+    fig.update_layout(title={"text": title, "font": {"size": 14}}, height=220,
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=True)
+    return fig
+
+
+KIND_ORDER = ["event", "decision", "guard", "notification", "call", "ack", "approval", "step", "status", "note"]
+
+
+def timeline_figure(entries: list[dict[str, Any]]) -> go.Figure:
+    """One marker per timeline entry, on a lane per kind, hover shows the summary."""
+    kinds = [e.get("kind", "note") for e in entries]
+    lanes = [k for k in KIND_ORDER if k in kinds] + sorted({k for k in kinds if k not in KIND_ORDER})
+    fig = go.Figure(go.Scatter(
+        x=[e.get("at") for e in entries], y=kinds, mode="markers", marker={"size": 12},
+        text=[e.get("summary", "") for e in entries], hovertemplate="%{x}<br>%{text}<extra></extra>"))
+    fig.update_layout(height=60 + 40 * max(1, len(lanes)), margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      yaxis={"categoryorder": "array", "categoryarray": lanes[::-1]})
+    return fig

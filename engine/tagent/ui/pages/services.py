@@ -1,0 +1,97 @@
+"""Services: the auto-discovered inventory, and per service a dashboard chosen by its runtime, with its
+pods, events and recent logs beside the charts. `?service=namespace/name` opens one directly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from tagent.ui.charts import RUNTIME_LABEL, panels_for, series_figure
+from tagent.ui.client import ApiClient
+from tagent.ui.common import ref_text, run_page, when
+
+SYSTEM = {"kube-system", "kube-public", "kube-node-lease"}
+
+
+def _label(w: dict[str, Any]) -> str:
+    return f"{ref_text(w['ref'])} ({w['ref']['kind']})"
+
+
+def _inventory_table(workloads: list[dict[str, Any]]) -> None:
+    rows = [{"service": ref_text(w["ref"]), "kind": w["ref"]["kind"], "runtime": RUNTIME_LABEL.get(w["runtime"],
+             w["runtime"]), "ready": f"{w['ready_replicas']}/{w['replicas']}",
+             "healthy": w["ready_replicas"] >= w["replicas"], "image": ", ".join(w["images"])}
+            for w in workloads]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def _charts(runtime: str, metrics: dict[str, Any]) -> None:
+    series = metrics.get("series") or {}
+    panels = panels_for(runtime)
+    for start in range(0, len(panels), 2):
+        cols = st.columns(2)
+        for col, panel in zip(cols, panels[start:start + 2], strict=False):
+            points = series.get(panel.metric) or []
+            if points:
+                col.plotly_chart(series_figure(panel, points), key=f"chart-{panel.metric}")
+            elif panel.needs_prometheus and metrics.get("source") != "prometheus":
+                col.info(f"**{panel.title}** needs Prometheus: start the engine with `--prometheus URL`.")
+            else:
+                col.info(f"**{panel.title}**: no samples yet (the engine samples every few seconds).")
+
+
+def _detail(api: ApiClient, workload: dict[str, Any]) -> None:
+    ref = workload["ref"]
+    detail = api.workload(ref["namespace"], ref["name"], kind=ref["kind"])
+    w = detail["workload"]
+    runtime = w["runtime"]
+    st.subheader(f"{ref_text(ref)} · {RUNTIME_LABEL.get(runtime, runtime)}")
+    now = detail["metrics"].get("now") or {}
+    cols = st.columns(4)
+    cols[0].metric("Ready replicas", f"{w['ready_replicas']}/{w['replicas']}")
+    cols[1].metric("Pods", len(detail["pods"]))
+    cols[2].metric("CPU now", f"{now['cpu_cores'] * 1000:.0f} m" if now else "n/a")
+    cols[3].metric("Memory now", f"{now['memory_bytes'] / 2**20:.0f} MiB" if now else "n/a")
+    for problem in detail.get("problems") or []:
+        st.warning(problem)
+    charts, side = st.columns([3, 2])
+    with charts:
+        source = detail["metrics"].get("source", "engine")
+        st.caption("Metrics from Prometheus" if source == "prometheus"
+                   else "Metrics the engine sampled (metrics.k8s.io); configure Prometheus for traffic metrics")
+        _charts(runtime, detail["metrics"])
+    with side:
+        st.markdown("**Pods**")
+        st.dataframe(pd.DataFrame([{"pod": p["name"], "phase": p["phase"], "ready": p["ready"],
+                                    "restarts": p["restarts"], "reason": p["reason"], "node": p["node"]}
+                                   for p in detail["pods"]]), hide_index=True)
+        st.markdown("**Events**")
+        if detail["events"]:
+            st.dataframe(pd.DataFrame([{"at": when(e["at"]), "type": e["type"], "reason": e["reason"],
+                                        "message": e["message"]} for e in detail["events"]]), hide_index=True)
+        else:
+            st.caption("No Kubernetes events.")
+        st.markdown("**Recent logs**")
+        st.code("\n".join(detail["logs"][-80:]) or "(no log lines)", language=None)
+
+
+def render(api: ApiClient) -> None:
+    # system workloads last: people come here for their own services
+    workloads = sorted(api.inventory(), key=lambda w: (w["ref"]["namespace"] in SYSTEM, w["ref"]["namespace"],
+                                                       w["ref"]["name"]))
+    if not workloads:
+        st.info("No workloads discovered yet.")
+        return
+    _inventory_table(workloads)
+    labels = [_label(w) for w in workloads]
+    wanted = st.query_params.get("service")
+    default = next((i for i, w in enumerate(workloads) if ref_text(w["ref"]) == wanted), None)
+    if default is None:  # the first unhealthy service, else the first one
+        default = next((i for i, w in enumerate(workloads) if w["ready_replicas"] < w["replicas"]), 0)
+    choice = st.selectbox("Service", labels, index=default, key="service")
+    _detail(api, workloads[labels.index(choice)])
+
+
+run_page("Services", render)

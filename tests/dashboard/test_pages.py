@@ -1,0 +1,158 @@
+"""Every dashboard page with Streamlit's AppTest, against a real engine API on the sandbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tagent.app.engine import Engine
+from tagent.debrief.postmortem import render_postmortem
+from tagent.model import Incident, Severity, TimelineEntry, WorkloadRef
+from tagent.sandbox import Sandbox
+from tests.api.conftest import wait_for
+from tests.dashboard.conftest import AppRunner
+
+PAGES = ["overview", "services", "incidents", "documentation", "rules", "chat"]
+
+
+def _texts(at: object) -> str:
+    """Everything a page wrote as markdown, captions, alerts and code, for content checks."""
+    parts = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "code", "subheader"):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    return "\n".join(parts)
+
+
+def test_every_page_renders_without_errors(live_api: str, app_test: AppRunner) -> None:
+    home = app_test("")  # the entry script: navigation, the sidebar status, the default page
+    assert home.title[0].value == "Overview"
+    assert any("API connected" in s.value for s in home.sidebar.success)
+    assert all(live_api in c.value for c in home.sidebar.caption if "Engine API" in c.value)
+    for page in PAGES:
+        at = app_test(page)
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        assert at.title[0].value == page.capitalize()
+
+
+def test_overview_shows_the_live_cluster(live_api: str, app_test: AppRunner, sandbox: Sandbox) -> None:
+    at = app_test("overview")
+    metrics = {m.label: m.value for m in at.metric}
+    nodes = len(sandbox.scenario.spec.nodes)
+    assert metrics["Nodes ready"] == f"{nodes}/{nodes}"
+    assert metrics["Workloads healthy"].endswith(f"/{len(sandbox.scenario.spec.workloads)}")
+    assert metrics["Mode"] in ("☀️ Day", "🌙 Night")
+    assert metrics["Open incidents"] == "0"
+    assert "No incidents. Tagent is watching." in _texts(at)
+
+
+def test_services_dashboard_follows_the_runtime(live_api: str, app_test: AppRunner, engine: Engine) -> None:
+    ref = WorkloadRef(namespace="shop", name="frontend")
+    wait_for(lambda: sum(1 for e in list(engine.state.recent.values()) if e.kind == "Metric" and e.target == ref) >= 6)
+    at = app_test("services", {"service": "shop/frontend"})
+    assert not at.exception
+    assert at.selectbox(key="service").value == "shop/frontend (Deployment)"
+    text = _texts(at)
+    assert "shop/frontend · Node.js" in text
+    assert at.get("plotly_chart"), "cpu and memory charts"
+    assert len(at.get("plotly_chart")) == 2  # CPU and memory from the engine's samples
+    for metric in ("Request rate", "Error rate", "p99 latency"):
+        assert f"**{metric}" in text and "needs Prometheus" in text
+    pods = at.dataframe[1].value
+    assert len(pods) == 3 and all(str(p).startswith("frontend-") for p in pods["pod"])
+    assert "[frontend-" in at.code[0].value  # recent logs beside the charts
+
+    at.selectbox(key="service").set_value("shop/postgres (StatefulSet)").run()
+    db = _texts(at)
+    assert "shop/postgres · Database" in db
+    assert "needs Prometheus" not in db  # a database gets its own set: memory, CPU, restarts
+
+
+def _incident(engine: Engine, target: WorkloadRef, severity: Severity, rule: str) -> Incident:
+    now = engine.clock()
+    incident, _ = engine.store.incidents.open(Incident(
+        fingerprint=f"{rule}/{target.key}", rule=rule, target=target, severity=severity, opened_at=now,
+        rules_version=engine.detector.version,
+        timeline=[TimelineEntry(at=now, kind="event", summary=f"{target} crash-loops"),
+                  TimelineEntry(at=now, kind="decision", summary=f"{rule} matched; approval requested")]))
+    return incident
+
+
+def test_incident_link_opens_the_incident_and_acknowledges(live_api: str, app_test: AppRunner,
+                                                           engine: Engine) -> None:
+    cart = WorkloadRef(namespace="shop", name="cart")
+    incident = _incident(engine, cart, Severity.critical, "crashloop-restart")
+    _incident(engine, WorkloadRef(namespace="shop", name="frontend"), Severity.warning, "high-cpu-scale-up")
+    run = engine.store.runs.create("restart-workload", cart, at=engine.clock(), incident_id=incident.id)
+    engine.store.approvals.request(at=engine.clock(), run_id=run.id, incident_id=incident.id,
+                                   action="kubernetes.rollout_restart", target_key=cart.key,
+                                   summary="restart shop/cart", expires_at=engine.clock() + timedelta(minutes=30))
+
+    at = app_test("", {"incident": incident.id})  # the notification link: the root URL with ?incident=
+    assert not at.exception
+    assert at.title[0].value == "Incidents"
+    text = _texts(at)
+    assert "crashloop-restart on shop/cart" in text
+    assert "restart shop/cart" in text and "waiting for approval" in text
+    assert {m.label: m.value for m in at.metric}["Severity"] == "critical"
+    assert not at.button(key="approve").disabled
+
+    at.button(key="ack").click().run()
+    assert any("Acknowledge: done." in s.value for s in at.success)
+    stored = engine.store.incidents.get(incident.id)
+    assert stored is not None and stored.acknowledged_at is not None
+    assert at.button(key="ack").disabled
+
+    at.button(key="approve").click().run()
+    if engine.handler is None:
+        assert any("needs the incident manager" in e.value for e in at.error)
+
+    at.selectbox(key="f_severity").set_value("warning").run()
+    listed = at.dataframe[0].value
+    assert list(listed["rule"]) == ["high-cpu-scale-up"]
+
+
+def test_documentation_search_and_download(live_api: str, app_test: AppRunner, engine: Engine) -> None:
+    cart = _incident(engine, WorkloadRef(namespace="shop", name="cart"), Severity.critical, "crashloop-restart")
+    hot = _incident(engine, WorkloadRef(namespace="shop", name="frontend"), Severity.warning, "high-cpu-scale-up")
+    for incident, title in ((cart, "cart crash-looped"), (hot, "frontend ran hot")):
+        stored = engine.store.incidents.get(incident.id)
+        assert stored is not None
+        engine.store.postmortems.save(incident.id, render_postmortem(stored), at=engine.clock(), title=title)
+    at = app_test("documentation")
+    assert len(at.selectbox(key="pm_pick").options) == 2
+    at.text_input(key="pm_query").set_value("hot").run()
+    assert at.selectbox(key="pm_pick").value == hot.id
+    assert "shop/frontend" in _texts(at)
+    assert at.get("download_button"), "the Markdown download button"
+
+
+def test_rules_page_dry_run_and_rejected_version(live_api: str, app_test: AppRunner, engine: Engine,
+                                                 rules_dir: pytest.TempPathFactory) -> None:
+    at = app_test("rules")
+    active = engine.rules.current()
+    assert active is not None
+    assert {m.label: m.value for m in at.metric}["Active version"] == active.version.version[:23]
+    assert "No rejected version" in _texts(at)
+    at.selectbox(key="dry_rule").set_value("crashloop-restart").run()
+    at.button(key="dry_go").click().run()
+    assert any("crashloop-restart** fires" in s.value for s in at.success), _texts(at)
+
+    broken = rules_dir / "rules" / "broken.yaml"  # type: ignore[operator]
+    broken.write_text("apiVersion: tagent.io/v1\nkind: Rule\nmetadata: {name: b}\nspec: {when: {nope: 1}}\n")
+    engine.poll_rules()
+    at = app_test("rules")
+    rejected = " ".join(e.value for e in at.error)
+    assert "Last rejected version" in rejected and "rules/broken.yaml:4" in rejected
+
+
+def test_chat_scales_after_confirmation(live_api: str, app_test: AppRunner, engine: Engine) -> None:
+    at = app_test("chat")
+    at.chat_input(key="chat_text").set_value("Scale the checkout to 3 replicas").run()
+    assert not at.exception
+    assert "kubectl scale deployment/checkout -n shop --replicas=3" in _texts(at)
+    assert engine.kube.get_deployment("shop", "checkout").replicas == 2
+    at.button(key="chat_confirm").click().run()
+    assert wait_for(lambda: engine.kube.get_deployment("shop", "checkout").replicas == 3)
+    assert "(done)" in _texts(at)
