@@ -116,7 +116,8 @@ def test_unknown_workload_is_404_with_a_sentence(api: TestClient) -> None:
 
 
 @pytest.mark.parametrize("sandbox", [{"speed": 1}], indirect=True)
-def test_overview_reports_an_unreachable_cluster(api: TestClient, sandbox: Sandbox) -> None:
+def test_overview_reports_an_unreachable_cluster(api: TestClient, engine: Engine, sandbox: Sandbox) -> None:
+    wait_for(engine.store.inventory.list)
     sandbox.stop()
     body = api.get("/api/v1/overview").json()
     assert body["nodes"] is None

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tagent.app.engine import Engine
 from tagent.debrief.postmortem import render_postmortem
 from tagent.model import Incident, IncidentStatus, Severity, TimelineEntry, WorkloadRef
+from tagent.sandbox import Sandbox
+from tests.api.conftest import wait_for
 
 CART = WorkloadRef(namespace="shop", name="cart")
 FRONTEND = WorkloadRef(namespace="shop", name="frontend")
@@ -80,6 +85,51 @@ def test_proposal_lists_the_pending_playbook(api: TestClient, engine: Engine) ->
         s.action for s in engine.ruleset.playbooks["restart-workload"].spec.steps]
     assert detail["runs"][0]["id"] == run.id
     assert detail["runs"][0]["playbook"] == "restart-workload"
+
+
+@pytest.mark.parametrize("sandbox", [{"speed": 30}], indirect=True)
+def test_approving_runs_the_playbook_and_denying_stops_it(request: pytest.FixtureRequest, rules_dir: Path,
+                                                          sandbox: Sandbox) -> None:
+    for name in ("crashloop-restart", "oomkilled-restart"):  # ask a person first instead of acting at once
+        path = rules_dir / "rules" / f"{name}.yaml"
+        path.write_text(path.read_text().replace("mode: auto", "mode: approve"))
+    engine: Engine = request.getfixturevalue("engine")
+    api: TestClient = request.getfixturevalue("api")
+    assert engine.ruleset.rules["crashloop-restart"].spec.mode.value == "approve"
+
+    def proposed(name: str) -> dict[str, Any] | None:
+        for item in api.get("/api/v1/incidents").json():
+            if item["target"]["name"] == name:
+                detail = api.get(f"/api/v1/incidents/{item['id']}").json()
+                return detail if detail["proposal"] else None
+        return None
+
+    sandbox.inject("crashloop", "shop", "cart")
+    detail = wait_for(lambda: proposed("cart"), timeout=30)
+    assert isinstance(detail, dict)
+    assert detail["proposal"]["playbook"] == "restart-workload"
+    assert [s["action"] for s in detail["proposal"]["steps"]] == ["kubernetes.rollout_restart",
+                                                                   "kubernetes.wait_healthy"]
+    before = engine.kube.get_deployment("shop", "cart").revision
+    approved = api.post(f"/api/v1/incidents/{detail['id']}/approve", json={"by": "asha"})
+    assert approved.status_code == 200, approved.text
+    assert any(e["kind"] == "approval" and e["summary"] == "approved by asha" for e in approved.json()["timeline"])
+    ran = wait_for(lambda: [s for r in api.get(f"/api/v1/incidents/{detail['id']}").json()["runs"]
+                            for s in r["steps"] if s["action"] == "kubernetes.rollout_restart" and s["status"] == "ok"],
+                   timeout=30)
+    assert ran and "kubectl rollout restart deployment/cart -n shop" in ran[0]["command"].lower()
+    assert engine.kube.get_deployment("shop", "cart").revision > before  # the restart really happened
+    again = api.post(f"/api/v1/incidents/{detail['id']}/approve", json={"by": "asha"})
+    assert again.status_code == 409
+
+    sandbox.inject("oom", "shop", "checkout")
+    other = wait_for(lambda: proposed("checkout"), timeout=30)
+    assert isinstance(other, dict)
+    denied = api.post(f"/api/v1/incidents/{other['id']}/deny", json={"by": "asha", "reason": "not now"})
+    assert denied.status_code == 200, denied.text
+    assert denied.json()["proposal"] is None
+    assert any(e["summary"] == "denied by asha: not now" for e in denied.json()["timeline"])
+    assert denied.json()["runs"] == []
 
 
 def test_approve_and_deny_say_what_is_missing(api: TestClient, engine: Engine) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -79,34 +79,40 @@ def _incident(engine: Engine, target: WorkloadRef, severity: Severity, rule: str
     return incident
 
 
-def test_incident_link_opens_the_incident_and_acknowledges(live_api: str, app_test: AppRunner,
-                                                           engine: Engine) -> None:
-    cart = WorkloadRef(namespace="shop", name="cart")
-    incident = _incident(engine, cart, Severity.critical, "crashloop-restart")
+@pytest.mark.parametrize("sandbox", [{"speed": 30}], indirect=True)
+def test_incident_link_then_acknowledge_and_approve(request: pytest.FixtureRequest, rules_dir: Path,
+                                                    app_test: AppRunner, sandbox: Sandbox) -> None:
+    rule = rules_dir / "rules" / "crashloop-restart.yaml"
+    rule.write_text(rule.read_text().replace("mode: auto", "mode: approve"))  # a person decides
+    request.getfixturevalue("live_api")
+    engine: Engine = request.getfixturevalue("engine")
     _incident(engine, WorkloadRef(namespace="shop", name="frontend"), Severity.warning, "high-cpu-scale-up")
-    run = engine.store.runs.create("restart-workload", cart, at=engine.clock(), incident_id=incident.id)
-    engine.store.approvals.request(at=engine.clock(), run_id=run.id, incident_id=incident.id,
-                                   action="kubernetes.rollout_restart", target_key=cart.key,
-                                   summary="restart shop/cart", expires_at=engine.clock() + timedelta(minutes=30))
+    sandbox.inject("crashloop", "shop", "cart")
+    pending = wait_for(lambda: [a for a in engine.store.approvals.pending() if a.incident_id], timeout=30)
+    assert isinstance(pending, list)
+    incident_id = pending[0].incident_id
+    assert incident_id is not None
 
-    at = app_test("", {"incident": incident.id})  # the notification link: the root URL with ?incident=
+    at = app_test("", {"incident": incident_id})  # the notification link: the root URL with ?incident=
     assert not at.exception
     assert at.title[0].value == "Incidents"
     text = _texts(at)
     assert "crashloop-restart on shop/cart" in text
-    assert "restart shop/cart" in text and "waiting for approval" in text
+    assert "Run playbook restart-workload on shop/cart?" in text and "waiting for approval" in text
     assert {m.label: m.value for m in at.metric}["Severity"] == "critical"
-    assert not at.button(key="approve").disabled
 
     at.button(key="ack").click().run()
-    assert any("Acknowledge: done." in s.value for s in at.success)
-    stored = engine.store.incidents.get(incident.id)
+    assert any("Acknowledge: done." in s.value for s in at.success), _texts(at)
+    stored = engine.store.incidents.get(incident_id)
     assert stored is not None and stored.acknowledged_at is not None
     assert at.button(key="ack").disabled
 
     at.button(key="approve").click().run()
-    if engine.handler is None:
-        assert any("needs the incident manager" in e.value for e in at.error)
+    assert any("Approve: done." in s.value for s in at.success), _texts(at)
+    runs = wait_for(lambda: [r for r in engine.store.runs.list(incident_id=incident_id)
+                             if r.playbook == "restart-workload"], timeout=30)
+    assert runs
+    assert at.button(key="approve").disabled  # nothing waits any more
 
     at.selectbox(key="f_severity").set_value("warning").run()
     listed = at.dataframe[0].value
@@ -129,7 +135,7 @@ def test_documentation_search_and_download(live_api: str, app_test: AppRunner, e
 
 
 def test_rules_page_dry_run_and_rejected_version(live_api: str, app_test: AppRunner, engine: Engine,
-                                                 rules_dir: pytest.TempPathFactory) -> None:
+                                                 rules_dir: Path) -> None:
     at = app_test("rules")
     active = engine.rules.current()
     assert active is not None
@@ -139,7 +145,7 @@ def test_rules_page_dry_run_and_rejected_version(live_api: str, app_test: AppRun
     at.button(key="dry_go").click().run()
     assert any("crashloop-restart** fires" in s.value for s in at.success), _texts(at)
 
-    broken = rules_dir / "rules" / "broken.yaml"  # type: ignore[operator]
+    broken = rules_dir / "rules" / "broken.yaml"
     broken.write_text("apiVersion: tagent.io/v1\nkind: Rule\nmetadata: {name: b}\nspec: {when: {nope: 1}}\n")
     engine.poll_rules()
     at = app_test("rules")

@@ -66,19 +66,23 @@ def _known(engine: Engine, incident_id: str) -> None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
 
 
-def _act(engine: Engine, incident_id: str, intent: CallIntent, who: str) -> None:
+def _act(engine: Engine, incident_id: str, intent: CallIntent, who: str) -> CallIntent:
+    """Do what the key asks; returns what was done (`unknown` when 2 finds nothing waiting to run)."""
     if intent is CallIntent.ack:
         method = manager_call(engine, "acknowledge")
         if method is not None:
             method(incident_id, by=who)
         else:
             engine.store.incidents.acknowledge(incident_id, by=who, at=engine.clock())
-        return
+        return intent
     method = manager_call(engine, "fix_now") or manager_call(engine, "approve")
     if method is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             "fixing now needs the incident manager, and this engine runs without one")
+    if manager_call(engine, "fix_now") is None and not engine.store.approvals.pending(incident_id=incident_id):
+        return CallIntent.unknown  # nothing waits for approval: the key does nothing
     method(incident_id, by=who)
+    return intent
 
 
 @twilio.post(gather_path("{incident_id}"), response_class=Response)
@@ -93,8 +97,8 @@ async def gather(incident_id: str, request: Request, engine: EngineDep, settings
     await run_in_threadpool(_known, engine, incident_id)
     if result.intent is CallIntent.unknown:
         return Response(menu_again_twiml(incident_id, settings.public_url), media_type=TWIML)
-    await run_in_threadpool(_act, engine, incident_id, result.intent, f"phone:{result.call_sid or 'call'}")
-    return Response(confirmation_twiml(result.intent), media_type=TWIML)
+    done = await run_in_threadpool(_act, engine, incident_id, result.intent, f"phone:{result.call_sid or 'call'}")
+    return Response(confirmation_twiml(done), media_type=TWIML)
 
 
 @twilio.post(status_path("{incident_id}"), status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

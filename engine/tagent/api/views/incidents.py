@@ -43,7 +43,9 @@ def proposal(engine: Engine, incident_id: str, runs: list[RunRecord]) -> dict[st
         return None
     first = pending[0]
     run = next((r for r in runs if r.id == first.run_id), None)
-    playbook = run.playbook if run is not None else first.payload.get("playbook")
+    decision = first.payload.get("decision")
+    playbook = run.playbook if run is not None else (
+        decision.get("playbook") if isinstance(decision, dict) else first.payload.get("playbook"))
     return {"approval_id": first.id, "kind": first.kind, "action": first.action, "target": first.target_key,
             "summary": first.summary, "requested_by": first.requested_by, "requested_at": first.requested_at,
             "expires_at": first.expires_at, "run_id": first.run_id, "playbook": playbook,
