@@ -101,3 +101,14 @@ def test_many_labels_are_not_a_problem(make) -> None:
     det = make(rule("crash", {"kubernetes": {"reason": "CrashLoopBackOff"}}, match={"selector": {"app": "cart"}}))
     labels = {f"example.com/label-{i}": str(i) for i in range(400)}
     assert fired(det, k8s("CrashLoopBackOff", app="cart", **labels)) == ["crash"]
+
+
+def test_duplicate_names_are_refused_even_when_one_is_disabled() -> None:
+    import pytest
+
+    from tagent.detect import compile_plan
+    from tagent.errors import ValidationError
+
+    crash = {"kubernetes": {"reason": "CrashLoopBackOff"}}
+    with pytest.raises(ValidationError, match="defined twice"):
+        compile_plan([rule("crash", crash), rule("crash", crash, enabled=False)], "v", ["kube-system"])

@@ -112,9 +112,11 @@ def compile_plan(rules: Iterable[Rule], version: str, protected: Iterable[str]) 
     """The matching plan of the enabled rules; duplicate names are a ValidationError."""
     protected = tuple(protected)
     plans: dict[str, RulePlan] = {}
+    seen: set[str] = set()
     for rule in rules:
-        if rule.name in plans:
+        if rule.name in seen:
             raise ValidationError(f"rule {rule.name!r} is defined twice")
+        seen.add(rule.name)
         if rule.spec.enabled:
             plans[rule.name] = plan_rule(rule, protected)
     ordered = [plans[name] for name in sorted(plans)]
