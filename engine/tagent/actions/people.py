@@ -54,6 +54,8 @@ class NotifySend(_Notify):
 
     def _invoke(self, values: dict[str, Any], plan: dict[str, Any], ctx: ActionContext) -> StepResult:
         channels = list(values["channels"] or ctx.routes)
+        if not channels:  # the policy routes nobody at this severity (e.g. info): nothing to send is not a failure
+            return StepResult(status=StepStatus.skipped, detail="no notification route for this severity")
         title = values["title"] or f"Tagent: {ctx.target}"
         results = self.deliver(channels, title, values["message"] or "", ctx)
         text, data = _summary(results)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tagent.app.engine import Clock, Engine
+from tagent.app.wiring import incident_manager
 from tagent.clients.kubernetes import KubeClient
 from tagent.model import utcnow
 from tagent.settings import Settings
@@ -15,4 +16,5 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     kube = kube or KubeClient.connect(settings.kubeconfig)
     store = store or Store.from_settings(settings)
-    return Engine(settings, kube=kube, store=store, clock=clock, source_interval=source_interval)
+    return Engine(settings, kube=kube, store=store, clock=clock, source_interval=source_interval,
+                  handler_factory=incident_manager)

@@ -44,9 +44,9 @@ Clock = Callable[[], datetime]
 class DecisionHandler(Protocol):
     """What happens after a match: admission by the guard, incidents, playbooks, people."""
 
-    def handle(self, decision: Decision, events: list[Event]) -> None: ...
+    def handle(self, decision: Decision, events: list[Event]) -> object: ...
 
-    def tick(self, now: datetime) -> None: ...
+    def tick(self, now: datetime) -> object: ...
 
 
 @dataclass
@@ -103,6 +103,7 @@ class Engine:
                 self.prometheus, promql, self.ingest,
                 interval=interval, clock=clock, resolve_pod=kube.resolve_pod)
             self.sources.append(self.prom_source)
+        self.chat: object | None = None  # the chat service, set by the wiring that builds the handler
         self.handler: DecisionHandler | None = handler_factory(self) if handler_factory else None
 
     # -- input ---------------------------------------------------------------------------------------
@@ -186,6 +187,11 @@ class Engine:
     def start(self) -> None:
         self.state.started_at = self.clock()
         self._stop.clear()
+        resume = getattr(self.handler, "resume", None)
+        if resume is not None:
+            resumed = resume()
+            if resumed:
+                log.info("resumed %d playbook runs interrupted by a restart", len(resumed))
         self.inventory.refresh()
         for source in self.sources:
             source.start()
@@ -203,6 +209,9 @@ class Engine:
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
+        drain = getattr(self.handler, "drain", None)
+        if drain is not None:
+            drain(timeout)
 
     def _dispatch(self) -> None:
         while True:

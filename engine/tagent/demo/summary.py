@@ -39,8 +39,8 @@ def incident_summary(incident: Incident, played: Played | None, speed: float) ->
         "actions": [{"step": s.get("step"), "action": s.get("action"), "status": s.get("status"),
                      "command": s.get("command", "")} for s in steps],
         "acknowledged": incident.acknowledged_at is not None,
-        "expected": None if played is None else {"rule": played.scene.rule, "action": played.scene.action},
-        "as_expected": played is not None and incident.rule == played.scene.rule
+        "expected": None if played is None else {"rules": list(played.scene.rules), "action": played.scene.action},
+        "as_expected": played is not None and incident.rule in played.scene.rules
         and incident.status.value == "resolved"
         and any(s.get("action") == played.scene.action and s.get("status") == "ok" for s in steps),
     }

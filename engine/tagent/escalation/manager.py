@@ -38,7 +38,7 @@ from tagent.errors import ValidationError
 from tagent.escalation.flow import Escalation
 from tagent.escalation.night import in_night, routes_for
 from tagent.guard import DEFAULT_COOLDOWN_S, Guard, Verdict, VerdictMode
-from tagent.llm import Redactor
+from tagent.llm import LLMClient, Redactor
 from tagent.model import Decision, Event, Incident, IncidentStatus, Mode, StepStatus, WorkloadInfo, WorkloadRef, utcnow
 from tagent.model.duration import format_duration
 from tagent.model.policy import EscalationPolicySpec
@@ -67,12 +67,13 @@ class IncidentManager:
                  redact: Callable[[str], str] | None = None,
                  flap_window: float = 1800.0, flap_limit: int = 2, quiet_after: float = 1800.0,
                  stale_after: float = 60.0, workload: Callable[[WorkloadRef], WorkloadInfo | None] | None = None,
-                 ) -> None:
+                 settle: float = 900.0, llm: LLMClient | None = None) -> None:
         self.store, self.guard, self.rules, self.escalation, self.clock = store, guard, rules, escalation, clock
         known = tuple(secrets)
         self.book = IncidentBook(store, redact=redact or Redactor(known), mask=lambda text: mask_text(text, known),
-                                 flap_window=flap_window)
+                                 flap_window=flap_window, llm=llm)
         self.flap_limit, self.quiet_after = flap_limit, quiet_after
+        self.settle = settle  # seconds after another rule's incident on a workload during which it absorbs decisions
         self.runner = PlaybookRunner(store, registry, clock=clock, owner=owner, stale_after=stale_after,
                                      on_step=self._on_step)
         self._workload = workload or store.inventory.get
@@ -87,6 +88,13 @@ class IncidentManager:
         now, ruleset = self.clock(), self.rules()
         rule = ruleset.rules.get(decision.rule)
         with self._lock:
+            related = self.book.related(decision, now, self.settle)
+            if related is not None:
+                self.book.add_events(related, events)
+                self.book.add(related.id, "note", f"rule {decision.rule} also matched {decision.target}; it belongs "
+                              f"to this incident ({related.rule}), so Tagent starts no second remediation",
+                              now, rule=decision.rule, decision_id=decision.id)
+                return self._get(related.id)
             incident, created, flaps = self.book.open(decision, now)
             self.book.add_events(incident, events)
             self.book.add_decision(incident.id, decision, now)
@@ -101,7 +109,17 @@ class IncidentManager:
                                   f"{flaps} times within {format_duration(self.book.flap_window)}; escalating "
                                   "to a person", now, flaps=flaps)
                 self._react(incident.id, decision, events, verdict, ruleset, flapping=flaps >= self.flap_limit)
+            elif verdict.may_mutate and self._idle(incident.id):
+                self.book.add(incident.id, "note", f"the cooldown is over and {decision.rule} still matches: acting "
+                              "again", now)
+                self._react(incident.id, decision, events, verdict, ruleset, flapping=False)
         return self._get(incident.id)
+
+    def _idle(self, incident_id: str) -> bool:
+        """No playbook run in progress or waiting for approval on this incident."""
+        busy = (RunStatus.running, RunStatus.awaiting_approval)
+        return not self.store.approvals.pending(incident_id=incident_id) and not any(
+            run.status in busy for run in self.store.runs.list(incident_id=incident_id))
 
     def _react(self, incident_id: str, decision: Decision, events: list[Event], verdict: Verdict, ruleset: RuleSet,
                *, flapping: bool) -> None:

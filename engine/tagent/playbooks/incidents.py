@@ -20,7 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tagent.actions import CATALOG
+from tagent.debrief.explained import append_explanation
 from tagent.debrief.postmortem import render_postmortem
+from tagent.llm import LLMClient
+from tagent.llm.explain import Evidence, Explanation, explain_incident
 from tagent.model import Decision, Event, Incident, IncidentStatus, StepStatus, TimelineEntry
 from tagent.playbooks.runner import StepReport
 from tagent.store import PostmortemRecord, Store
@@ -39,8 +42,10 @@ class IncidentBook:
     post-mortem, which renders text already redacted when it was put on the timeline."""
 
     def __init__(self, store: Store, *, redact: Redact = lambda s: s, mask: Redact = lambda s: s,
-                 flap_window: float = 1800.0) -> None:
+                 flap_window: float = 1800.0, llm: LLMClient | None = None) -> None:
         self.store, self.redact, self.mask, self.flap_window = store, redact, mask, flap_window
+        self.llm = llm  # None: the explanation section says no LLM is configured
+        self._explained: dict[str, Explanation] = {}  # one LLM call per incident, however often it is rewritten
 
     def open(self, decision: Decision, at: datetime) -> tuple[Incident, bool, int]:
         """(incident, created, recent closes of the same fingerprint within the flap window)."""
@@ -55,6 +60,18 @@ class IncidentBook:
                         if i.fingerprint == fp and i.status in CLOSED and i.id != incident.id
                         and (i.resolved_at or i.opened_at) >= since)
         return incident, created, flaps
+
+    def related(self, decision: Decision, at: datetime, settle: float) -> Incident | None:
+        """Another rule's incident on the same workload that is still active, or closed less than `settle`
+        seconds ago. One symptom of a fault (a bad deploy's 500s in the logs, the CPU after a scale-up) must
+        not start a second remediation of a workload that is already being, or was just, repaired."""
+        since = at - timedelta(seconds=settle)
+        for incident in self.store.incidents.list(since=since - timedelta(days=1), limit=500):
+            if incident.target != decision.target or incident.rule == decision.rule:
+                continue
+            if incident.status not in CLOSED or (incident.resolved_at or incident.opened_at) >= since:
+                return incident
+        return None
 
     def add(self, incident_id: str, kind: str, summary: str, at: datetime, /, **data: Any) -> None:
         self.store.incidents.add_timeline(incident_id, TimelineEntry(at=at, kind=kind, summary=self.redact(summary),
@@ -113,7 +130,14 @@ class IncidentBook:
         return incident
 
     def write_postmortem(self, incident: Incident, at: datetime) -> PostmortemRecord:
-        markdown = render_postmortem(incident, self.mask)
+        """The deterministic facts, then the AI explanation (marked as such) or a note that there is none."""
+        explanation = self._explained.get(incident.id)
+        if explanation is None:
+            explanation = explain_incident(incident, Evidence.from_incident(incident), self.llm)
+            if len(self._explained) > 1000:
+                self._explained.pop(next(iter(self._explained)))
+            self._explained[incident.id] = explanation
+        markdown = append_explanation(render_postmortem(incident, self.mask), explanation)
         title = f"{incident.rule} on {incident.target} ({incident.status.value})"
         return self.store.postmortems.save(incident.id, markdown, at=at, title=title)
 

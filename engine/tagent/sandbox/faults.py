@@ -5,7 +5,9 @@
 - `bad-deploy` rolls out a new version whose code is marked bad: its pods serve a share of 500s. The
   mark is on the code (images, env), so a restart keeps it and a rollback to the previous version cures it.
 - `oom`: the working set grows towards 1.5x the memory limit it had when injected; pods are OOMKilled
-  while their limit is below that. `error-spike`: a share of 500s. `load`: more requests and CPU.
+  while their limit is below that. `error-spike`: the running version starts answering a share of 500s (a
+  latent bug meeting real traffic): it is bound to that version's code, so a restart keeps it and a rollback
+  to another version cures it. `load`: more requests and CPU.
   `idle`: almost nothing. `heal` clears every fault of the workload, bad code included.
 """
 
@@ -43,7 +45,7 @@ class Fault:
     kind: str
     params: dict[str, float]
     injected_at: datetime
-    revision: str | None = None  # the template hash a crashloop is bound to
+    revision: str | None = None  # the template hash a crashloop is bound to; the code hash for an error-spike
     oom_peak: float | None = None  # bytes
 
     def as_dict(self) -> dict[str, Any]:
@@ -77,7 +79,8 @@ class FaultBook:
         crash = per.get("crashloop")
         oom = per.get("oom")
         bad_rate = self.bad_code.get((namespace, workload), {}).get(code)
-        share = per["error-spike"].params["rate"] if "error-spike" in per else 0.0
+        spike = per.get("error-spike")
+        share = spike.params["rate"] if spike is not None and spike.revision == code else 0.0
         if bad_rate is not None:
             share = max(share, bad_rate)
         load = 1.0
@@ -133,6 +136,8 @@ class Injector:
                 return record
             if fault == "crashloop":
                 record.revision = template_hash(wl["spec"]["template"])
+            elif fault == "error-spike":
+                record.revision = code_hash(wl["spec"]["template"]["spec"])
             elif fault == "oom":
                 record.oom_peak = _memory_limit(wl) * values["factor"]
             elif fault == "bad-deploy":
