@@ -117,7 +117,10 @@ class Demo:
             if not pending and self._all_done():
                 break
             time.sleep(0.25)
-        return self.summary(time.monotonic() - began)
+        wall = time.monotonic() - began
+        if not self.options.dashboard:  # headless: the night is over; stop matching so the summary is final
+            self.engine.stop()
+        return self.summary(wall)
 
     def _all_done(self) -> bool:
         assert self.engine is not None
@@ -154,7 +157,7 @@ class Demo:
         if self._dashboard is not None:
             self._dashboard.terminate()
         if self.engine is not None:
-            self.engine.stop()
+            self.engine.stop()  # idempotent: the headless night already stopped it
         if self._server is not None:
             self._server.should_exit = True
         if self.receivers is not None:
