@@ -6,8 +6,9 @@ import hmac
 import threading
 from typing import Any
 
-from tagent.sandbox import kinds, metrics, openapi
+from tagent.sandbox import kinds, metrics, openapi, protowire
 from tagent.sandbox.apierrors import ApiError
+from tagent.sandbox.authz import Authorizer
 from tagent.sandbox.clock import rfc3339
 from tagent.sandbox.rest import Rest, Target
 from tagent.sandbox.simulation import Simulation
@@ -16,6 +17,7 @@ from tagent.sandbox.web import Request, Response, error_response, json_response,
 
 OPEN_PATHS = ("/healthz", "/livez", "/readyz")
 METRICS_PATH = "/metrics/sandbox"
+REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-tagent-sandbox", "gitCommit": "0" * 40,
            "gitTreeState": "clean", "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23.0",
            "compiler": "gc", "platform": "linux/amd64"}
@@ -23,8 +25,9 @@ METHOD_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch
 
 
 class Api:
-    def __init__(self, sim: Simulation, token: str, stop: threading.Event) -> None:
+    def __init__(self, sim: Simulation, token: str, stop: threading.Event, authz: Authorizer | None = None) -> None:
         self.sim, self._token, self.stop = sim, token, stop
+        self.authz = authz or Authorizer()  # tokens bound to RBAC rules; the admin token never consults it
         self.rest = Rest(sim, stop)
         self.sub = Subresources(self.rest)
 
@@ -38,16 +41,23 @@ class Api:
                 with self.sim.store.lock:
                     body = metrics.exposition(list(self.sim.kubelet.pods.values()), ns)
                 return text_response(body, content_type=metrics.CONTENT_TYPE)
+            subject = None
             if not self._authorized(req):
-                raise ApiError(401, "Unauthorized")
+                subject = self.authz.authenticate(_bearer(req))
+                if subject is None:
+                    raise ApiError(401, "Unauthorized")
+                self.authz.authorize(subject, req)  # 403 when the token's role lacks the verb
+            if path == REVIEW_PATH and req.method == "POST":
+                protobuf = req.content_type.startswith("application/vnd.kubernetes.protobuf")
+                body = protowire.self_subject_access_review(req.body) if protobuf else req.json()
+                return json_response(self.authz.review(subject, body), 201)
             return self._route(req, path)
         except ApiError as err:
             return error_response(err)
 
     def _authorized(self, req: Request) -> bool:
-        header = req.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self._token.encode())
+        """The admin token: full access, no authorization step."""
+        return hmac.compare_digest(_bearer(req).encode(), self._token.encode())
 
     def _route(self, req: Request, path: str) -> Response:
         segs = [s for s in path.split("/") if s]
@@ -145,6 +155,11 @@ class Api:
             fault = self.sim.inject(str(body.get("fault", "")), ns, name, params)
             return json_response(fault.as_dict(), 201)
         raise ApiError(404, "the server could not find the requested resource", "NotFound")
+
+
+def _bearer(req: Request) -> str:
+    scheme, _, given = req.headers.get("authorization", "").partition(" ")
+    return given.strip() if scheme.lower() == "bearer" else ""
 
 
 def _target_of(body: dict[str, Any]) -> tuple[str, str]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import http.client
 import secrets
 import threading
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from tagent.sandbox import kubeconfig, tls
+from tagent.sandbox.authz import Authorizer
 from tagent.sandbox.clock import SandboxClock
 from tagent.sandbox.router import METRICS_PATH, Api
 from tagent.sandbox.scenario import Scenario, default_scenario, load_scenario
@@ -40,6 +42,7 @@ class Sandbox:
         self.clock = SandboxClock(speed, start=start)
         self.simulation = Simulation(self.clock, self.scenario, seed)
         self._token = token or secrets.token_urlsafe(24)
+        self.authz = Authorizer()  # tokens bound to RBAC rules (add_token), and what they were refused
         self._host, self._port = host, port
         self._stop = threading.Event()
         self._server: SandboxHTTPServer | None = None
@@ -92,8 +95,8 @@ class Sandbox:
         self.simulation.populate()
         self.simulation.start()
         self._tls = tls.bundle(self._host)
-        self._server = SandboxHTTPServer((self._host, self._port), Api(self.simulation, self._token, self._stop),
-                                         self._tls.server_context())
+        api = Api(self.simulation, self._token, self._stop, self.authz)
+        self._server = SandboxHTTPServer((self._host, self._port), api, self._tls.server_context())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="sandbox-api", daemon=True)
         self._thread.start()
@@ -123,9 +126,23 @@ class Sandbox:
                  tb: TracebackType | None) -> None:
         self.stop()
 
-    def write_kubeconfig(self, path: Path | str, namespace: str = "default") -> Path:
-        """A kubeconfig for kubectl and `kubernetes.config.load_kube_config` (mode 0600: it holds the token)."""
-        return kubeconfig.write(Path(path), self.https_url, self._token, self.ca_pem, namespace)
+    def write_kubeconfig(self, path: Path | str, namespace: str = "default", token: str | None = None) -> Path:
+        """A kubeconfig for kubectl and `kubernetes.config.load_kube_config` (mode 0600: it holds the token);
+        `token`: one added with `add_token` (default: the admin token)."""
+        return kubeconfig.write(Path(path), self.https_url, token or self._token, self.ca_pem, namespace)
+
+    def add_token(self, token: str, rules: Iterable[Mapping[str, Any]] = (), *,
+                  roles: Mapping[str, Iterable[Mapping[str, Any]]] | None = None, user: str = "tagent") -> None:
+        """Accept `token` as user `user` with only what RBAC would give it: `rules` as a ClusterRole bound
+        cluster-wide, `roles` (namespace -> rules) as Roles bound in their namespace. Requests beyond them
+        get 403 and are recorded (`forbidden()`). ValueError on a malformed PolicyRule."""
+        if token == self._token:
+            raise ValueError("the admin token cannot be restricted; pick another token")
+        self.authz.add(token, user, rules, roles)
+
+    def forbidden(self, user: str | None = None) -> list[dict[str, str]]:
+        """Every request refused with 403 so far (method, path, verb, group, resource, namespace, name)."""
+        return [d.as_dict() for d in self.authz.denials(user)]
 
     def inject(self, fault: str, namespace: str, name: str, **params: float) -> dict[str, Any]:
         """Inject a fault into a Deployment or StatefulSet; raises ApiError (404, 422) on a bad request."""
