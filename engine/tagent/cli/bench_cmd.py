@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from tagent.cli.common import Output, OutputOpt, print_json
-from tagent.detect.bench import run_engine_bench
 
 bench_app = typer.Typer(help="Benchmarks (they print numbers; nothing is asserted).", no_args_is_help=True)
 
@@ -20,6 +19,8 @@ def engine(
     long: bool = typer.Option(False, "--long", help="the memory variant: 1,000,000 events and 100 reloads"),
     output: Output = OutputOpt,
 ) -> None:
+    from tagent.detect.bench import run_engine_bench  # durable_rules loads only when a benchmark runs
+
     if long:
         events, reloads = max(events, 1_000_000), max(reloads, 100)
     result = run_engine_bench(rules=rules, events=events, reloads=reloads, workloads=workloads)

@@ -11,7 +11,6 @@ import typer
 
 from tagent.cli.common import Output, OutputOpt, fail, print_json
 from tagent.errors import TagentError
-from tagent.settings import load_settings
 
 if TYPE_CHECKING:  # the chat stack (kubernetes, openai, sqlalchemy) loads only when the command runs
     from tagent.chat.reply import ChatReply, ChatResult
@@ -92,6 +91,7 @@ def chat(
     from tagent.chat.reply import ReplyStatus
     from tagent.chat.service import ChatService
     from tagent.clients.kubernetes import KubeClient
+    from tagent.settings import load_settings
     from tagent.store import Store
 
     who = user or _login()

@@ -8,15 +8,15 @@ only when a person merges it into the watched branch.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from tagent.cli.common import Output, OutputOpt, fail, print_json
 from tagent.errors import TagentError
-from tagent.llm.client import LLMClient
-from tagent.policy.drafts import DraftProposer, Proposal
-from tagent.settings import load_settings
-from tagent.store import Store
+
+if TYPE_CHECKING:  # the LLM client (openai), GitPython and the store load only when the command runs
+    from tagent.policy.drafts import Proposal
 
 HELP = """Draft a Rule + Playbook for an incident with the LLM and propose it as a branch of the rules
 repository (and as a pull/merge request when TAGENT_FORGE_TOKEN is set). The draft must pass the same
@@ -52,6 +52,11 @@ def draft_playbook(
     config: Path | None = typer.Option(None, "--config", help="settings YAML file (TAGENT_* env vars also apply)"),
     output: Output = OutputOpt,
 ) -> None:
+    from tagent.llm.client import LLMClient
+    from tagent.policy.drafts import DraftProposer
+    from tagent.settings import load_settings
+    from tagent.store import Store
+
     try:
         settings = load_settings(config, db_url=db)
         client = LLMClient.from_settings(settings)

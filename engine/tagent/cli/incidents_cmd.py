@@ -6,19 +6,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
 from tagent.cli.common import Output, OutputOpt, fail, print_json
-from tagent.debrief.debrief import export_postmortems, night_debrief, speak
-from tagent.debrief.postmortem import durations
 from tagent.errors import TagentError
-from tagent.model import Incident, IncidentStatus, utcnow
-from tagent.model.duration import parse_duration
-from tagent.settings import load_settings
-from tagent.store import Store
+
+if TYPE_CHECKING:  # the store (SQLAlchemy, alembic) and the models load only when a command runs
+    from tagent.model import Incident
+    from tagent.store import Store
 
 DbOpt = typer.Option(None, "--db", help="database URL (default: the configured one, SQLite under the data dir)")
 SinceOpt = typer.Option("12h", "--since", help="how far back: 30m, 12h, 2d")
@@ -26,6 +24,9 @@ SinceOpt = typer.Option("12h", "--since", help="how far back: 30m, 12h, 2d")
 
 @contextmanager
 def _store(db: str | None) -> Iterator[Store]:
+    from tagent.settings import load_settings
+    from tagent.store import Store
+
     try:
         store = Store.open(db or load_settings().database_url)
     except TagentError as exc:
@@ -37,6 +38,9 @@ def _store(db: str | None) -> Iterator[Store]:
 
 
 def _since(text: str) -> datetime:
+    from tagent.model import utcnow
+    from tagent.model.duration import parse_duration
+
     try:
         return utcnow() - timedelta(seconds=parse_duration(text))
     except ValueError as exc:
@@ -44,6 +48,8 @@ def _since(text: str) -> datetime:
 
 
 def _row(i: Incident) -> dict[str, Any]:
+    from tagent.debrief.postmortem import durations
+
     return {"id": i.id, "rule": i.rule, "target": str(i.target), "kind": i.target.kind, "status": i.status.value,
             "severity": i.severity.value, "rules_version": i.rules_version, "opened_at": i.opened_at.isoformat(),
             "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None, **durations(i)}
@@ -55,6 +61,8 @@ def incidents_list(status: str | None = typer.Option(None, "--status", help="ope
                    limit: int = typer.Option(50, "--limit", min=1, max=10_000), db: str | None = DbOpt,
                    output: Output = OutputOpt) -> None:
     """List incidents, newest first."""
+    from tagent.model import IncidentStatus
+
     try:
         wanted = IncidentStatus(status) if status else None
     except ValueError:
@@ -93,6 +101,8 @@ def incidents_export(directory: Path = typer.Argument(..., help="where to write 
                      since: str = typer.Option("30d", "--since"), db: str | None = DbOpt,
                      output: Output = OutputOpt) -> None:
     """Write the post-mortems as Markdown files (one per incident)."""
+    from tagent.debrief.debrief import export_postmortems
+
     with _store(db) as store:
         try:
             paths = export_postmortems(store, directory, since=_since(since))
@@ -109,6 +119,9 @@ def debrief(since: str = SinceOpt, audio: Path | None = typer.Option(None, "--au
             timezone: str = typer.Option("UTC", "--timezone", help="clock times in this IANA timezone"),
             db: str | None = DbOpt, output: Output = OutputOpt) -> None:
     """The morning debrief: the night's incidents in a few sentences, optionally as audio."""
+    from tagent.debrief.debrief import night_debrief, speak
+    from tagent.model import utcnow
+
     try:
         ZoneInfo(timezone)
     except (ValueError, ZoneInfoNotFoundError):

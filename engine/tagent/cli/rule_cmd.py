@@ -6,22 +6,18 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pydantic
 import typer
-import yaml
 
 from tagent.cli.common import Output, OutputOpt, fail, print_json
-from tagent.detect.dryrun import Judge, dry_run
 from tagent.errors import TagentError
-from tagent.guard import Guard
-from tagent.model.core import Event
-from tagent.model.policy import Playbook, Rule
-from tagent.policy.documents import load_file
-from tagent.policy.files import yaml_files
-from tagent.settings import Settings
-from tagent.store import Store
+
+if TYPE_CHECKING:  # the rules engine (durable_rules), the guard and the store load only when the command runs
+    from tagent.detect.dryrun import Judge
+    from tagent.model.core import Event
+    from tagent.model.policy import Playbook, Rule
+    from tagent.settings import Settings
 
 NOT_FIRED = 3
 HELP = (
@@ -35,6 +31,9 @@ HELP = (
 
 
 def _rules(path: Path) -> list[Rule]:
+    from tagent.model.policy import Rule
+    from tagent.policy.documents import load_file
+
     docs, problems = load_file(path)
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -46,6 +45,11 @@ def _rules(path: Path) -> list[Rule]:
 
 
 def _events(path: Path) -> list[Event]:
+    import pydantic
+    import yaml
+
+    from tagent.model.core import Event
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -71,6 +75,10 @@ def _events(path: Path) -> list[Event]:
 
 def _playbooks(directory: Path) -> dict[str, Playbook]:
     """Every valid Playbook under `directory` (broken documents elsewhere are `tagent validate`'s job)."""
+    from tagent.model.policy import Playbook
+    from tagent.policy.documents import load_file
+    from tagent.policy.files import yaml_files
+
     found: dict[str, Playbook] = {}
     for file in yaml_files(directory):
         for doc in load_file(file)[0]:
@@ -82,6 +90,9 @@ def _playbooks(directory: Path) -> dict[str, Playbook]:
 @contextmanager
 def _scratch_guard(settings: Settings) -> Iterator[Judge]:
     """The real guard with the user's safety settings on a throw-away SQLite store."""
+    from tagent.guard import Guard
+    from tagent.store import Store
+
     with tempfile.TemporaryDirectory(prefix="tagent-test-rule-") as tmp:
         scratch = settings.model_copy(update={"data_dir": Path(tmp), "db_url": None})
         store = Store.open(scratch.database_url)
@@ -98,6 +109,10 @@ def _scratch_guard(settings: Settings) -> Iterator[Judge]:
 
 
 def _settings() -> Settings:
+    import pydantic
+
+    from tagent.settings import Settings
+
     try:
         return Settings()
     except (pydantic.ValidationError, TagentError) as exc:
@@ -146,6 +161,8 @@ def register(app: typer.Typer) -> None:
                                                    " the rule file's directory, when it exists)"),
         output: Output = OutputOpt,
     ) -> None:
+        from tagent.detect.dryrun import dry_run
+
         rules = _rules(rule_file)
         events = _events(event)
         book_dir = playbooks

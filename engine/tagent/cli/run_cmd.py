@@ -9,7 +9,6 @@ import typer
 
 from tagent.cli.common import fail
 from tagent.errors import TagentError
-from tagent.settings import load_settings
 
 
 def run(
@@ -28,6 +27,7 @@ def run(
 
     from tagent.api.app import create_app
     from tagent.app.build import build_engine
+    from tagent.settings import load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides = {"kubeconfig": kubeconfig, "rules": rules, "db_url": db, "prometheus_url": prometheus,

@@ -11,13 +11,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import httpx
 import typer
 
 from tagent.cli.common import Output, OutputOpt, fail, print_json
 from tagent.errors import ConfigError, ValidationError
-from tagent.sandbox import FAULTS, Sandbox, kubeconfig
 
+# The fault names for `inject --help`, copied from tagent.sandbox.FAULTS: importing the sandbox (its API
+# server, simulation, pydantic models) at module level would cost every `tagent` start ~0.4 s.
+# tests/test_cli_startup.py fails if the two ever differ; `inject` itself checks against the real list.
+FAULT_NAMES: tuple[str, ...] = ("crashloop", "oom", "error-spike", "bad-deploy", "load", "idle", "heal")
 DEFAULT_KUBECONFIG = Path(".tagent/sandbox.kubeconfig")
 KubeconfigOpt = typer.Option(DEFAULT_KUBECONFIG, "--kubeconfig", envvar="KUBECONFIG",
                              help="kubeconfig of the running sandbox (written by `tagent sandbox up`)")
@@ -35,6 +37,8 @@ def up(
     seed: int | None = typer.Option(None, "--seed", help="random seed, for a repeatable simulation"),
 ) -> None:
     """Start the sandbox cluster in the foreground until Ctrl-C or SIGTERM."""
+    from tagent.sandbox import Sandbox
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         sb = Sandbox(port=port, speed=speed, scenario=scenario, seed=seed)
@@ -67,6 +71,10 @@ def up(
 
 def _call(path: Path, method: str, url_path: str, body: dict[str, Any] | None = None) -> Any:
     """One authenticated request to a running sandbox, named by a kubeconfig; errors become one line."""
+    import httpx
+
+    from tagent.sandbox import kubeconfig
+
     try:
         server, token, ca = kubeconfig.read(path)
     except ConfigError as exc:
@@ -105,13 +113,15 @@ def _params(values: list[str]) -> dict[str, float]:
 
 @sandbox_app.command("inject")
 def inject(
-    fault: str = typer.Argument(..., help=f"one of: {', '.join(FAULTS)}", metavar="FAULT"),
+    fault: str = typer.Argument(..., help=f"one of: {', '.join(FAULT_NAMES)}", metavar="FAULT"),
     target: str = typer.Option(..., "--target", help="NAMESPACE/NAME of a Deployment or StatefulSet"),
     kubeconfig_path: Path = KubeconfigOpt,
     param: list[str] = typer.Option([], "--param", help="fault parameter NAME=NUMBER (e.g. rate=0.5)"),
     output: Output = OutputOpt,
 ) -> None:
     """Inject a fault into a workload of the running sandbox (`heal` clears them)."""
+    from tagent.sandbox import FAULTS
+
     if fault not in FAULTS:
         fail(f"unknown fault {fault!r}: use one of {', '.join(FAULTS)}", code=2)
     ns, _, name = target.partition("/")

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from tagent.cli.common import Output, OutputOpt, fail, print_json
-from tagent.policy.validate import check_paths
 
 
 def validate(
@@ -15,6 +14,8 @@ def validate(
     output: Output = OutputOpt,
 ) -> None:
     """Check rules, playbooks and escalation policies as one set (shared/design/RULES.md, Validation)."""
+    from tagent.policy.validate import check_paths  # here, not at the top: `tagent --help` stays fast
+
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail(f"no such file or directory: {', '.join(missing)}", 2)
