@@ -16,6 +16,7 @@ class EngineMetrics:
     actions: Counter
     match_latency: Histogram
     open_incidents: Gauge
+    source_problems: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> EngineMetrics:
@@ -31,4 +32,6 @@ class EngineMetrics:
             match_latency=Histogram("tagent_match_seconds", "Time to match one event", registry=reg,
                                     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)),
             open_incidents=Gauge("tagent_open_incidents", "Incidents not resolved", registry=reg),
+            source_problems=Gauge("tagent_source_problems", "Bad input and failures counted by each source",
+                                  ["source", "what"], registry=reg),
         )

@@ -162,3 +162,51 @@ def test_a_failed_playbook_fails_the_incident_and_pages(flow: Flow) -> None:
     assert len(flow.env.twilio.calls) == 1  # on_failure paged; the manager did not call a second time
     pm = flow.manager.store.postmortems.get(incident.id)
     assert pm is not None and "a person must look" in pm.markdown
+
+
+def bad_deploy_decision(flow: Flow) -> tuple[Decision, Event]:
+    event = Event(source=EventSource.metrics, kind="Metric", reason="error_rate", target=FRONTEND,
+                  values={"value": 0.4}, observed_at=flow.clock())
+    decision = Decision(rule="bad-deploy-rollback", rules_version="c0ffee1", target=FRONTEND, event_ids=[event.id],
+                        playbook="rollback-workload", params={"reason": "error rate 0.4 after a rollout"},
+                        mode=Mode.auto, severity=Severity.critical, decided_at=flow.clock())
+    return decision, event
+
+
+def test_an_automatic_rule_supersedes_a_question_on_the_same_workload(flow: Flow) -> None:
+    """The bad deploy's 500s reached the approve-mode log rule first; the automatic bad-deploy rule must
+    not wait for that approval: the question is withdrawn and the rollback runs once."""
+    spike, spike_event = error_spike(flow)
+    asked = flow.manager.handle(spike, [spike_event])
+    assert asked.status == IncidentStatus.awaiting_ack
+    decision, event = bad_deploy_decision(flow)
+    acting = flow.manager.handle(decision, [event])
+    assert acting.id != asked.id and acting.rule == "bad-deploy-rollback"
+    assert flow.manager.drain(30)
+    withdrawn = flow.manager.store.incidents.get(asked.id)
+    assert withdrawn is not None and withdrawn.status == IncidentStatus.resolved
+    assert any("superseded" in e.summary for e in withdrawn.timeline)
+    assert flow.manager.store.approvals.pending(incident_id=asked.id) == []
+    done = flow.manager.store.incidents.get(acting.id)
+    assert done is not None and done.status == IncidentStatus.resolved
+    runs = flow.manager.store.runs.list(incident_id=acting.id) + flow.manager.store.runs.list(incident_id=asked.id)
+    assert len(runs) == 1  # one rollback, not two
+    # Night Mode later finds nothing to approve for the withdrawn question
+    assert flow.manager.tick(flow.clock.advance(600)).night_remediations == 0
+
+
+def test_another_rule_on_a_workload_being_repaired_joins_its_incident_and_is_recorded(flow: Flow) -> None:
+    decision, event = crashloop(flow)
+    first = flow.manager.handle(decision, [event])
+    echo = Event(source=EventSource.kubernetes, kind="PodState", reason="OOMKilled", target=PAYMENT,
+                 observed_at=flow.clock())
+    other = Decision(rule="oomkilled-restart", rules_version="c0ffee1", target=PAYMENT, event_ids=[echo.id],
+                     playbook="restart-and-notify", mode=Mode.auto, severity=Severity.warning,
+                     decided_at=flow.clock())
+    joined = flow.manager.handle(other, [echo])
+    assert joined.id == first.id
+    assert flow.manager.drain(30)
+    (record,) = [r for r in flow.manager.store.decisions.list(rule="oomkilled-restart")]
+    assert record.verdict is not None and record.verdict.reason == "joined_incident"
+    assert not record.verdict.allowed
+    assert len(flow.manager.store.runs.list(incident_id=first.id)) == 1

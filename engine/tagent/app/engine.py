@@ -23,7 +23,7 @@ from tagent.clients.loki import LokiClient
 from tagent.clients.prometheus import PrometheusClient
 from tagent.detect import Detector
 from tagent.errors import ExternalError, TagentError
-from tagent.guard import Guard
+from tagent.guard import DEFAULT_COOLDOWN_S, Guard
 from tagent.model import Decision, Event, NodeInfo, WorkloadInfo, utcnow
 from tagent.observability import EngineMetrics
 from tagent.policy.gitops import PollStatus, RulesSource
@@ -144,7 +144,8 @@ class Engine:
 
     def _handle(self, decision: Decision, events: list[Event]) -> None:
         if self.handler is None:
-            verdict = self.guard.admit(decision)
+            rule = self.ruleset.rules.get(decision.rule)
+            verdict = self.guard.admit(decision, cooldown=rule.spec.cooldown if rule else DEFAULT_COOLDOWN_S)
             self.metrics.decisions.labels(rule=decision.rule, verdict=verdict.reason).inc()
             return
         try:

@@ -89,11 +89,10 @@ class IncidentManager:
         rule = ruleset.rules.get(decision.rule)
         with self._lock:
             related = self.book.related(decision, now, self.settle)
+            if related is not None and self._superseded(related, decision, now):
+                related = None
             if related is not None:
-                self.book.add_events(related, events)
-                self.book.add(related.id, "note", f"rule {decision.rule} also matched {decision.target}; it belongs "
-                              f"to this incident ({related.rule}), so Tagent starts no second remediation",
-                              now, rule=decision.rule, decision_id=decision.id)
+                self.book.join(related, decision, events, now)
                 return self._get(related.id)
             incident, created, flaps = self.book.open(decision, now)
             self.book.add_events(incident, events)
@@ -114,6 +113,16 @@ class IncidentManager:
                               "again", now)
                 self._react(incident.id, decision, events, verdict, ruleset, flapping=False)
         return self._get(incident.id)
+
+    def _superseded(self, related: Incident, decision: Decision, now: datetime) -> bool:
+        """An automatic rule matched a workload whose other incident only waits for approval: withdraw that
+        question and let the automatic rule act (a bad deploy's 500s must not hold back its rollback)."""
+        if decision.mode != Mode.auto or related.status != IncidentStatus.awaiting_ack:
+            return False
+        if self.store.approvals.pending(incident_id=related.id):
+            self._decide(related.id, "tagent", approve=False, reason=f"superseded: {decision.rule} acts automatically")
+        self.book.close(related.id, IncidentStatus.resolved, now, f"superseded by the automatic rule {decision.rule}")
+        return True
 
     def _idle(self, incident_id: str) -> bool:
         """No playbook run in progress or waiting for approval on this incident."""

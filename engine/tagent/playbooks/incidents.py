@@ -26,7 +26,7 @@ from tagent.llm import LLMClient
 from tagent.llm.explain import Evidence, Explanation, explain_incident
 from tagent.model import Decision, Event, Incident, IncidentStatus, StepStatus, TimelineEntry
 from tagent.playbooks.runner import StepReport
-from tagent.store import PostmortemRecord, Store
+from tagent.store import NewVerdict, PostmortemRecord, Store
 
 Redact = Callable[[str], str]
 CLOSED = (IncidentStatus.resolved, IncidentStatus.failed)
@@ -72,6 +72,19 @@ class IncidentBook:
             if incident.status not in CLOSED or (incident.resolved_at or incident.opened_at) >= since:
                 return incident
         return None
+
+    def join(self, related: Incident, decision: Decision, events: Iterable[Event], at: datetime) -> None:
+        """Fold another rule's decision into `related`: recorded (refused, `joined_incident`), its events and a
+        note on the timeline, and no second remediation."""
+        self.store.decisions.record(decision, NewVerdict(
+            decision_id=decision.id, actor="tagent", rule=decision.rule, rules_version=decision.rules_version,
+            target_key=decision.target.key, namespace=decision.target.namespace, action=None, allowed=False,
+            reason="joined_incident", detail=f"joined incident {related.id} ({related.rule})", mode="refused",
+            at=at))
+        self.add_events(related, events)
+        self.add(related.id, "note", f"rule {decision.rule} also matched {decision.target}; it belongs to this "
+                 f"incident ({related.rule}), so Tagent starts no second remediation", at, rule=decision.rule,
+                 decision_id=decision.id)
 
     def add(self, incident_id: str, kind: str, summary: str, at: datetime, /, **data: Any) -> None:
         self.store.incidents.add_timeline(incident_id, TimelineEntry(at=at, kind=kind, summary=self.redact(summary),

@@ -30,5 +30,9 @@ def readyz(engine: EngineDep) -> Any:
 
 @router.get("/metrics", response_class=Response)
 def metrics(engine: EngineDep) -> Response:
-    """Events, decisions, actions, match latency and open incidents, in the Prometheus text format."""
+    """Events, decisions, actions, match latency, open incidents and the sources' bad-input counters, in the
+    Prometheus text format."""
+    for source, stats in engine.source_stats().items():
+        for what, n in stats.items():
+            engine.metrics.source_problems.labels(source=source, what=what).set(n)
     return Response(generate_latest(engine.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,6 +8,7 @@ happens to see behind a proxy. Pressing 1 acknowledges; 2 lets Tagent fix it now
 from __future__ import annotations
 
 import json
+import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import SecretStr
@@ -29,6 +30,7 @@ from tagent.notify import (
 from tagent.settings import Settings
 from tagent.sources.alertmanager import alerts_to_events
 
+log = logging.getLogger("tagent.api")
 alerts = APIRouter(tags=["webhooks"])
 twilio = APIRouter(tags=["webhooks"])
 TWIML = "application/xml"
@@ -40,12 +42,23 @@ async def alertmanager(request: Request, engine: EngineDep) -> dict[str, int]:
     try:
         payload = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError):
+        _bad_alert(engine, "the body is not valid JSON")
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not valid JSON") from None
-    events = await run_in_threadpool(alerts_to_events, payload, clock=engine.clock,
-                                     resolve_pod=engine.kube.resolve_pod)
+    try:
+        events = await run_in_threadpool(alerts_to_events, payload, clock=engine.clock,
+                                         resolve_pod=engine.kube.resolve_pod)
+    except ValidationError as exc:
+        _bad_alert(engine, str(exc))
+        raise
     for event in events:
         await run_in_threadpool(engine.ingest, event)
     return {"accepted": len(events)}
+
+
+def _bad_alert(engine: Engine, why: str) -> None:
+    """Bad input is counted (tagent_bad_input{source="alertmanager"}) and logged, then refused."""
+    engine.metrics.bad_input.labels(source="alertmanager").inc()
+    log.warning("alertmanager webhook: %s", why)
 
 
 def _callback_url(request: Request, settings: Settings, path: str) -> str:
