@@ -49,8 +49,8 @@ class Api:
                 self.authz.authorize(subject, req)  # 403 when the token's role lacks the verb
             if path == REVIEW_PATH and req.method == "POST":
                 protobuf = req.content_type.startswith("application/vnd.kubernetes.protobuf")
-                body = protowire.self_subject_access_review(req.body) if protobuf else req.json()
-                return json_response(self.authz.review(subject, body), 201)
+                review = protowire.self_subject_access_review(req.body) if protobuf else req.json()
+                return json_response(self.authz.review(subject, review), 201)
             return self._route(req, path)
         except ApiError as err:
             return error_response(err)
