@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     notify_urls: dict[str, SecretStr] = Field(default_factory=dict)  # name -> apprise URL
     notify_min_interval: float | None = Field(default=None, ge=0)  # None: apprise's per-service request spacing
     phones: dict[str, str] = Field(default_factory=dict)  # name -> E.164 number
+    call_grace: float = Field(default=60.0, ge=0)  # seconds an approval question waits before the phone rings
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_from: str | None = None

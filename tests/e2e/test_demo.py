@@ -44,6 +44,9 @@ def test_every_scene_resolves_with_the_right_action_in_time(night: tuple[dict, P
         if row["expected"] is None:
             continue
         assert row["rule"] in row["expected"]["rules"]
+        if row["superseded"]:  # an approval question withdrawn because an automatic rule fixed it
+            assert not row["actions"]
+            continue
         assert any(a["action"] == row["expected"]["action"] and a["status"] == "ok" for a in row["actions"]), row
         # both clocks are reported, and they agree through the speed
         assert row["sandbox_detected_after_s"] == pytest.approx(row["detected_after_s"] * summary["speed"], abs=1)
@@ -79,6 +82,8 @@ def test_each_incident_has_a_postmortem_whose_times_match_the_timeline(night: tu
             assert incident.opened_at.strftime("| detected | %Y-%m-%d %H:%M:%S UTC") in md
             assert incident.resolved_at is not None
             assert incident.resolved_at.strftime("| resolved | %Y-%m-%d %H:%M:%S UTC") in md
-            assert "## What Tagent did" in md and "kubectl" in md
+            assert "## What Tagent did" in md
+            if any(e.kind == "step" for e in incident.timeline):
+                assert "kubectl" in md
             assert "AI explanation" in md or "AI-written" in md or "LLM" in md
     assert summary["replica_hours_saved"] > 0

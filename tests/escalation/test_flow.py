@@ -210,3 +210,28 @@ def test_another_rule_on_a_workload_being_repaired_joins_its_incident_and_is_rec
     assert record.verdict is not None and record.verdict.reason == "joined_incident"
     assert not record.verdict.allowed
     assert len(flow.manager.store.runs.list(incident_id=first.id)) == 1
+
+
+@pytest.mark.parametrize("flow", [{"call_grace": 60.0}], indirect=True)
+def test_the_phone_rings_only_after_the_grace_period_and_only_once(flow: Flow) -> None:
+    decision, event = error_spike(flow)
+    incident = flow.manager.handle(decision, [event])
+    assert incident.status == IncidentStatus.awaiting_ack
+    assert any("approve" in m.text for m in flow.env.hooks.messages())  # told at once
+    flow.manager.tick(flow.clock.advance(30))
+    assert flow.env.twilio.calls == []  # an automatic fix may still come: nobody woken up yet
+    flow.manager.tick(flow.clock.advance(31))
+    assert len(flow.env.twilio.calls) == 1
+    flow.manager.tick(flow.clock.advance(30))
+    assert len(flow.env.twilio.calls) == 1
+
+
+@pytest.mark.parametrize("flow", [{"call_grace": 60.0}], indirect=True)
+def test_a_question_superseded_within_the_grace_period_wakes_nobody(flow: Flow) -> None:
+    spike, spike_event = error_spike(flow)
+    flow.manager.handle(spike, [spike_event])
+    decision, event = bad_deploy_decision(flow)
+    flow.manager.handle(decision, [event])
+    assert flow.manager.drain(30)
+    flow.manager.tick(flow.clock.advance(120))
+    assert flow.env.twilio.calls == []

@@ -46,7 +46,8 @@ def incident_manager(engine: Engine) -> IncidentManager:
                             dashboard_url=s.dashboard_url)
     manager = IncidentManager(engine.store, engine.guard, registry, rules=lambda: engine.ruleset,
                               escalation=escalation, clock=engine.clock, secrets=s.secret_values(),
-                              workload=engine.store.inventory.get, llm=LLMClient.from_settings(s))
+                              workload=engine.store.inventory.get, llm=LLMClient.from_settings(s),
+                              call_grace=s.call_grace)
     engine.chat = ChatService(engine.kube, engine.store, engine.guard, engine.clock,
                               llm=ChatFallbackLLM.from_settings(s), actions=registry,
                               protected_namespaces=tuple(s.protected_namespaces))

@@ -39,6 +39,7 @@ def incident_summary(incident: Incident, played: Played | None, speed: float) ->
         "actions": [{"step": s.get("step"), "action": s.get("action"), "status": s.get("status"),
                      "command": s.get("command", "")} for s in steps],
         "acknowledged": incident.acknowledged_at is not None,
+        "superseded": any(e.kind == "status" and "superseded" in e.summary for e in incident.timeline),
         "expected": None if played is None else {"rules": list(played.scene.rules), "action": played.scene.action},
         "as_expected": played is not None and incident.rule in played.scene.rules
         and incident.status.value == "resolved"

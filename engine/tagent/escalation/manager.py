@@ -31,12 +31,13 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from tagent.actions import Registry
 from tagent.errors import ValidationError
+from tagent.escalation.due import call_due, night_due
 from tagent.escalation.flow import Escalation
-from tagent.escalation.night import in_night, routes_for
+from tagent.escalation.night import routes_for
 from tagent.guard import DEFAULT_COOLDOWN_S, Guard, Verdict, VerdictMode
 from tagent.llm import LLMClient, Redactor
 from tagent.model import Decision, Event, Incident, IncidentStatus, Mode, StepStatus, WorkloadInfo, WorkloadRef, utcnow
@@ -67,13 +68,14 @@ class IncidentManager:
                  redact: Callable[[str], str] | None = None,
                  flap_window: float = 1800.0, flap_limit: int = 2, quiet_after: float = 1800.0,
                  stale_after: float = 60.0, workload: Callable[[WorkloadRef], WorkloadInfo | None] | None = None,
-                 settle: float = 900.0, llm: LLMClient | None = None) -> None:
+                 settle: float = 900.0, llm: LLMClient | None = None, call_grace: float = 0.0) -> None:
         self.store, self.guard, self.rules, self.escalation, self.clock = store, guard, rules, escalation, clock
         known = tuple(secrets)
         self.book = IncidentBook(store, redact=redact or Redactor(known), mask=lambda text: mask_text(text, known),
                                  flap_window=flap_window, llm=llm)
         self.flap_limit, self.quiet_after = flap_limit, quiet_after
         self.settle = settle  # seconds after another rule's incident on a workload during which it absorbs decisions
+        self.call_grace = call_grace  # seconds a question waits before the phone rings (an automatic fix may come)
         self.runner = PlaybookRunner(store, registry, clock=clock, owner=owner, stale_after=stale_after,
                                      on_step=self._on_step)
         self._workload = workload or store.inventory.get
@@ -165,8 +167,13 @@ class IncidentManager:
             f"; at night Tagent does it itself if nobody acknowledges within {format_duration(policy.ack_timeout)}")
         self.escalation.notify(incident, policy, at=now, proposes=f"run playbook {decision.playbook}: approve it in "
                                f"the dashboard or press 2 on the call{night}")
+        if self.call_grace <= 0:
+            self._call_for_approval(incident, policy, decision.playbook, now)
+
+    def _call_for_approval(self, incident: Incident, policy: EscalationPolicySpec, playbook: str | None,
+                           now: datetime) -> None:
         self.escalation.call(incident, policy, self._call_text(incident, f"Tagent proposes to run playbook "
-                                                                         f"{decision.playbook}"), at=now)
+                                                                         f"{playbook}"), at=now)
 
     def _start(self, incident_id: str, decision: Decision, events: list[Event], ruleset: RuleSet, *,
                dry_run: bool = False) -> RunRecord | None:
@@ -253,7 +260,10 @@ class IncidentManager:
         policy = self._policy(ruleset)
         with self._lock:
             for approval in self.store.approvals.pending():
-                if approval.kind == "incident" and self._night_due(approval, policy, now):
+                if approval.kind == "incident" and call_due(self.store, approval, now, self.call_grace):
+                    incident = self._get(approval.incident_id or "")
+                    self._call_for_approval(incident, policy, approval.action.partition(":")[2], now)
+                if approval.kind == "incident" and night_due(self.store, approval, policy, now):
                     decided = self.store.approvals.decide_by_id(
                         approval.id, approve=True, by=NIGHT_MODE, at=now,
                         reason=f"nobody acknowledged within {format_duration(policy.ack_timeout)} at night")
@@ -272,14 +282,6 @@ class IncidentManager:
             report.quiet_resolved = self._close_quiet(now)
         report.notifications_retried = self.escalation.retry_due(now)
         return report
-
-    def _night_due(self, approval: ApprovalRecord, policy: EscalationPolicySpec, now: datetime) -> bool:
-        if policy.on_no_ack != "remediate" or not in_night(policy.night, now) or approval.incident_id is None:
-            return False
-        if now - approval.requested_at < timedelta(seconds=policy.ack_timeout):
-            return False
-        incident = self.store.incidents.get(approval.incident_id, timeline=False)
-        return incident is not None and incident.acknowledged_at is None
 
     def _close_quiet(self, now: datetime) -> int:
         closed = 0
