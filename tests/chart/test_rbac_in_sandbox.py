@@ -227,9 +227,6 @@ def _first_pod(d: Direct, app: str) -> str:
     return next(p.name for p in d.admin.list_pods("shop", {"app": app}))
 
 
-SCALE_FINDING = ("FINDING: KubeClient.scale reads the scale subresource first (GET deployments/scale, "
-                 "statefulsets/scale) and the chart grants only patch on it (the issue lists patch only); "
-                 "kubernetes.scale fails with 403 under the chart's role")
 MUTATIONS: dict[str, tuple[Callable[[Direct], Any], Any]] = {
     "rollout_restart": (lambda d: d.kube.rollout_restart("shop", "payment-service"), None),
     "rollout_undo": (lambda d: (evening_deploy(d.admin), d.kube.rollout_undo("shop", "checkout")), None),
@@ -237,8 +234,8 @@ MUTATIONS: dict[str, tuple[Callable[[Direct], Any], Any]] = {
     "delete_pod": (lambda d: d.kube.delete_pod("shop", _first_pod(d, "frontend")), None),
     "evict_pod": (lambda d: d.kube.evict_pod("shop", _first_pod(d, "cart")), None),
     "delete_deployment": (lambda d: d.kube.delete_deployment("test", "test-env"), None),
-    "scale_deployment": (lambda d: d.kube.scale("Deployment", "shop", "cart", 3), SCALE_FINDING),
-    "scale_statefulset": (lambda d: d.kube.scale("StatefulSet", "shop", "postgres", 1), SCALE_FINDING),
+    "scale_deployment": (lambda d: d.kube.scale("Deployment", "shop", "cart", 3), None),
+    "scale_statefulset": (lambda d: d.kube.scale("StatefulSet", "shop", "postgres", 1), None),
 }
 
 

@@ -41,8 +41,8 @@ class Mutations:
         table: dict[tuple[str, str], Callable[..., Any]] = {
             ("Deployment", "scale"): self.apps.patch_namespaced_deployment_scale,
             ("StatefulSet", "scale"): self.apps.patch_namespaced_stateful_set_scale,
-            ("Deployment", "read_scale"): self.apps.read_namespaced_deployment_scale,
-            ("StatefulSet", "read_scale"): self.apps.read_namespaced_stateful_set_scale,
+            ("Deployment", "read"): self.apps.read_namespaced_deployment,
+            ("StatefulSet", "read"): self.apps.read_namespaced_stateful_set,
             ("Deployment", "patch"): self.apps.patch_namespaced_deployment,
             ("StatefulSet", "patch"): self.apps.patch_namespaced_stateful_set,
         }
@@ -52,11 +52,14 @@ class Mutations:
             raise PermanentError(f"{verb}: unsupported workload kind {kind!r} (Deployment or StatefulSet)") from None
 
     def scale(self, kind: str, namespace: str, name: str, replicas: int) -> int:
-        """Set a workload's replicas through its scale subresource (kubectl scale); returns the previous count."""
+        """Set a workload's replicas through its scale subresource (kubectl scale); returns the previous count.
+
+        The previous count is read from the workload itself, not from the scale subresource: least-privilege
+        RBAC (the Helm chart) grants get on deployments/statefulsets and only patch on their /scale."""
         if not 0 <= replicas <= 1000:
             raise PermanentError(f"scale {namespace}/{name}: replicas must be 0..1000, not {replicas}")
         what = f"scale {kind.lower()} {namespace}/{name}"
-        current = self.call_json(what, self._workload_api(kind, "read_scale"), name, namespace)
+        current = self.call_json(what, self._workload_api(kind, "read"), name, namespace)
         previous = int((current.get("spec") or {}).get("replicas") or 0)
         self.call_json(what, self._workload_api(kind, "scale"), name, namespace,
                        {"spec": {"replicas": replicas}}, _content_type=MERGE)
