@@ -45,10 +45,10 @@ def _rules(path: Path) -> list[Rule]:
 
 
 def _events(path: Path) -> list[Event]:
-    import pydantic
     import yaml
 
-    from tagent.model.core import Event
+    from tagent.detect.dryrun import parse_events
+    from tagent.errors import ValidationError
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -58,19 +58,10 @@ def _events(path: Path) -> list[Event]:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         fail(f"{path}{line}: not valid YAML or JSON: {getattr(exc, 'problem', None) or exc}")
-    items = data if isinstance(data, list) else [data]
-    events = []
-    for i, item in enumerate(items):
-        try:
-            events.append(Event.model_validate(item))
-        except pydantic.ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "event"
-            prefix = f"event {i}: " if len(items) > 1 else ""
-            fail(f"{path}: {prefix}{where}: {err['msg']}")
-    if not events:
-        fail(f"{path}: no event in the file")
-    return events
+    try:
+        return parse_events(data)
+    except ValidationError as exc:
+        fail(f"{path}: {exc}")
 
 
 def _playbooks(directory: Path) -> dict[str, Playbook]:

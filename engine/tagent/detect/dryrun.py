@@ -11,14 +11,35 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import pydantic
+
 from tagent.detect.detector import Detector
 from tagent.detect.render import ParamsTemplate, RenderError, template_context
+from tagent.errors import ValidationError
 from tagent.model.core import Decision, Event
 from tagent.model.policy import Playbook, Rule
 
 DRY_RUN_VERSION = "dry-run"
 Judge = Callable[[Decision, Rule], dict[str, Any]]
 """What the guard would say about a decision (the CLI wires the real guard on a scratch store)."""
+
+
+def parse_events(raw: Any) -> list[Event]:
+    """One sample event or a list of them (parsed YAML/JSON) as Events; the first problem is one line,
+    e.g. `event.1.target: Field required`."""
+    items = raw if isinstance(raw, list) else [] if raw is None else [raw]
+    if not items:
+        raise ValidationError("event: give one event or a non-empty list of events")
+    events: list[Event] = []
+    for i, item in enumerate(items):
+        try:
+            events.append(Event.model_validate(item))
+        except pydantic.ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "event"
+            prefix = f"event.{i}." if len(items) > 1 else "event."
+            raise ValidationError(f"{prefix}{where}: {err['msg']}") from None
+    return events
 
 
 def _steps(playbook: Playbook, rule: Rule, event: Event, decision: Decision) -> list[dict[str, Any]]:

@@ -14,9 +14,9 @@ from typing import Any
 import pydantic
 
 from tagent.app.engine import Engine
-from tagent.detect.dryrun import dry_run
+from tagent.detect.dryrun import dry_run, parse_events
 from tagent.errors import ValidationError
-from tagent.model import Event, WorkloadRef, utcnow
+from tagent.model import WorkloadRef, utcnow
 from tagent.model.policy import Condition, Rule, condition_key
 from tagent.policy.documents import build
 from tagent.policy.loader import parse_text
@@ -133,22 +133,6 @@ def resolve_rules(engine: Engine, rule: str) -> list[Rule]:
     if "\n" not in rule.strip() and ":" not in rule:
         raise ValidationError(f"rule: no active rule named {rule.strip()!r}")
     return _rules_from_text(rule)
-
-
-def parse_events(raw: Any) -> list[Event]:
-    items = raw if isinstance(raw, list) else [raw]
-    if not items:
-        raise ValidationError("event: give one event or a non-empty list of events")
-    events: list[Event] = []
-    for i, item in enumerate(items):
-        try:
-            events.append(Event.model_validate(item))
-        except pydantic.ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "event"
-            prefix = f"event.{i}." if len(items) > 1 else "event."
-            raise ValidationError(f"{prefix}{where}: {err['msg']}") from None
-    return events
 
 
 def dry_run_rule(engine: Engine, rule: str, raw_events: Any) -> dict[str, Any]:
