@@ -13,11 +13,10 @@ token, so a verb the engine needs and the chart lacks shows up here by name.
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -34,6 +33,7 @@ from tagent.settings import Settings
 from tagent.store import Store
 from tests.chart.render import MUTATING_VERBS, NAMESPACE, RELEASE, Rendered, render
 from tests.chart.value_sets import VALUE_SETS
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "chart-service-account-token"
@@ -43,18 +43,6 @@ SAFETY_ENV = ("TAGENT_DRY_RUN", "TAGENT_PROTECTED_NAMESPACES", "TAGENT_EXCLUDED_
               "TAGENT_PROTECTED_WORKLOADS", "TAGENT_RATE_LIMIT_GLOBAL_PER_HOUR",
               "TAGENT_RATE_LIMIT_NAMESPACE_PER_HOUR", "TAGENT_MAINTENANCE_WINDOWS")
 READS = {"get", "list", "watch"}
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 @dataclass

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from tagent.app.build import build_engine
 from tagent.app.engine import Engine
@@ -20,8 +20,8 @@ from tagent.sandbox import Sandbox
 from tagent.settings import Settings
 from tagent.store import Store
 from tagent.store.records import DecisionRecord
+from tests.waiting import wait_for
 
-T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]  # holds rules/ and playbooks/: the default pack
 
 
@@ -73,18 +73,6 @@ class FiredLog:
     def all(self) -> list[Fired]:
         with self._lock:
             return list(self.items)
-
-
-def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 0.05) -> T:
-    """Poll `probe` until it returns something truthy; fail naming `what` after `timeout` wall seconds."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 class SandboxTime:
