@@ -145,3 +145,23 @@ def test_on_step_sees_the_run(env: Env) -> None:
     run = runner.create(playbook, playbook="p", origin="test:alice", target=CART, incident_id="inc9")
     runner.execute(run.id)
     assert runs and runs[0].incident_id == "inc9"
+
+
+def test_in_dry_run_nothing_waits_for_a_change_that_was_not_made(env: Env) -> None:
+    """Read-only mode on a crash-looping workload: the restart is only described, so waiting for health would
+    time out and page for every incident; the wait is skipped and the run says what it would have done."""
+    env.sandbox.inject("crashloop", "shop", "cart")
+    assert until(lambda: env.kube.get_deployment("shop", "cart").ready_replicas < 2)
+    dry = env.variant(dry_run=True)
+    seen: list[StepReport] = []
+    runner = runner_for(dry, on_step=lambda run, report: seen.append(report))
+    playbook = spec([{"name": "restart", "action": "kubernetes.rollout_restart", "with": WL},
+                     {"name": "wait", "action": "kubernetes.wait_healthy", "with": WL, "timeout": "2m"},
+                     {"name": "tell", "action": "notify.send", "with": {"message": "{{ target.name }}"}}])
+    generation = env.kube.get_deployment("shop", "cart").generation
+    run = runner.create(playbook, playbook="p", origin=decision(), target=CART, routes=["slack-oncall"], dry_run=True)
+    outcome = runner.execute(run.id)
+    assert outcome.status == RunStatus.succeeded, outcome.detail
+    assert [s.result.status for s in seen] == [StepStatus.dry_run, StepStatus.skipped, StepStatus.ok]
+    assert "nothing to wait for" in seen[1].result.detail
+    assert env.kube.get_deployment("shop", "cart").generation == generation

@@ -41,6 +41,9 @@ from tagent.store import RunRecord, RunStatus, Store
 
 log = logging.getLogger(__name__)
 STOP_STATUSES = (StepStatus.failed, StepStatus.blocked)
+# Steps that wait for the effect of an earlier change: after a dry-run change there is nothing to wait for
+# (a crash-looping workload would never become healthy, and read-only mode would page for every incident).
+CHECKS_AFTER_A_CHANGE = frozenset({"kubernetes.wait_healthy", "prometheus.verify", "wait"})
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,10 @@ class PlaybookRunner:
             return StepResult(status=StepStatus.failed, detail=f"cannot render parameters: {exc}",
                               started_at=self.clock(), finished_at=self.clock())
         action = self.registry[step.action]
+        if step.action in CHECKS_AFTER_A_CHANGE and any(
+                r.status == StepStatus.dry_run for r in self.store.runs.finished_steps(run.id, section).values()):
+            return StepResult(status=StepStatus.skipped, detail="dry-run: nothing was changed, so nothing to wait for",
+                              started_at=self.clock(), finished_at=self.clock())
         tries = 0
         while True:
             ctx = ActionContext(origin=snap.origin(), target=run.target, run_id=run.id, incident_id=run.incident_id,
