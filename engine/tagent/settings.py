@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     forge_url: str | None = None  # REST API base; default https://api.github.com or https://gitlab.com/api/v4
     forge_token: SecretStr | None = None  # without one, a pushed branch + a description file are the proposal
     forge_repo: str = ""  # "owner/name" on GitHub; project id or "group/name" on GitLab
+    draft_on_unmatched: bool = True  # draft a Rule + Playbook in the background for a notify-only incident
 
     # observability backends (zero-config: metrics.k8s.io and pod logs)
     prometheus_url: str | None = None

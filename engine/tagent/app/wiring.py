@@ -4,14 +4,17 @@ guard, cluster client and clock, so chat and automation share one guard and one 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from tagent.actions import ActionDeps, Registry, build_registry
+from tagent.app.drafting import DraftsUnavailable, drafting
 from tagent.app.engine import Engine
 from tagent.chat.service import ChatService
 from tagent.errors import ConfigError
 from tagent.escalation import Escalation, IncidentManager
 from tagent.llm import LLMClient
 from tagent.llm.chat_fallback import ChatFallbackLLM
+from tagent.model import Decision, Incident
 from tagent.notify import Notifier, TwilioCaller
 
 log = logging.getLogger("tagent.engine")
@@ -36,6 +39,19 @@ def action_registry(engine: Engine, notifier: Notifier | None, caller: TwilioCal
         clock=engine.clock))
 
 
+def _drafts_hook(engine: Engine) -> Callable[[Incident, Decision], None] | None:
+    """Draft a playbook for each notify-only incident, when an LLM and a Git rules repository are set."""
+    if not engine.settings.draft_on_unmatched:
+        return None
+    drafts = drafting(engine)
+    try:
+        drafts.proposer()
+    except DraftsUnavailable as exc:
+        log.info("no automatic playbook drafts: %s", exc)
+        return None
+    return drafts.on_open
+
+
 def incident_manager(engine: Engine) -> IncidentManager:
     """The engine's DecisionHandler: guard admission, incidents, playbooks, people."""
     s = engine.settings
@@ -47,7 +63,7 @@ def incident_manager(engine: Engine) -> IncidentManager:
     manager = IncidentManager(engine.store, engine.guard, registry, rules=lambda: engine.ruleset,
                               escalation=escalation, clock=engine.clock, secrets=s.secret_values(),
                               workload=engine.store.inventory.get, llm=LLMClient.from_settings(s),
-                              call_grace=s.call_grace)
+                              call_grace=s.call_grace, on_open=_drafts_hook(engine))
     engine.chat = ChatService(engine.kube, engine.store, engine.guard, engine.clock,
                               llm=ChatFallbackLLM.from_settings(s), actions=registry,
                               protected_namespaces=tuple(s.protected_namespaces))

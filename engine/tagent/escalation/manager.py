@@ -68,7 +68,8 @@ class IncidentManager:
                  redact: Callable[[str], str] | None = None,
                  flap_window: float = 1800.0, flap_limit: int = 2, quiet_after: float = 1800.0,
                  stale_after: float = 60.0, workload: Callable[[WorkloadRef], WorkloadInfo | None] | None = None,
-                 settle: float = 900.0, llm: LLMClient | None = None, call_grace: float = 0.0) -> None:
+                 settle: float = 900.0, llm: LLMClient | None = None, call_grace: float = 0.0,
+                 on_open: Callable[[Incident, Decision], None] | None = None) -> None:
         self.store, self.guard, self.rules, self.escalation, self.clock = store, guard, rules, escalation, clock
         known = tuple(secrets)
         self.book = IncidentBook(store, redact=redact or Redactor(known), mask=lambda text: mask_text(text, known),
@@ -76,6 +77,7 @@ class IncidentManager:
         self.flap_limit, self.quiet_after = flap_limit, quiet_after
         self.settle = settle  # seconds after another rule's incident on a workload during which it absorbs decisions
         self.call_grace = call_grace  # seconds a question waits before the phone rings (an automatic fix may come)
+        self.on_open = on_open  # told of each new incident after Tagent reacted (e.g. draft a missing playbook)
         self.runner = PlaybookRunner(store, registry, clock=clock, owner=owner, stale_after=stale_after,
                                      on_step=self._on_step)
         self._workload = workload or store.inventory.get
@@ -114,7 +116,10 @@ class IncidentManager:
                 self.book.add(incident.id, "note", f"the cooldown is over and {decision.rule} still matches: acting "
                               "again", now)
                 self._react(incident.id, decision, events, verdict, ruleset, flapping=False)
-        return self._get(incident.id)
+        opened = self._get(incident.id)
+        if created and self.on_open is not None:
+            self.on_open(opened, decision)
+        return opened
 
     def _superseded(self, related: Incident, decision: Decision, now: datetime) -> bool:
         """An automatic rule matched a workload whose other incident only waits for approval: withdraw that

@@ -17,6 +17,7 @@ import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 URL_ENV = "TAGENT_API_URL"
+DRAFT_TIMEOUT = 300.0
 TOKEN_ENV = "TAGENT_API_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 
 
@@ -83,8 +84,9 @@ class ApiClient:
         clean = {k: v for k, v in params.items() if v is not None and v != ""}
         return self._send("GET", path, params=clean).json()
 
-    def post(self, path: str, body: Any | None = None) -> Any:
-        response = self._send("POST", path, json=body if body is not None else {})
+    def post(self, path: str, body: Any | None = None, timeout: float | None = None) -> Any:
+        extra = {"timeout": timeout} if timeout is not None else {}
+        response = self._send("POST", path, json=body if body is not None else {}, **extra)
         return response.json() if response.content else None
 
     # -- the API, one method per route the dashboard uses --------------------------------------------
@@ -118,6 +120,10 @@ class ApiClient:
 
     def deny(self, incident_id: str, by: str, reason: str) -> dict[str, Any]:
         return dict(self.post(f"/api/v1/incidents/{_seg(incident_id)}/deny", {"by": by, "reason": reason}))
+
+    def draft_playbook(self, incident_id: str) -> dict[str, Any]:
+        """The LLM drafts a Rule + Playbook (minutes at worst: the LLM, its retry and a Git push)."""
+        return dict(self.post(f"/api/v1/incidents/{_seg(incident_id)}/draft-playbook", timeout=DRAFT_TIMEOUT))
 
     def postmortems(self, query: str | None = None) -> list[dict[str, Any]]:
         return list(self.get("/api/v1/postmortems", q=query))

@@ -3,6 +3,7 @@
 Acknowledge, approve and deny go through the incident manager (`engine.handler`), which owns the
 lifecycle: approving runs the pending playbook through the guard. Without a manager an acknowledgement is
 still recorded in the store; approving and denying need the manager and say so.
+`draft-playbook` asks the LLM for a Rule + Playbook, proposed as a branch of the rules repository.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from tagent.api.deps import EngineDep, manager_call
 from tagent.api.schemas import ByBody, DenyBody
+from tagent.api.views.drafts import proposal_view
 from tagent.api.views.incidents import incident_detail
+from tagent.app.drafting import DraftsUnavailable, drafting
 from tagent.app.engine import Engine
+from tagent.errors import ValidationError
 from tagent.model import Incident, IncidentStatus, Severity
 
 router = APIRouter(tags=["incidents"])
@@ -84,6 +88,19 @@ def deny(engine: EngineDep, incident_id: str, body: DenyBody) -> dict[str, Any]:
     _needs_proposal(engine, incident_id, "deny")
     method(incident_id, by=body.by, reason=body.reason)
     return incident_detail(engine, _incident(engine, incident_id))
+
+
+@router.post("/incidents/{incident_id}/draft-playbook")
+def draft_playbook(engine: EngineDep, incident_id: str) -> dict[str, Any]:
+    """The LLM drafts a Rule + Playbook, proposed as a branch of the rules repository (and a pull request).
+    A plain `def`: FastAPI runs it in its thread pool, since it waits for the LLM and Git."""
+    found = _incident(engine, incident_id)
+    try:
+        return proposal_view(drafting(engine).propose(found, by="draft requested through the API"))
+    except DraftsUnavailable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"drafting playbooks is not available: {exc}") from None
+    except ValidationError as exc:  # the watched branch itself does not validate
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 @router.get("/postmortems")

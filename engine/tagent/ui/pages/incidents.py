@@ -1,5 +1,6 @@
 """Incidents: the list with filters, and one incident with its timeline, what Tagent did and proposes,
-and the approve / deny / acknowledge buttons. `?incident=<id>` (the notification links) opens one."""
+and the approve / deny / acknowledge buttons, and drafting a playbook with the LLM.
+`?incident=<id>` (the notification links) opens one."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import streamlit as st
 from tagent.ui.charts import timeline_figure
 from tagent.ui.client import ApiClient, ApiError
 from tagent.ui.common import flash, ref_text, run_page, when
+from tagent.ui.drafts import draft_section
 
 STATUSES = ["open", "mitigating", "awaiting_ack", "resolved", "failed"]
 SEVERITIES = ["critical", "warning", "info"]
@@ -89,6 +91,7 @@ def _detail(api: ApiClient, incident_id: str) -> None:
         _did(incident)
     with right:
         _proposes(incident)
+    draft_section(api, incident)
 
 
 def render(api: ApiClient) -> None:
