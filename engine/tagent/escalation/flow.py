@@ -143,3 +143,9 @@ class Escalation:
 
 def needs_a_call(severity: Severity, policy: EscalationPolicySpec) -> bool:
     return bool(routes_for(policy, severity)[1])
+
+
+def call_text(incident: Incident, what: str) -> str:
+    """What the phone call says: short, speakable, no punctuation that a voice reads out."""
+    return f"{incident.severity.value} incident: {incident.rule} on {incident.target.namespace} " \
+           f"{incident.target.name}. {what}."

@@ -36,7 +36,7 @@ from datetime import datetime
 from tagent.actions import Registry
 from tagent.errors import ValidationError
 from tagent.escalation.due import call_due, night_due
-from tagent.escalation.flow import Escalation
+from tagent.escalation.flow import Escalation, call_text
 from tagent.escalation.night import routes_for
 from tagent.guard import DEFAULT_COOLDOWN_S, Guard, Verdict, VerdictMode
 from tagent.llm import LLMClient, Redactor
@@ -145,7 +145,7 @@ class IncidentManager:
         if not verdict.allowed:
             self.escalation.notify(incident, policy, at=now, did=f"nothing: {verdict.detail}")
             if flapping or decision.mode == Mode.approve:
-                self.escalation.call(incident, policy, self._call_text(incident, "keeps coming back"), at=now)
+                self.escalation.call(incident, policy, call_text(incident, "keeps coming back"), at=now)
             return
         if verdict.mode in (VerdictMode.notify_only, VerdictMode.change_request) or playbook is None:
             did = verdict.detail or "nothing: this rule only notifies"
@@ -177,7 +177,7 @@ class IncidentManager:
 
     def _call_for_approval(self, incident: Incident, policy: EscalationPolicySpec, playbook: str | None,
                            now: datetime) -> None:
-        self.escalation.call(incident, policy, self._call_text(incident, f"Tagent proposes to run playbook "
+        self.escalation.call(incident, policy, call_text(incident, f"Tagent proposes to run playbook "
                                                                          f"{playbook}"), at=now)
 
     def _start(self, incident_id: str, decision: Decision, events: list[Event], ruleset: RuleSet, *,
@@ -292,10 +292,7 @@ class IncidentManager:
         closed = 0
         for incident in self.store.incidents.list(status=IncidentStatus.open, limit=500):
             full = self.store.incidents.get(incident.id)
-            if full is None or self.store.approvals.pending(incident_id=incident.id):
-                continue
-            if any(r.status in (RunStatus.running, RunStatus.awaiting_approval)
-                   for r in self.store.runs.list(incident_id=incident.id)):
+            if full is None or not self._idle(incident.id):
                 continue
             last = max((e.at for e in full.timeline), default=full.opened_at)
             if (now - last).total_seconds() >= self.quiet_after:
@@ -351,7 +348,7 @@ class IncidentManager:
             self.escalation.notify(closed, policy, at=now)
             paged = any(s.action == "notify.page" and s.result.status == StepStatus.ok for s in outcome.steps)
             if outcome.status != RunStatus.succeeded and not paged:
-                self.escalation.call(closed, policy, self._call_text(closed, outcome.detail), at=now)
+                self.escalation.call(closed, policy, call_text(closed, outcome.detail), at=now)
             final = self._get(incident_id)
             if final.status in (IncidentStatus.resolved, IncidentStatus.failed):
                 self.book.write_postmortem(final, now)  # again, now with the last notifications
@@ -398,7 +395,3 @@ class IncidentManager:
             raise ValidationError(f"no incident {incident_id}")
         return incident
 
-    @staticmethod
-    def _call_text(incident: Incident, what: str) -> str:
-        return f"{incident.severity.value} incident: {incident.rule} on {incident.target.namespace} " \
-               f"{incident.target.name}. {what}."
