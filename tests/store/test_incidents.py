@@ -95,3 +95,12 @@ def test_notifications_retry_then_fail(store: Store) -> None:
     sent = store.notifications.mark_sent(m.id, at=T0 + timedelta(seconds=1))
     assert sent is not None and sent.status == NotificationStatus.sent and sent.attempts == 1
     assert len(store.notifications.list(incident_id="i1")) == 1
+
+
+def test_list_by_target_keeps_one_workloads_incidents(store: Store) -> None:
+    cart, web = WorkloadRef(namespace="shop", name="cart"), WorkloadRef(namespace="shop", name="frontend")
+    for rule, target in (("a", cart), ("b", cart), ("a", web)):
+        store.incidents.open(Incident(fingerprint=f"{rule}/{target.key}", rule=rule, target=target, opened_at=T0))
+    assert sorted(i.rule for i in store.incidents.list(target=cart)) == ["a", "b"]
+    assert [i.rule for i in store.incidents.list(target=web)] == ["a"]
+    assert store.incidents.list(target=WorkloadRef(kind="StatefulSet", namespace="shop", name="cart")) == []

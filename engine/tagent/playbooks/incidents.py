@@ -66,8 +66,8 @@ class IncidentBook:
         seconds ago. One symptom of a fault (a bad deploy's 500s in the logs, the CPU after a scale-up) must
         not start a second remediation of a workload that is already being, or was just, repaired."""
         since = at - timedelta(seconds=settle)
-        for incident in self.store.incidents.list(since=since - timedelta(days=1), limit=500):
-            if incident.target != decision.target or incident.rule == decision.rule:
+        for incident in self.store.incidents.list(since=since - timedelta(days=1), target=decision.target, limit=50):
+            if incident.rule == decision.rule:
                 continue
             if incident.status not in CLOSED or (incident.resolved_at or incident.opened_at) >= since:
                 return incident

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tagent.model import Incident, IncidentStatus, Severity, TimelineEntry
+from tagent.model import Incident, IncidentStatus, Severity, TimelineEntry, WorkloadRef
 from tagent.model.core import new_id
 from tagent.store.db import Database
 from tagent.store.orm.incidents import IncidentRow, NotificationRow, PostmortemRow, TimelineRow
@@ -53,9 +53,13 @@ class Incidents:
             return _incident(s, row, True) if row else None
 
     def list(self, *, status: IncidentStatus | str | None = None, severity: Severity | str | None = None,
-             since: datetime | None = None, limit: int = 100) -> builtins.list[Incident]:
-        """Newest first, without timelines."""
+             since: datetime | None = None, target: WorkloadRef | None = None,
+             limit: int = 100) -> builtins.list[Incident]:
+        """Newest first, without timelines; `target` keeps one workload's incidents."""
         q = select(IncidentRow)
+        if target is not None:
+            q = q.where(IncidentRow.namespace == target.namespace, IncidentRow.name == target.name,
+                        IncidentRow.target_kind == target.kind)
         if status is not None:
             q = q.where(IncidentRow.status == IncidentStatus(status).value)
         if severity is not None:
