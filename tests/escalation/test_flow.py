@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tagent.model import Decision, Event, EventSource, IncidentStatus, Mode, Severity, WorkloadRef
 from tagent.notify import CallIntent, read_gather
+from tagent.policy import load_ruleset
 from tagent.store import RunStatus
 from tests.escalation.conftest import DAY, Flow
 
@@ -235,3 +237,33 @@ def test_a_question_superseded_within_the_grace_period_wakes_nobody(flow: Flow) 
     assert flow.manager.drain(30)
     flow.manager.tick(flow.clock.advance(120))
     assert flow.env.twilio.calls == []
+
+
+def test_a_step_approval_answered_runs_the_rest_once_however_often_it_ticks(flow: Flow, tmp_path: Path) -> None:
+    """The run waits at `approval.request`; once approved, ticks must not start it again and again."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "rules" / "r.yaml").write_text(
+        "apiVersion: tagent.io/v1\nkind: Rule\nmetadata: {name: crashloop-restart}\nspec:\n"
+        "  severity: warning\n  when: {kubernetes: {reason: CrashLoopBackOff}}\n"
+        "  then: {playbook: ask-then-restart}\n  mode: auto\n")
+    (tmp_path / "playbooks" / "p.yaml").write_text(
+        "apiVersion: tagent.io/v1\nkind: Playbook\nmetadata: {name: ask-then-restart}\nspec:\n  steps:\n"
+        "    - {name: ask, action: approval.request, with: {message: restart now}}\n"
+        "    - name: restart\n      action: kubernetes.rollout_restart\n"
+        "      with: {namespace: '{{ target.namespace }}', name: '{{ target.name }}'}\n")
+    flow.manager.rules = lambda: load_ruleset([tmp_path / "rules", tmp_path / "playbooks"], promtool=None)
+    decision, event = crashloop(flow)
+    incident = flow.manager.handle(decision.model_copy(update={"playbook": "ask-then-restart"}), [event])
+    until(lambda: flow.manager.store.approvals.pending(incident_id=incident.id) != [])
+    generation = flow.env.kube.get_deployment("shop", "payment-service").generation
+    flow.manager.approve(incident.id, by="alice")
+    for _ in range(8):
+        flow.manager.tick(flow.clock.advance(1))
+        time.sleep(0.05)
+    assert flow.manager.drain(30)
+    (run,) = flow.manager.store.runs.list(incident_id=incident.id)
+    starts = [e for e in flow.manager.store.runs.journal(run.id)
+              if e.section == "steps" and e.phase == "start" and e.index == 1]
+    assert len(starts) == 1, starts
+    assert flow.env.kube.get_deployment("shop", "payment-service").generation == generation + 1

@@ -155,6 +155,10 @@ class Engine:
             self.state.last_error = str(exc)
             log.error("handling decision %s (%s on %s) failed: %s", decision.id, decision.rule,
                       decision.target, exc)
+        except Exception as exc:  # a bug or a database error: counted and shown on the API, logged in full
+            self.state.handler_errors += 1
+            self.state.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("handling decision %s (%s on %s) failed", decision.id, decision.rule, decision.target)
 
     def _inventory_changed(self, workloads: list[WorkloadInfo], nodes: list[NodeInfo]) -> None:
         self.store.inventory.replace(workloads, at=self.clock())
@@ -213,6 +217,9 @@ class Engine:
         drain = getattr(self.handler, "drain", None)
         if drain is not None:
             drain(timeout)
+        close = getattr(self.handler, "close", None)
+        if close is not None:
+            close()  # stops running playbooks at their next step and ends the worker threads
 
     def _dispatch(self) -> None:
         while True:
@@ -246,7 +253,10 @@ class Engine:
                     log.exception("tick failed")
             if time.monotonic() - last_prune > 3600:
                 last_prune = time.monotonic()
-                self.store.prune_events(self.clock() - timedelta(days=7))
+                try:
+                    self.store.prune_events(self.clock() - timedelta(days=7))
+                except Exception:  # a locked database must not end Night Mode and retries: logged, next hour
+                    log.exception("pruning old events failed")
 
     # -- views for the API ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from tagent.app.engine import Engine
 from tagent.chat.service import ChatService
 from tagent.errors import ConfigError
 from tagent.escalation import Escalation, IncidentManager
-from tagent.llm import LLMClient
+from tagent.llm import LLMClient, Redactor
 from tagent.llm.chat_fallback import ChatFallbackLLM
 from tagent.model import Decision, Incident
 from tagent.notify import Notifier, TwilioCaller
@@ -59,7 +59,7 @@ def incident_manager(engine: Engine) -> IncidentManager:
     caller = _caller(engine)
     registry = action_registry(engine, notifier, caller)
     escalation = Escalation(engine.store, notifier=notifier, caller=caller, phones=s.phones,
-                            dashboard_url=s.dashboard_url)
+                            dashboard_url=s.dashboard_url, redact=Redactor(s.secret_values()))
     manager = IncidentManager(engine.store, engine.guard, registry, rules=lambda: engine.ruleset,
                               escalation=escalation, clock=engine.clock, secrets=s.secret_values(),
                               workload=engine.store.inventory.get, llm=LLMClient.from_settings(s),

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from tagent.escalation.night import in_night
 from tagent.model.policy import EscalationPolicySpec
-from tagent.store import ApprovalRecord, Store
+from tagent.store import ApprovalRecord, RunStatus, Store
 
 
 def call_due(store: Store, approval: ApprovalRecord, now: datetime, grace: float) -> bool:
@@ -27,3 +27,21 @@ def night_due(store: Store, approval: ApprovalRecord, policy: EscalationPolicySp
         return False
     incident = store.incidents.get(approval.incident_id, timeline=False)
     return incident is not None and incident.acknowledged_at is None
+
+
+def runs_to_continue(store: Store, now: datetime, stale_after: float) -> list[str]:
+    """Runs to (re)submit: those whose step approval was answered, and those still `running` whose owner
+    stopped beating (an engine that died, or restarted within `stale_after` so `resume` could not claim)."""
+    answered = [r.id for r in store.runs.list(status=RunStatus.awaiting_approval)
+                if not store.approvals.pending(run_id=r.id)]
+    stale = now - timedelta(seconds=stale_after)
+    orphaned = [r.id for r in store.runs.list(status=RunStatus.running)
+                if r.heartbeat_at is None or r.heartbeat_at < stale]
+    return answered + orphaned
+
+
+def idle(store: Store, incident_id: str) -> bool:
+    """No playbook run in progress or waiting for approval on this incident."""
+    busy = (RunStatus.running, RunStatus.awaiting_approval)
+    return not store.approvals.pending(incident_id=incident_id) and not any(
+        run.status in busy for run in store.runs.list(incident_id=incident_id))

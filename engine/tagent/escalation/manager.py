@@ -35,7 +35,7 @@ from datetime import datetime
 
 from tagent.actions import Registry
 from tagent.errors import ValidationError
-from tagent.escalation.due import call_due, night_due
+from tagent.escalation.due import call_due, idle, night_due, runs_to_continue
 from tagent.escalation.flow import Escalation, call_text
 from tagent.escalation.night import routes_for
 from tagent.guard import DEFAULT_COOLDOWN_S, Guard, Verdict, VerdictMode
@@ -84,6 +84,7 @@ class IncidentManager:
         self._own_executor = executor is None
         self._executor = executor or ThreadPoolExecutor(4, thread_name_prefix="playbook")
         self._futures: set[Future[None]] = set()
+        self._inflight: set[str] = set()  # run ids queued or running in this engine
         self._lock = threading.RLock()
 
     # -- decisions ------------------------------------------------------------------------------------
@@ -112,7 +113,7 @@ class IncidentManager:
                                   f"{flaps} times within {format_duration(self.book.flap_window)}; escalating "
                                   "to a person", now, flaps=flaps)
                 self._react(incident.id, decision, events, verdict, ruleset, flapping=flaps >= self.flap_limit)
-            elif verdict.may_mutate and self._idle(incident.id):
+            elif verdict.may_mutate and idle(self.store, incident.id):
                 self.book.add(incident.id, "note", f"the cooldown is over and {decision.rule} still matches: acting "
                               "again", now)
                 self._react(incident.id, decision, events, verdict, ruleset, flapping=False)
@@ -130,12 +131,6 @@ class IncidentManager:
             self._decide(related.id, "tagent", approve=False, reason=f"superseded: {decision.rule} acts automatically")
         self.book.close(related.id, IncidentStatus.resolved, now, f"superseded by the automatic rule {decision.rule}")
         return True
-
-    def _idle(self, incident_id: str) -> bool:
-        """No playbook run in progress or waiting for approval on this incident."""
-        busy = (RunStatus.running, RunStatus.awaiting_approval)
-        return not self.store.approvals.pending(incident_id=incident_id) and not any(
-            run.status in busy for run in self.store.runs.list(incident_id=incident_id))
 
     def _react(self, incident_id: str, decision: Decision, events: list[Event], verdict: Verdict, ruleset: RuleSet,
                *, flapping: bool) -> None:
@@ -184,7 +179,8 @@ class IncidentManager:
                dry_run: bool = False) -> RunRecord | None:
         playbook = ruleset.playbooks.get(decision.playbook or "")
         if playbook is None:
-            self.book.add(incident_id, "note", f"playbook {decision.playbook} is not in the active rules", self.clock())
+            self.book.close(incident_id, IncidentStatus.failed, self.clock(),
+                            f"failed: playbook {decision.playbook} is not in the active rules")
             return None
         policy, rule = self._policy(ruleset), ruleset.rules.get(decision.rule)
         routes, phones = routes_for(policy, decision.severity)
@@ -281,9 +277,8 @@ class IncidentManager:
                         self._start(decided.incident_id, decision, events, ruleset)
                         report.night_remediations += 1
             report.expired_approvals = self.store.approvals.expire(now)
-            for run in self.store.runs.list(status=RunStatus.awaiting_approval):
-                if not self.store.approvals.pending(run_id=run.id):
-                    self._submit(run.id)
+            for run_id in runs_to_continue(self.store, now, self.runner.stale_after):
+                self._submit(run_id)
             report.quiet_resolved = self._close_quiet(now)
         report.notifications_retried = self.escalation.retry_due(now)
         return report
@@ -292,7 +287,7 @@ class IncidentManager:
         closed = 0
         for incident in self.store.incidents.list(status=IncidentStatus.open, limit=500):
             full = self.store.incidents.get(incident.id)
-            if full is None or not self._idle(incident.id):
+            if full is None or not idle(self.store, incident.id):
                 continue
             last = max((e.at for e in full.timeline), default=full.opened_at)
             if (now - last).total_seconds() >= self.quiet_after:
@@ -310,8 +305,12 @@ class IncidentManager:
         return runs
 
     def _submit(self, run_id: str) -> None:
-        future = self._executor.submit(self._execute, run_id)
+        """Queue a run unless this engine is already running it (a tick must never start a second copy)."""
         with self._lock:
+            if run_id in self._inflight:
+                return
+            self._inflight.add(run_id)
+            future = self._executor.submit(self._execute, run_id)
             self._futures.add(future)
         future.add_done_callback(self._done)
 
@@ -324,6 +323,9 @@ class IncidentManager:
             self._after(self.runner.execute(run_id))
         except Exception:  # a worker thread must log, not swallow: the executor would hide it
             log.exception("playbook run %s crashed", run_id)
+        finally:
+            with self._lock:
+                self._inflight.discard(run_id)
 
     def _after(self, outcome: RunOutcome) -> None:
         run = self.store.runs.get(outcome.run_id)

@@ -123,6 +123,8 @@ class PlaybookRunner:
             return RunOutcome(run_id, run.status, run.detail, self._replay(run))
         if not self.store.runs.claim(run_id, self.owner, now=self.clock(), stale_after=self.stale_after):
             return RunOutcome(run_id, run.status, f"run {run_id} is owned by {run.owner}", claimed=False)
+        if run.status == RunStatus.awaiting_approval:  # the approval was answered: the run is running again
+            self.store.runs.set_status(run_id, RunStatus.running, at=self.clock(), detail="resumed")
         lost = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(run_id, lost), name=f"heartbeat-{run_id}", daemon=True)
         beat.start()
