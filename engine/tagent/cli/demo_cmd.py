@@ -52,6 +52,9 @@ def demo(
     except KeyboardInterrupt:
         the_demo.stop()
         raise typer.Exit(130) from None
+    except BaseException:  # anything unexpected: never leave the sandbox, receivers and engine running
+        the_demo.stop()
+        raise
     if quiet:
         print_json(summary)
     else:
