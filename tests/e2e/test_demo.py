@@ -44,8 +44,10 @@ def test_every_scene_resolves_with_the_right_action_in_time(night: tuple[dict, P
         if row["expected"] is None:
             continue
         assert row["rule"] in row["expected"]["rules"]
-        if row["superseded"]:  # an approval question withdrawn because an automatic rule fixed it
-            assert not row["actions"]
+        if not row["actions"]:
+            # an approval question withdrawn because an automatic rule fixed it, or the problem came back
+            # while the last fix was cooling down and then cleared by itself (the load peak passed)
+            assert row["superseded"] or "condition cleared" in row["closed_because"], row
             continue
         assert any(a["action"] == row["expected"]["action"] and a["status"] == "ok" for a in row["actions"]), row
         # both clocks are reported, and they agree through the speed

@@ -74,8 +74,10 @@ def test_promql_5xx_rate_of_a_workload_after_an_error_spike(sandbox: Sandbox, pr
     wait_for(lambda: _query(prometheus, total).get(("shop", "frontend"), 0) > 0, timeout=30,
              what="request rates from the scrape")
     assert _query(prometheus, errors).get(("shop", "checkout"), 0.0) == 0.0
-    # speed 5: checkout's 2 pods x 6 rps each are ~60 requests per wall second
-    assert 30 < _query(prometheus, total)[("shop", "checkout")] < 100
+    # speed 5: checkout's 2 pods x 6 rps each are ~60 requests per wall second (a busy machine may need a
+    # few scrapes before the 3s window holds only steady traffic)
+    wait_for(lambda: 30 < _query(prometheus, total).get(("shop", "checkout"), 0.0) < 100, timeout=20,
+             what="checkout's request rate near 60/s")
 
     sandbox.inject("error-spike", "shop", "checkout", rate=0.5)
     rates = wait_for(lambda: (r := _query(prometheus, errors)).get(("shop", "checkout"), 0) > 10 and r,

@@ -11,7 +11,7 @@ class Scene:
     fault: str
     namespace: str
     name: str
-    rules: tuple[str, ...]  # the rules that may open the incident (the first one is the story's)
+    rules: tuple[str, ...]  # the rules that may open the incident (the first one is the story's); () for none
     action: str  # the action expected to fix it
     story: str
 
@@ -30,4 +30,5 @@ NIGHT: tuple[Scene, ...] = (
           "Night Mode rolls it back"),
     Scene(20, "load", "shop", "cart", ("high-cpu-scale-up",), "kubernetes.scale",
           "cart gets five times its usual load; it is scaled up"),
+    Scene(45, "heal", "shop", "cart", (), "", "the traffic peak passes"),
 )

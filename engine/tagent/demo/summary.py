@@ -40,6 +40,7 @@ def incident_summary(incident: Incident, played: Played | None, speed: float) ->
                      "command": s.get("command", "")} for s in steps],
         "acknowledged": incident.acknowledged_at is not None,
         "superseded": any(e.kind == "status" and "superseded" in e.summary for e in incident.timeline),
+        "closed_because": next((e.summary for e in reversed(incident.timeline) if e.kind == "status"), ""),
         "expected": None if played is None else {"rules": list(played.scene.rules), "action": played.scene.action},
         "as_expected": played is not None and incident.rule in played.scene.rules
         and incident.status.value == "resolved"
