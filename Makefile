@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 # Debian packages the suite needs, as "command:package" pairs; only missing ones are installed.
 DEB_NEEDS := gcc:gcc make:make git:git kubectl:kubernetes-client prometheus:prometheus \
 	prometheus-alertmanager:prometheus-alertmanager redis-server:redis-server chromium:chromium \
-	chromedriver:chromium-driver espeak-ng:espeak-ng
+	chromedriver:chromium-driver espeak-ng:espeak-ng openssl:openssl
 PG_NEEDS := /usr/lib/postgresql
 
 .PHONY: install system-deps lint types layers pytest test demo clean
