@@ -7,7 +7,6 @@ PIP := $(VENV)/bin/pip
 DEB_NEEDS := gcc:gcc make:make git:git kubectl:kubernetes-client prometheus:prometheus \
 	prometheus-alertmanager:prometheus-alertmanager redis-server:redis-server chromium:chromium \
 	chromedriver:chromium-driver espeak-ng:espeak-ng openssl:openssl
-PG_NEEDS := /usr/lib/postgresql
 
 .PHONY: install system-deps lint types layers pytest test demo clean
 
