@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tagent.escalation.night import in_night
+from tagent.model import IncidentStatus
+from tagent.model.duration import format_duration
 from tagent.model.policy import EscalationPolicySpec
+from tagent.playbooks.incidents import IncidentBook
 from tagent.store import ApprovalRecord, RunStatus, Store
 
 
@@ -45,3 +48,19 @@ def idle(store: Store, incident_id: str) -> bool:
     busy = (RunStatus.running, RunStatus.awaiting_approval)
     return not store.approvals.pending(incident_id=incident_id) and not any(
         run.status in busy for run in store.runs.list(incident_id=incident_id))
+
+
+def close_quiet(store: Store, book: IncidentBook, now: datetime, quiet_after: float) -> int:
+    """Resolve open incidents with nothing running and no new evidence for `quiet_after` seconds: the
+    condition cleared by itself. Returns how many were closed."""
+    closed = 0
+    for incident in store.incidents.list(status=IncidentStatus.open, limit=500):
+        full = store.incidents.get(incident.id)
+        if full is None or not idle(store, incident.id):
+            continue
+        last = max((e.at for e in full.timeline), default=full.opened_at)
+        if (now - last).total_seconds() >= quiet_after:
+            book.close(incident.id, IncidentStatus.resolved, now, "resolved: the condition cleared (no new "
+                       f"evidence for {format_duration(quiet_after)})")
+            closed += 1
+    return closed

@@ -35,9 +35,10 @@ from datetime import datetime
 
 from tagent.actions import Registry
 from tagent.errors import ValidationError
-from tagent.escalation.due import call_due, idle, night_due, runs_to_continue
+from tagent.escalation.due import call_due, close_quiet, idle, night_due, runs_to_continue
 from tagent.escalation.flow import Escalation, call_text
 from tagent.escalation.night import routes_for
+from tagent.escalation.outbox import Outbox
 from tagent.guard import DEFAULT_COOLDOWN_S, Guard, Verdict, VerdictMode
 from tagent.llm import LLMClient, Redactor
 from tagent.model import Decision, Event, Incident, IncidentStatus, Mode, StepStatus, WorkloadInfo, WorkloadRef, utcnow
@@ -85,14 +86,15 @@ class IncidentManager:
         self._executor = executor or ThreadPoolExecutor(4, thread_name_prefix="playbook")
         self._futures: set[Future[None]] = set()
         self._inflight: set[str] = set()  # run ids queued or running in this engine
-        self._lock = threading.RLock()
+        self._sends = Outbox()  # the manager's lock; notifications and calls go out once it is released
+        self._lock = self._sends.lock
 
     # -- decisions ------------------------------------------------------------------------------------
     def handle(self, decision: Decision, events: Iterable[Event] = ()) -> Incident:
         events = list(events)
         now, ruleset = self.clock(), self.rules()
         rule = ruleset.rules.get(decision.rule)
-        with self._lock:
+        with self._sends.locked():
             related = self.book.related(decision, now, self.settle)
             if related is not None and self._superseded(related, decision, now):
                 related = None
@@ -138,19 +140,23 @@ class IncidentManager:
         incident = self._get(incident_id)
         playbook = ruleset.playbooks.get(decision.playbook) if decision.playbook else None
         if not verdict.allowed:
-            self.escalation.notify(incident, policy, at=now, did=f"nothing: {verdict.detail}")
+            nothing = f"nothing: {verdict.detail}"
+            self._sends.later(lambda: self.escalation.notify(incident, policy, at=now, did=nothing))
             if flapping or decision.mode == Mode.approve:
-                self.escalation.call(incident, policy, call_text(incident, "keeps coming back"), at=now)
+                text = call_text(incident, "keeps coming back")
+                self._sends.later(lambda: self.escalation.call(incident, policy, text, at=now))
             return
         if verdict.mode in (VerdictMode.notify_only, VerdictMode.change_request) or playbook is None:
             did = verdict.detail or "nothing: this rule only notifies"
-            self.escalation.notify(incident, policy, at=now, did=did)
+            self._sends.later(lambda: self.escalation.notify(incident, policy, at=now, did=did))
             return
         if decision.mode == Mode.approve or flapping:
             self._ask(incident, decision, events, policy)
             return
         self._start(incident_id, decision, events, ruleset, dry_run=verdict.mode == VerdictMode.dry_run)
-        self.escalation.notify(self._get(incident_id), policy, at=now, did=f"started playbook {decision.playbook}")
+        started = self._get(incident_id)
+        did = f"started playbook {decision.playbook}"
+        self._sends.later(lambda: self.escalation.notify(started, policy, at=now, did=did))
 
     def _ask(self, incident: Incident, decision: Decision, events: list[Event], policy: EscalationPolicySpec) -> None:
         now = self.clock()
@@ -165,15 +171,16 @@ class IncidentManager:
                                     "waiting for a person to acknowledge or approve") or incident
         night = "" if policy.on_no_ack != "remediate" or policy.night is None else (
             f"; at night Tagent does it itself if nobody acknowledges within {format_duration(policy.ack_timeout)}")
-        self.escalation.notify(incident, policy, at=now, proposes=f"run playbook {decision.playbook}: approve it in "
-                               f"the dashboard or press 2 on the call{night}")
+        asked = incident
+        proposes = f"run playbook {decision.playbook}: approve it in the dashboard or press 2 on the call{night}"
+        self._sends.later(lambda: self.escalation.notify(asked, policy, at=now, proposes=proposes))
         if self.call_grace <= 0:
             self._call_for_approval(incident, policy, decision.playbook, now)
 
     def _call_for_approval(self, incident: Incident, policy: EscalationPolicySpec, playbook: str | None,
                            now: datetime) -> None:
-        self.escalation.call(incident, policy, call_text(incident, f"Tagent proposes to run playbook "
-                                                                         f"{playbook}"), at=now)
+        text = call_text(incident, f"Tagent proposes to run playbook {playbook}")
+        self._sends.later(lambda: self.escalation.call(incident, policy, text, at=now))
 
     def _start(self, incident_id: str, decision: Decision, events: list[Event], ruleset: RuleSet, *,
                dry_run: bool = False) -> RunRecord | None:
@@ -259,7 +266,7 @@ class IncidentManager:
         report = TickReport()
         ruleset = self.rules()
         policy = self._policy(ruleset)
-        with self._lock:
+        with self._sends.locked():
             for approval in self.store.approvals.pending():
                 if approval.kind == "incident" and call_due(self.store, approval, now, self.call_grace):
                     incident = self._get(approval.incident_id or "")
@@ -279,22 +286,9 @@ class IncidentManager:
             report.expired_approvals = self.store.approvals.expire(now)
             for run_id in runs_to_continue(self.store, now, self.runner.stale_after):
                 self._submit(run_id)
-            report.quiet_resolved = self._close_quiet(now)
+            report.quiet_resolved = close_quiet(self.store, self.book, now, self.quiet_after)
         report.notifications_retried = self.escalation.retry_due(now)
         return report
-
-    def _close_quiet(self, now: datetime) -> int:
-        closed = 0
-        for incident in self.store.incidents.list(status=IncidentStatus.open, limit=500):
-            full = self.store.incidents.get(incident.id)
-            if full is None or not idle(self.store, incident.id):
-                continue
-            last = max((e.at for e in full.timeline), default=full.opened_at)
-            if (now - last).total_seconds() >= self.quiet_after:
-                self.book.close(incident.id, IncidentStatus.resolved, now, "resolved: the condition cleared (no new "
-                                f"evidence for {format_duration(self.quiet_after)})")
-                closed += 1
-        return closed
 
     # -- runs -----------------------------------------------------------------------------------------
     def resume(self) -> list[str]:
@@ -332,7 +326,7 @@ class IncidentManager:
         if run is None or run.incident_id is None or not outcome.claimed:
             return
         now, policy, incident_id = self.clock(), self._policy(self.rules()), run.incident_id
-        with self._lock:
+        with self._sends.locked():
             if outcome.status == RunStatus.succeeded:
                 check = outcome.verified
                 summary = ("resolved: dry-run finished, nothing was changed" if run.dry_run else
@@ -347,13 +341,17 @@ class IncidentManager:
                 return
             if closed is None:
                 return
-            self.escalation.notify(closed, policy, at=now)
+            told = closed
+            self._sends.later(lambda: self.escalation.notify(told, policy, at=now))
             paged = any(s.action == "notify.page" and s.result.status == StepStatus.ok for s in outcome.steps)
             if outcome.status != RunStatus.succeeded and not paged:
-                self.escalation.call(closed, policy, call_text(closed, outcome.detail), at=now)
-            final = self._get(incident_id)
-            if final.status in (IncidentStatus.resolved, IncidentStatus.failed):
-                self.book.write_postmortem(final, now)  # again, now with the last notifications
+                self._sends.later(lambda: self.escalation.call(told, policy, call_text(told, outcome.detail), at=now))
+            self._sends.later(lambda: self._rewrite_postmortem(incident_id, now))  # after those, with them in it
+
+    def _rewrite_postmortem(self, incident_id: str, now: datetime) -> None:
+        final = self._get(incident_id)
+        if final.status in (IncidentStatus.resolved, IncidentStatus.failed):
+            self.book.write_postmortem(final, now)
 
     def _on_step(self, run: RunRecord, report: StepReport) -> None:
         now = self.clock()
