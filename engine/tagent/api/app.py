@@ -2,8 +2,11 @@
 
     /healthz /readyz /metrics                  no auth (probes, Prometheus)
     /api/v1/...                                bearer TAGENT_API_TOKEN (the dashboard holds it server-side)
-    /api/alerts/alertmanager                   bearer TAGENT_WEBHOOK_TOKEN
+    /api/alerts/alertmanager                   bearer TAGENT_WEBHOOK_TOKEN (TAGENT_API_TOKEN when it is unset)
     /api/v1/twilio/{gather,status}/{id}        X-Twilio-Signature (checked against public_url)
+
+Listening beyond loopback needs a token for each realm (`require_tokens`): without one the app is not built.
+Every body is size- and depth-limited before a route parses it (`tagent.api.limits`: 413, 400).
 
 CORS is off (no middleware): the dashboard calls the API from its server, never from a browser. The
 contract is docs/api.md; OpenAPI at /docs and /openapi.json.
@@ -11,6 +14,7 @@ contract is docs/api.md; OpenAPI at /docs and /openapi.json.
 
 from __future__ import annotations
 
+import ipaddress
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import Depends, FastAPI
@@ -18,9 +22,11 @@ from fastapi import Depends, FastAPI
 from tagent.api import errors
 from tagent.api.auth import bearer_dependency
 from tagent.api.deps import ChatBackend
+from tagent.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, BodyLimits
 from tagent.api.routes import chat, cluster, health, incidents, records, rules, webhooks
 from tagent.app.engine import Engine
 from tagent.chat.service import ChatService
+from tagent.errors import ConfigError
 from tagent.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -33,9 +39,31 @@ def _version() -> str:
         return "0"
 
 
-def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend | None = None) -> FastAPI:
+def is_loopback(host: str) -> bool:
+    """Whether listening on `host` keeps the API on this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
+
+
+def require_tokens(settings: Settings) -> None:
+    """Refuse an open API or webhook on a non-loopback address (ConfigError, one line). The webhook takes the
+    API token when TAGENT_WEBHOOK_TOKEN is unset, so TAGENT_API_TOKEN alone protects both realms."""
+    if settings.api_token is None and not is_loopback(settings.api_host):
+        raise ConfigError(f"the API listens on {settings.api_host}, beyond loopback, without a token: set "
+                          "TAGENT_API_TOKEN (and TAGENT_WEBHOOK_TOKEN for Alertmanager), or listen on 127.0.0.1")
+
+
+def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend | None = None,
+               max_body_bytes: int = MAX_BODY_BYTES, max_json_depth: int = MAX_JSON_DEPTH) -> FastAPI:
     """The API for `engine`. Chat: `chat_service`, else the engine's own (`engine.chat`) when it has one, else
-    a `ChatService` over the engine's cluster client, store and clock (same guard state: the store)."""
+    a `ChatService` over the engine's cluster client, store and clock (same guard state: the store).
+
+    Raises ConfigError when `settings.api_host` is beyond loopback and no token is set (`require_tokens`)."""
+    require_tokens(settings)
     app = FastAPI(title="Tagent engine API", version=_version(),
                   description="REST for the dashboard, webhooks for Alertmanager and Twilio. See docs/api.md.",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
@@ -47,8 +75,9 @@ def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend 
     app.include_router(health.router)
     for module in (cluster, incidents, rules, records, chat):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=api_auth)
-    app.include_router(webhooks.alerts, dependencies=[Depends(bearer_dependency(settings.webhook_token,
-                                                                                "tagent-webhooks"))])
+    webhook_token = settings.webhook_token or settings.api_token
+    app.include_router(webhooks.alerts, dependencies=[Depends(bearer_dependency(webhook_token, "tagent-webhooks"))])
     app.include_router(webhooks.twilio)
     errors.install(app)
+    app.add_middleware(BodyLimits, max_bytes=max_body_bytes, max_depth=max_json_depth)
     return app

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 def bearer_dependency(token: SecretStr | None, realm: str) -> Callable[[Request], None]:
     """A FastAPI dependency that accepts `Authorization: Bearer <token>`; no token configured = open.
 
-    Open only when nothing is configured, which `tagent run` warns about at start.
+    Open only when nothing is configured: `create_app` allows that on loopback only, and `tagent run` warns.
     """
 
     def check(request: Request) -> None:
