@@ -89,7 +89,3 @@ def lint_problems(report: dict[str, Any], *, ignore: tuple[str, ...] = ()) -> li
     """Lint messages of severity warning (2) or error (3), minus those containing an ignored text."""
     return [f"{m['path']}: {m['error']}" for m in report["messages"]
             if m["severity"] >= 2 and not any(text in m["error"] for text in ignore)]
-
-
-# What `helm lint` says while the optional dependencies are not downloaded (no network here; see README).
-MISSING_DEPENDENCIES = "chart directory is missing these dependencies"

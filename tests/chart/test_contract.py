@@ -1,4 +1,5 @@
-"""The rendered manifests are valid Kubernetes objects, and the engine's environment is a valid Settings.
+"""The rendered manifests are valid Kubernetes objects, and the engine's environment is a valid Settings
+with which the engine starts (test_real_apiserver.py sends the same manifests to a real API server).
 
 Two independent checks of validity: the official `kubernetes` client models (what the API server's
 OpenAPI generates) and `kubernetes-validate`'s JSON schemas in strict mode (unknown fields fail).
@@ -13,6 +14,7 @@ import kubernetes
 import pydantic
 import pytest
 
+from tagent.api.app import require_tokens
 from tagent.settings import Settings
 from tests.chart.render import render
 from tests.chart.value_sets import VALUE_SETS
@@ -22,7 +24,7 @@ MODELS = {
     "Deployment": "V1Deployment", "Service": "V1Service", "ServiceAccount": "V1ServiceAccount",
     "ConfigMap": "V1ConfigMap", "PersistentVolumeClaim": "V1PersistentVolumeClaim",
     "ClusterRole": "V1ClusterRole", "ClusterRoleBinding": "V1ClusterRoleBinding", "Role": "V1Role",
-    "RoleBinding": "V1RoleBinding",
+    "RoleBinding": "V1RoleBinding", "Secret": "V1Secret", "Ingress": "V1Ingress",
 }
 
 
@@ -91,6 +93,9 @@ def test_engine_environment_is_a_valid_settings(case: str, monkeypatch: pytest.M
         value = entry.get("value", _SECRET_STANDINS.get(name, f"secret-of-{name.lower()}"))
         monkeypatch.setenv(name, value)
     settings = Settings()
+    # the engine serves its API on the pod's address: it must have a token, or it refuses to start
+    require_tokens(settings)
+    assert settings.api_token is not None
     assert str(settings.data_dir) == "/data"
     assert settings.api_host == "0.0.0.0" and settings.api_port == 8080
     assert settings.dry_run is (case == "read-only")

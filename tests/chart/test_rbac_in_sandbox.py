@@ -1,7 +1,7 @@
 """The chart's RBAC, enforced: the engine runs on the sandbox with a token that has only what the rendered
 manifests bind to its ServiceAccount, and still does its job.
 
-The chart is rendered with the chart tests' helper; the ClusterRole and Role rules reach the token through
+The chart is rendered with the chart tests' helper; the ClusterRole rules reach the token through
 the rendered bindings (as the API server would resolve them), the engine gets the chart's safety settings
 (TAGENT_DRY_RUN, protected namespaces, rate limits) from the rendered Deployment's env, and the sandbox
 records every request it refuses. Default values: a crash loop is restarted and a bad deploy rolled back,
@@ -31,7 +31,7 @@ from tagent.sandbox.rbac import Bound, bound_to_service_account
 from tagent.sandbox.receivers import LocalReceivers
 from tagent.settings import Settings
 from tagent.store import Store
-from tests.chart.render import MUTATING_VERBS, NAMESPACE, RELEASE, Rendered, render
+from tests.chart.render import MUTATING_VERBS, RELEASE, Rendered, render
 from tests.chart.value_sets import VALUE_SETS
 from tests.waiting import wait_for
 
@@ -70,7 +70,7 @@ def bind_chart_role(rendered: Rendered, sandbox: Sandbox) -> Bound:
     sa = rendered.get("ServiceAccount", RELEASE)["metadata"]
     assert rendered.deployment("engine")["spec"]["template"]["spec"]["serviceAccountName"] == sa["name"]
     bound = bound_to_service_account(rendered.objects, sa["namespace"], sa["name"])
-    assert bound.rules and NAMESPACE in bound.roles  # the ClusterRole, and the leases Role
+    assert bound.rules and not bound.roles  # the ClusterRole only: the chart has no namespaced Role
     sandbox.add_token(TOKEN, bound.rules, roles=bound.roles, user=bound.user)
     return bound
 

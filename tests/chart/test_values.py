@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -29,7 +30,10 @@ from tests.chart.value_sets import VALUE_SETS
     ({"persistence": {"size": "two gigs"}}, "/persistence/size"),
     ({"image": {"digest": "latest"}}, "/image/digest"),
     ({"database": {"existingSecret": "Bad_Name"}}, "/database/existingSecret"),
-    ({"prometheus": {"enabled": "true"}}, "/prometheus/enabled"),
+    ({"prometheus": {"enabled": True}}, "prometheus"),                  # no bundled dependency any more
+    ({"observability": {"otlpEndpoint": "http://otel:4317"}}, "otlpEndpoint"),  # the engine has no tracing
+    ({"ingress": {"host": "https://tagent.example.com"}}, "/ingress/host"),
+    ({"ingress": {"tls": {"secretName": "Bad_Name"}}}, "/ingress/tls/secretName"),
 ])
 def test_schema_rejects_typos_and_bad_values(values: dict[str, Any], where: str) -> None:
     with pytest.raises(helm_python.HelmValuesError) as caught:
@@ -41,9 +45,9 @@ def test_schema_rejects_typos_and_bad_values(values: dict[str, Any], where: str)
 
 
 def test_schema_is_strict_at_every_level() -> None:
-    """additionalProperties false on every object of our own values (upstream charts' keys stay open)."""
+    """additionalProperties false on every object of the values."""
     schema = json.loads((CHART / "values.schema.json").read_text())
-    open_keys = {"prometheus", "kube-prometheus-stack", "loki", "alloy", "opentelemetry-collector", "global"}
+    open_keys = {"global"}  # Helm's own
     open_leaves = {"annotations", "podAnnotations", "nodeSelector", "affinity", "requests", "limits", "channels",
                    "phones"}
 
@@ -68,9 +72,7 @@ def test_schema_is_strict_at_every_level() -> None:
     ({"rules": {"source": "gitSync"}}, "rules.source=gitSync needs rules.repo"),
     ({"rules": {"source": "git"}}, "rules.source=git needs rules.repo"),
     ({"notify": {"channels": {"oncall": "slack"}}}, "notify.channels needs notify.existingSecret"),
-    ({"kube-prometheus-stack": {"enabled": True}}, "kube-prometheus-stack.enabled needs observability.prometheusUrl"),
-    ({"prometheus": {"enabled": True}, "kube-prometheus-stack": {"enabled": True},
-      "observability": {"prometheusUrl": "http://p.monitoring.svc"}}, "enable one of prometheus and kube-prom"),
+    ({"ingress": {"enabled": True}}, "ingress.enabled needs ingress.host"),
 ])
 def test_inconsistent_values_fail_with_one_sentence(values: dict[str, Any], message: str) -> None:
     with pytest.raises(helm_python.HelmRenderError) as caught:
@@ -131,33 +133,25 @@ def test_existing_observability_backends() -> None:
     env = render(VALUE_SETS["existing-observability"]).env("engine")
     assert env["TAGENT_PROMETHEUS_URL"]["value"] == "http://prometheus-server.monitoring.svc"
     assert env["TAGENT_LOKI_URL"]["value"] == "http://loki-gateway.monitoring.svc"
-    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://otel-collector.monitoring.svc:4317"
+
+
+@pytest.mark.parametrize("case", sorted(VALUE_SETS))
+def test_no_tracing_variables(case: str) -> None:
+    """The engine exports no traces, so the chart sets no OpenTelemetry variable that would suggest it does."""
+    for _, _, container in render(VALUE_SETS[case]).pod_containers():
+        assert not [e["name"] for e in container.get("env", []) if e["name"].startswith("OTEL_")]
 
 
 def test_zero_config_has_no_backends() -> None:
     env = render().env("engine")
-    assert not {"TAGENT_PROMETHEUS_URL", "TAGENT_LOKI_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"} & set(env)
+    assert not {"TAGENT_PROMETHEUS_URL", "TAGENT_LOKI_URL"} & set(env)
 
 
-@pytest.mark.parametrize(("release", "prometheus", "loki", "otel"), [
-    ("tagent", "http://tagent-prometheus-server", "http://tagent-loki-gateway", "http://tagent-opentelemetry-collector"),
-    ("loki", "http://loki-prometheus-server", "http://loki-gateway", "http://loki-opentelemetry-collector"),
-])
-def test_bundled_dependencies_are_found_by_their_upstream_names(release: str, prometheus: str, loki: str,
-                                                               otel: str) -> None:
-    """With a bundled chart on and no URL, the engine gets the service the upstream chart names."""
-    env = render(VALUE_SETS["dependencies-on"], name=release).env("engine")
-    assert env["TAGENT_PROMETHEUS_URL"]["value"] == f"{prometheus}.{NAMESPACE}.svc"
-    assert env["TAGENT_LOKI_URL"]["value"] == f"{loki}.{NAMESPACE}.svc"
-    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == f"{otel}.{NAMESPACE}.svc:4317"
-    overridden = render({**VALUE_SETS["dependencies-on"],
-                         "prometheus": {"enabled": True, "server": {"fullnameOverride": "prom"}},
-                         "loki": {"enabled": True, "fullnameOverride": "logs"}}).env("engine")
-    assert overridden["TAGENT_PROMETHEUS_URL"]["value"] == f"http://prom.{NAMESPACE}.svc"
-    assert overridden["TAGENT_LOKI_URL"]["value"] == f"http://logs-gateway.{NAMESPACE}.svc"
-    # an explicit URL always wins
-    explicit = render({**VALUE_SETS["dependencies-on"], **VALUE_SETS["existing-observability"]}).env("engine")
-    assert explicit["TAGENT_PROMETHEUS_URL"]["value"] == "http://prometheus-server.monitoring.svc"
+def test_no_dependency_charts() -> None:
+    """A fresh clone installs as it is: nothing to fetch with `helm dependency build` first."""
+    with helm_python.Chart.load(CHART) as chart:
+        assert chart.dependencies == []
+    assert helm_python.dependency_list(CHART) == []
 
 
 def test_safety_values_reach_the_engine() -> None:
@@ -204,10 +198,56 @@ SECRET_FIELDS = ("TAGENT_DB_URL", "TAGENT_API_TOKEN", "TAGENT_WEBHOOK_TOKEN", "T
 @pytest.mark.parametrize("case", sorted(VALUE_SETS))
 def test_no_secret_value_is_ever_rendered(case: str) -> None:
     rendered = render(VALUE_SETS[case])
-    assert not rendered.all("Secret"), "the chart references Secrets, it never creates one"
+    # the one Secret the chart may make: a random API token, and only when you name no Secret of your own
+    made = [s["metadata"]["name"] for s in rendered.all("Secret")]
+    assert made == ([] if VALUE_SETS[case].get("api", {}).get("existingSecret") else [f"{RELEASE}-api"])
     for workload, _, container in rendered.pod_containers():
         for entry in container.get("env", []):
             if entry["name"] in SECRET_FIELDS or entry["name"].startswith("TAGENT_NOTIFY_URLS__"):
                 assert set(entry) == {"name", "valueFrom"}, (workload, entry)
                 assert set(entry["valueFrom"]) == {"secretKeyRef"}, (workload, entry)
         assert "envFrom" not in container
+
+
+def test_the_generated_api_token_is_random_and_shared_with_the_dashboard() -> None:
+    """No token is written in the chart: each fresh render draws a new one (an upgrade reads the installed one
+    back with `lookup`, tested against the real API server in test_real_apiserver.py)."""
+    tokens = set()
+    for _ in range(3):
+        rendered = render()
+        secret = rendered.get("Secret", f"{RELEASE}-api")
+        token = base64.b64decode(secret["data"]["api-token"]).decode()
+        assert len(token) == 48 and token.isalnum()
+        tokens.add(token)
+        ref = {"name": f"{RELEASE}-api", "key": "api-token"}
+        assert rendered.env("engine")["TAGENT_API_TOKEN"]["valueFrom"]["secretKeyRef"] == ref
+        assert rendered.env("dashboard")["TAGENT_API_TOKEN"]["valueFrom"]["secretKeyRef"] == ref
+        assert "TAGENT_WEBHOOK_TOKEN" not in rendered.env("engine")  # the webhook falls back to the API token
+    assert len(tokens) == 3
+    custom = render({"api": {"tokenKey": "token"}}).get("Secret", f"{RELEASE}-api")
+    assert set(custom["data"]) == {"token"}
+
+
+def test_ingress_routes_people_and_callbacks() -> None:
+    rendered = render(VALUE_SETS["ingress"])
+    ingress = rendered.get("Ingress", RELEASE)
+    assert ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt"}
+    spec = ingress["spec"]
+    assert spec["ingressClassName"] == "nginx"
+    assert spec["tls"] == [{"hosts": ["tagent.example.com"], "secretName": "tagent-tls"}]
+    rule, = spec["rules"]
+    assert rule["host"] == "tagent.example.com"
+    routes = {p["path"]: (p["pathType"], p["backend"]["service"]) for p in rule["http"]["paths"]}
+    assert routes == {"/api": ("Prefix", {"name": f"{RELEASE}-engine", "port": {"name": "http"}}),
+                      "/": ("Prefix", {"name": f"{RELEASE}-dashboard", "port": {"name": "http"}})}
+    # Twilio calls back through the Ingress unless publicUrl says otherwise
+    assert rendered.env("engine")["TAGENT_PUBLIC_URL"]["value"] == "https://tagent.example.com"
+    plain = render({"ingress": {"enabled": True, "host": "tagent.internal"}})
+    assert plain.env("engine")["TAGENT_PUBLIC_URL"]["value"] == "http://tagent.internal"
+    assert "tls" not in plain.get("Ingress", RELEASE)["spec"]
+    assert "ingressClassName" not in plain.get("Ingress", RELEASE)["spec"]
+    explicit = render({**VALUE_SETS["ingress"], "publicUrl": "https://calls.example.com"})
+    assert explicit.env("engine")["TAGENT_PUBLIC_URL"]["value"] == "https://calls.example.com"
+    no_dashboard = render({**VALUE_SETS["ingress"], "dashboard": {"enabled": False}}).get("Ingress", RELEASE)
+    assert [p["path"] for p in no_dashboard["spec"]["rules"][0]["http"]["paths"]] == ["/api"]
+    assert not render().all("Ingress")

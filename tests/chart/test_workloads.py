@@ -132,7 +132,8 @@ def test_notes_say_how_to_open_the_dashboard(default: Rendered) -> None:
 
 
 def test_image_tag_defaults_to_app_version_and_digest_wins() -> None:
-    assert render().container("engine")["image"] == "ghcr.io/tagent/tagent:0.1.0"
+    # no image is published: the default is the name the README's `docker build -t tagent:0.1.0 .` gives
+    assert render().container("engine")["image"] == "tagent:0.1.0"
     digest = "sha256:" + "a" * 64
     rendered = render({"image": {"repository": "registry.local/tagent", "tag": "1.2.3", "digest": digest}})
     assert rendered.container("engine")["image"] == f"registry.local/tagent@{digest}"

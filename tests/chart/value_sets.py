@@ -28,15 +28,13 @@ GIT_POLL: dict[str, Any] = {
 
 EXISTING_OBSERVABILITY: dict[str, Any] = {
     "observability": {"prometheusUrl": "http://prometheus-server.monitoring.svc",
-                      "lokiUrl": "http://loki-gateway.monitoring.svc",
-                      "otlpEndpoint": "http://otel-collector.monitoring.svc:4317"},
+                      "lokiUrl": "http://loki-gateway.monitoring.svc"},
 }
 
-DEPENDENCIES_ON: dict[str, Any] = {
-    "prometheus": {"enabled": True, "alertmanager": {"enabled": False}},
-    "loki": {"enabled": True, "deploymentMode": "SingleBinary"},
-    "alloy": {"enabled": True},
-    "opentelemetry-collector": {"enabled": True, "mode": "deployment"},
+INGRESS: dict[str, Any] = {
+    "ingress": {"enabled": True, "className": "nginx", "host": "tagent.example.com",
+                "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+                "tls": {"secretName": "tagent-tls"}},
 }
 
 PEOPLE: dict[str, Any] = {
@@ -58,6 +56,6 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "git-sync-ssh": GIT_SYNC_SSH,
     "git-poll": GIT_POLL,
     "existing-observability": EXISTING_OBSERVABILITY,
-    "dependencies-on": DEPENDENCIES_ON,
+    "ingress": INGRESS,
     "people": PEOPLE,
 }

@@ -25,10 +25,6 @@ ever arrive through secretKeyRef: no value of a secret is ever rendered by this 
 {{- with include "tagent.lokiUrl" . }}
 - {name: TAGENT_LOKI_URL, value: {{ . | quote }}}
 {{- end }}
-{{- with include "tagent.otlpEndpoint" . }}
-- {name: OTEL_EXPORTER_OTLP_ENDPOINT, value: {{ . | quote }}}
-- {name: OTEL_SERVICE_NAME, value: tagent-engine}
-{{- end }}
 - {name: TAGENT_DRY_RUN, value: {{ or .Values.readOnly .Values.safety.dryRun | toString | quote }}}
 - {name: TAGENT_PROTECTED_NAMESPACES, value: {{ include "tagent.protectedNamespaces" . | quote }}}
 - {name: TAGENT_EXCLUDED_NAMESPACES, value: {{ .Values.safety.excludedNamespaces | toJson | quote }}}
@@ -36,11 +32,9 @@ ever arrive through secretKeyRef: no value of a secret is ever rendered by this 
 - {name: TAGENT_RATE_LIMIT_GLOBAL_PER_HOUR, value: {{ .Values.safety.rateLimitGlobalPerHour | quote }}}
 - {name: TAGENT_RATE_LIMIT_NAMESPACE_PER_HOUR, value: {{ .Values.safety.rateLimitNamespacePerHour | quote }}}
 - {name: TAGENT_MAINTENANCE_WINDOWS, value: {{ .Values.safety.maintenanceWindows | toJson | quote }}}
-{{- if .Values.api.existingSecret }}
-{{ include "tagent.secretEnv" (dict "name" "TAGENT_API_TOKEN" "secret" .Values.api.existingSecret "key" .Values.api.tokenKey) }}
-{{- if .Values.api.webhookTokenKey }}
+{{ include "tagent.secretEnv" (dict "name" "TAGENT_API_TOKEN" "secret" (include "tagent.apiSecretName" .) "key" .Values.api.tokenKey) }}
+{{- if and .Values.api.existingSecret .Values.api.webhookTokenKey }}
 {{ include "tagent.secretEnv" (dict "name" "TAGENT_WEBHOOK_TOKEN" "secret" .Values.api.existingSecret "key" .Values.api.webhookTokenKey) }}
-{{- end }}
 {{- end }}
 {{- range $channel, $key := .Values.notify.channels }}
 {{ include "tagent.secretEnv" (dict "name" (printf "TAGENT_NOTIFY_URLS__%s" $channel) "secret" $.Values.notify.existingSecret "key" $key) }}
@@ -55,7 +49,7 @@ ever arrive through secretKeyRef: no value of a secret is ever rendered by this 
 {{- with .Values.twilio.from }}
 - {name: TAGENT_TWILIO_FROM, value: {{ . | quote }}}
 {{- end }}
-{{- with .Values.publicUrl }}
+{{- with include "tagent.publicUrl" . }}
 - {name: TAGENT_PUBLIC_URL, value: {{ . | quote }}}
 {{- end }}
 {{- with .Values.llm.baseUrl }}

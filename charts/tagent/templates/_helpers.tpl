@@ -57,56 +57,25 @@ app.kubernetes.io/component: {{ .component }}
 {{- if not .Values.database.existingSecret -}}true{{- end -}}
 {{- end -}}
 
-{{/*
-A bundled dependency's full name, computed the way the upstream charts compute theirs
-(fullnameOverride, else release name, else "<release>-<chart>"), so the engine finds its service.
-*/}}
-{{- define "tagent.subchartFullname" -}}
-{{- $sub := index .root.Values .chart | default dict -}}
-{{- if $sub.fullnameOverride -}}
-{{- $sub.fullnameOverride | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- $name := default .chart $sub.nameOverride -}}
-{{- if contains $name .root.Release.Name -}}
-{{- .root.Release.Name | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .root.Release.Name $name | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-
 {{- define "tagent.prometheusUrl" -}}
-{{- if .Values.observability.prometheusUrl -}}
 {{- .Values.observability.prometheusUrl -}}
-{{- else if .Values.prometheus.enabled -}}
-{{- /* upstream's prometheus.server.fullname: server.fullnameOverride, else <release>[-prometheus]-server */ -}}
-{{- $server := .Values.prometheus.server | default dict -}}
-{{- $name := default "prometheus" .Values.prometheus.nameOverride -}}
-{{- $host := "" -}}
-{{- if $server.fullnameOverride -}}
-{{- $host = $server.fullnameOverride -}}
-{{- else if contains $name .Release.Name -}}
-{{- $host = printf "%s-%s" .Release.Name (default "server" $server.name) -}}
-{{- else -}}
-{{- $host = printf "%s-%s-%s" .Release.Name $name (default "server" $server.name) -}}
-{{- end -}}
-{{- printf "http://%s.%s.svc" ($host | trunc 63 | trimSuffix "-") .Release.Namespace -}}
-{{- end -}}
 {{- end -}}
 
 {{- define "tagent.lokiUrl" -}}
-{{- if .Values.observability.lokiUrl -}}
 {{- .Values.observability.lokiUrl -}}
-{{- else if .Values.loki.enabled -}}
-{{- printf "http://%s-gateway.%s.svc" (include "tagent.subchartFullname" (dict "root" . "chart" "loki")) .Release.Namespace -}}
-{{- end -}}
 {{- end -}}
 
-{{- define "tagent.otlpEndpoint" -}}
-{{- if .Values.observability.otlpEndpoint -}}
-{{- .Values.observability.otlpEndpoint -}}
-{{- else if (index .Values "opentelemetry-collector").enabled -}}
-{{- printf "http://%s.%s.svc:4317" (include "tagent.subchartFullname" (dict "root" . "chart" "opentelemetry-collector")) .Release.Namespace -}}
+{{/* The Secret holding the API token: yours (api.existingSecret), else the one this chart makes (secret-api.yaml). */}}
+{{- define "tagent.apiSecretName" -}}
+{{- default (printf "%s-api" (include "tagent.fullname" .)) .Values.api.existingSecret -}}
+{{- end -}}
+
+{{/* Where Twilio reaches the engine: publicUrl, else the Ingress host. */}}
+{{- define "tagent.publicUrl" -}}
+{{- if .Values.publicUrl -}}
+{{- .Values.publicUrl -}}
+{{- else if and .Values.ingress.enabled .Values.ingress.host -}}
+{{- printf "%s://%s" (ternary "https" "http" (ne .Values.ingress.tls.secretName "")) .Values.ingress.host -}}
 {{- end -}}
 {{- end -}}
 
@@ -137,11 +106,8 @@ A bundled dependency's full name, computed the way the upstream charts compute t
 {{- if and .Values.notify.channels (not .Values.notify.existingSecret) -}}
 {{- fail "notify.channels needs notify.existingSecret: the Secret that holds the apprise URLs" -}}
 {{- end -}}
-{{- if and (index .Values "kube-prometheus-stack").enabled (not .Values.observability.prometheusUrl) -}}
-{{- fail "kube-prometheus-stack.enabled needs observability.prometheusUrl (its Prometheus service, e.g. http://<release>-kube-prometheus-prometheus.<namespace>.svc:9090)" -}}
-{{- end -}}
-{{- if and .Values.prometheus.enabled (index .Values "kube-prometheus-stack").enabled -}}
-{{- fail "enable one of prometheus and kube-prometheus-stack, not both" -}}
+{{- if and .Values.ingress.enabled (not .Values.ingress.host) -}}
+{{- fail "ingress.enabled needs ingress.host (the DNS name people and Twilio use, e.g. tagent.example.com)" -}}
 {{- end -}}
 {{- end -}}
 
