@@ -19,7 +19,7 @@ from tagent.errors import ConfigError, ValidationError
 # The fault names for `inject --help`, copied from tagent.sandbox.FAULTS: importing the sandbox (its API
 # server, simulation, pydantic models) at module level would cost every `tagent` start ~0.4 s.
 # tests/test_cli_startup.py fails if the two ever differ; `inject` itself checks against the real list.
-FAULT_NAMES: tuple[str, ...] = ("crashloop", "oom", "error-spike", "bad-deploy", "load", "idle", "heal")
+FAULT_NAMES: tuple[str, ...] = ("crashloop", "oom", "error-spike", "bad-deploy", "bad-image", "load", "idle", "heal")
 DEFAULT_KUBECONFIG = Path(".tagent/sandbox.kubeconfig")
 KubeconfigOpt = typer.Option(DEFAULT_KUBECONFIG, "--kubeconfig", envvar="KUBECONFIG",
                              help="kubeconfig of the running sandbox (written by `tagent sandbox up`)")

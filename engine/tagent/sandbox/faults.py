@@ -9,6 +9,8 @@
   latent bug meeting real traffic): it is bound to that version's code, so a restart keeps it and a rollback
   to another version cures it. `load`: more requests and CPU.
   `idle`: almost nothing. `heal` clears every fault of the workload, bad code included.
+- `bad-image` rolls out a new version whose image tag does not exist: its pods wait in ErrImagePull and
+  ImagePullBackOff (retried with back-off) while the old pods keep serving; a rollback cures it.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ PARAMS: dict[str, dict[str, tuple[float, float, float]]] = {  # fault -> param -
     "bad-deploy": {"rate": (0.6, 0.0, 1.0)},
     "load": {"factor": (5.0, 1.0, 1000.0)},
     "idle": {"factor": (0.02, 0.0, 1.0)},
+    "bad-image": {},
     "heal": {},
 }
+MISSING_TAG = "-does-not-exist"  # appended to the image tag by `bad-image`
 
 
 @dataclass
@@ -64,12 +68,14 @@ class Effects:
     error_share: float = 0.0
     load: float = 1.0
     bad_code: bool = False
+    missing_images: frozenset[str] = frozenset()  # images of the workload that cannot be pulled
 
 
 @dataclass
 class FaultBook:
     faults: dict[tuple[str, str], dict[str, Fault]] = field(default_factory=dict)
     bad_code: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)  # -> code hash -> rate
+    missing_images: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # -> images no pull finds
 
     def active(self) -> list[Fault]:
         return [f for per in self.faults.values() for f in per.values()]
@@ -91,7 +97,8 @@ class FaultBook:
         return Effects(
             crash_after=crash.params["after"] if crash and crash.revision == revision else None,
             oom_peak=oom.oom_peak if oom else None, oom_ramp=oom.params["ramp"] if oom else 20.0,
-            error_share=share, load=load, bad_code=bad_rate is not None)
+            error_share=share, load=load, bad_code=bad_rate is not None,
+            missing_images=frozenset(self.missing_images.get((namespace, workload), ())))
 
 
 def check_params(fault: str, params: dict[str, Any]) -> dict[str, float]:
@@ -133,45 +140,67 @@ class Injector:
             if fault == "heal":
                 self.book.faults.pop(key, None)
                 self.book.bad_code.pop(key, None)
+                self.book.missing_images.pop(key, None)
                 return record
             if fault == "crashloop":
                 record.revision = template_hash(wl["spec"]["template"])
             elif fault == "error-spike":
                 record.revision = code_hash(wl["spec"]["template"]["spec"])
             elif fault == "oom":
-                record.oom_peak = _memory_limit(wl) * values["factor"]
+                record.oom_peak = memory_limit(wl) * values["factor"]
             elif fault == "bad-deploy":
-                self._bad_deploy(wl, values["rate"])
+                template, cause = bad_deploy_template(wl["spec"]["template"], name)
+                self._roll_out(wl, template, cause)
+                self.book.bad_code.setdefault(key, {})[code_hash(template["spec"])] = values["rate"]
+            elif fault == "bad-image":
+                template, cause, images = bad_image_template(wl["spec"]["template"], name)
+                self._roll_out(wl, template, cause)
+                self.book.missing_images.setdefault(key, set()).update(images)
             elif fault in ("load", "idle"):
                 per.pop("idle" if fault == "load" else "load", None)
-            if fault != "bad-deploy":
+            if fault not in ("bad-deploy", "bad-image"):
                 per[fault] = record
             return record
 
-    def _bad_deploy(self, wl: Obj, rate: float) -> None:
-        """Roll out the next version of the workload and mark its code bad."""
+    def _roll_out(self, wl: Obj, template: Obj, cause: str) -> None:
+        """Roll out `template` (a new version of the workload), recording why as the change-cause."""
         rt = kinds.DEPLOYMENTS if wl["kind"] == "Deployment" else kinds.STATEFULSETS
-        ns, name = wl["metadata"]["namespace"], wl["metadata"]["name"]
-        template = copy.deepcopy(wl["spec"]["template"])
-        version = "1.0.0"
-        for c in template["spec"]["containers"]:
-            env = c.setdefault("env", [])
-            current = next((e for e in env if e.get("name") == "APP_VERSION"), None)
-            version = _next_version(current.get("value", "1.0.0") if current else "1.0.0")
-            if current:
-                current["value"] = version
-            else:
-                env.append({"name": "APP_VERSION", "value": version})
 
         def change(obj: Obj) -> None:
             obj["spec"]["template"] = template
-            obj["metadata"].setdefault("annotations", {})["kubernetes.io/change-cause"] = f"deploy {name} {version}"
+            obj["metadata"].setdefault("annotations", {})["kubernetes.io/change-cause"] = cause
 
-        self.store.mutate(rt, ns, name, change)
-        self.book.bad_code.setdefault((ns, name), {})[code_hash(template["spec"])] = rate
+        self.store.mutate(rt, wl["metadata"]["namespace"], wl["metadata"]["name"], change)
 
 
-def _memory_limit(wl: Obj) -> float:
+def bad_deploy_template(template: Obj, name: str) -> tuple[Obj, str]:
+    """The next version of a workload's pod template (APP_VERSION bumped) and its change-cause."""
+    template = copy.deepcopy(template)
+    version = "1.0.0"
+    for c in template["spec"]["containers"]:
+        env = c.setdefault("env", [])
+        current = next((e for e in env if e.get("name") == "APP_VERSION"), None)
+        version = _next_version(current.get("value", "1.0.0") if current else "1.0.0")
+        if current:
+            current["value"] = version
+        else:
+            env.append({"name": "APP_VERSION", "value": version})
+    return template, f"deploy {name} {version}"
+
+
+def bad_image_template(template: Obj, name: str) -> tuple[Obj, str, set[str]]:
+    """The pod template with the first container's image tag changed to one no registry has."""
+    template = copy.deepcopy(template)
+    c = template["spec"]["containers"][0]
+    image = str(c.get("image") or "app")
+    repo, sep, tag = image.rpartition(":")
+    if not sep or "/" in tag:  # no tag (a registry port is not a tag)
+        repo, tag = image, "latest"
+    c["image"] = f"{repo}:{tag.removesuffix(MISSING_TAG)}{MISSING_TAG}"
+    return template, f"deploy {name} {c['image']}", {c["image"]}
+
+
+def memory_limit(wl: Obj) -> float:
     c = wl["spec"]["template"]["spec"]["containers"][0]
     res = c.get("resources") or {}
     text = (res.get("limits") or {}).get("memory") or (res.get("requests") or {}).get("memory") or "256Mi"

@@ -1,5 +1,7 @@
 """The simulated kubelet and scheduler: places pods, runs their containers through start, crash,
-CrashLoopBackOff (10s, 20s, 40s ... capped at 5m of sandbox time) and OOMKilled, and reports status."""
+CrashLoopBackOff (10s, 20s, 40s ... capped at 5m of sandbox time) and OOMKilled, and reports status.
+An image that cannot be pulled (the `bad-image` fault) keeps its container waiting in ErrImagePull, then
+ImagePullBackOff, retried with the same back-off."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import random
 import secrets
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tagent.sandbox import kinds, logs, podstatus, traffic
@@ -24,6 +27,16 @@ PULL = 1.0  # sandbox seconds from scheduling to container start
 FIRST_RESTART = 1.0  # the first restart after a crash is immediate (kubelet shows Error meanwhile)
 MAX_BACKOFF = 300.0
 BACKOFF_RESET = 600.0
+PULL_ERROR_SHOWN = 1.0  # sandbox seconds a failed pull shows ErrImagePull before ImagePullBackOff
+
+
+@dataclass
+class Pull:
+    """A container whose image could not be pulled: how often, when last, when to try again."""
+
+    attempts: int
+    failed_at: datetime
+    retry_at: datetime
 
 
 class Kubelet:
@@ -33,6 +46,7 @@ class Kubelet:
         self.pods: dict[str, PodState] = {}
         self._rng = random.Random(seed)
         self._ip_counter = 0
+        self.pulls: dict[tuple[str, str], Pull] = {}  # (pod uid, container) -> failed pull
 
     # -- adoption and scheduling ---------------------------------------------------------------------
     def _owner(self, pod: Obj) -> tuple[str, str]:
@@ -114,9 +128,12 @@ class Kubelet:
                 self._check_oom(pod, state, c, now)
             traffic.serve(state, fx, now, dt)
             status = podstatus.derive(state, now, self.node_ip(state.node) if state.node else "")
+            self.show_pull_failures(state, status, now)
             self.store.set_status(kinds.PODS, state.namespace, state.name, status)
         for uid in set(self.pods) - live:
             self._stopped(self.pods.pop(uid))
+            for key in [k for k in self.pulls if k[0] == uid]:
+                del self.pulls[key]
 
     def effects(self, state: PodState) -> Effects:
         if not state.workload:
@@ -127,7 +144,7 @@ class Kubelet:
         if c.status == "creating" and state.node:
             if bootstrap:
                 self._start(pod, state, c, state.created + timedelta(seconds=PULL), quiet=True)
-            elif now >= (state.scheduled_at or now) + timedelta(seconds=PULL):
+            elif now >= (state.scheduled_at or now) + timedelta(seconds=PULL) and self._pulled(pod, state, c, fx, now):
                 self._start(pod, state, c, now)
         elif c.status in ("terminated", "backoff") and c.restart_at is not None and now >= c.restart_at:
             self._start(pod, state, c, now)
@@ -143,6 +160,40 @@ class Kubelet:
                     self._crash(pod, state, c, now, "Error", 1)
             if c.started_at and (now - c.started_at).total_seconds() > BACKOFF_RESET:
                 c.backoff = 10.0
+
+    def _pulled(self, pod: Obj, state: PodState, c: Container, fx: Effects, now: datetime) -> bool:
+        """Try to pull the container's image (again, once its back-off passed); False while it cannot."""
+        key = (state.uid, c.name)
+        failed = self.pulls.get(key)
+        if failed is not None and now < failed.retry_at:
+            return False
+        if c.image not in fx.missing_images:
+            self.pulls.pop(key, None)
+            return True
+        attempts = failed.attempts + 1 if failed else 1
+        delay = min(10.0 * 2 ** (attempts - 1), MAX_BACKOFF)
+        self.pulls[key] = Pull(attempts, now, now + timedelta(seconds=PULL_ERROR_SHOWN + delay))
+        path = f"spec.containers{{{c.name}}}"
+        self.recorder.record(pod, "Normal", "Pulling", f'Pulling image "{c.image}"', path)
+        self.recorder.record(pod, "Warning", "Failed", f'Failed to pull image "{c.image}": {_not_found(c.image)}',
+                             path)
+        self.recorder.record(pod, "Warning", "Failed", "Error: ErrImagePull", path)
+        self.recorder.record(pod, "Normal", "BackOff", f'Back-off pulling image "{c.image}"', path)
+        self.recorder.record(pod, "Warning", "Failed", "Error: ImagePullBackOff", path)
+        return False
+
+    def show_pull_failures(self, state: PodState, status: Obj, now: datetime) -> None:
+        """Put ErrImagePull / ImagePullBackOff into the waiting state of containers whose pull failed."""
+        for cs, c in zip(status.get("containerStatuses") or [], state.containers, strict=False):
+            failed = self.pulls.get((state.uid, c.name))
+            if failed is None or c.status != "creating":
+                continue
+            if (now - failed.failed_at).total_seconds() < PULL_ERROR_SHOWN:
+                cs["state"] = {"waiting": {"reason": "ErrImagePull", "message": _not_found(c.image)}}
+            else:
+                cs["state"] = {"waiting": {"reason": "ImagePullBackOff",
+                                           "message": f'Back-off pulling image "{c.image}": ErrImagePull: '
+                                                      f"{_not_found(c.image)}"}}
 
     def _check_oom(self, pod: Obj, state: PodState, c: Container, now: datetime) -> None:
         limit = c.limit_memory
@@ -201,6 +252,12 @@ def _spec_setter(field: str, value: object) -> Callable[[Obj], None]:
     def apply(obj: Obj) -> None:
         obj["spec"][field] = value
     return apply
+
+
+def _not_found(image: str) -> str:
+    ref = image if "/" in image.split(":")[0] else f"docker.io/library/{image}"
+    return (f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": failed to resolve '
+            f'reference "{ref}": {ref}: not found')
 
 
 def _short(seconds: float) -> str:

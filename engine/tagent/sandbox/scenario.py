@@ -26,8 +26,8 @@ from tagent.errors import ValidationError
 from tagent.model.duration import Duration
 from tagent.sandbox.quantities import parse_quantity
 
-FaultName = Literal["crashloop", "oom", "error-spike", "bad-deploy", "load", "idle", "heal"]
-FAULTS: tuple[str, ...] = ("crashloop", "oom", "error-spike", "bad-deploy", "load", "idle", "heal")
+FaultName = Literal["crashloop", "oom", "error-spike", "bad-deploy", "bad-image", "load", "idle", "heal"]
+FAULTS: tuple[str, ...] = ("crashloop", "oom", "error-spike", "bad-deploy", "bad-image", "load", "idle", "heal")
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 
