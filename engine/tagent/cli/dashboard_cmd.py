@@ -3,23 +3,28 @@
 It runs `python -m streamlit run <tagent/ui/app.py>` headless. The API URL and token reach the dashboard
 through its environment (TAGENT_API_URL, TAGENT_API_TOKEN), never its command line, so the token is not
 visible in `ps`; prefer setting TAGENT_API_TOKEN over --token for the same reason.
+
+Streamlit dies with this command (`tagent.ui.launch`): SIGTERM, SIGINT or SIGHUP stop its process group, and
+the kernel sends it SIGTERM should this process be killed outright. A port in use is refused before start.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 import typer
 
 from tagent.cli.common import fail
+from tagent.errors import ConfigError
 
 HELP = """Serve the dashboard on http://ADDRESS:PORT, talking to the engine API at --api (it never talks to the
 cluster itself). The API token stays on the dashboard's server: it is sent to the API, never to browsers.
-Runs until Ctrl-C."""
+Runs until Ctrl-C or SIGTERM, which stop Streamlit too. --port 0 picks a free port (printed)."""
 
 
 def app_path() -> Path:
@@ -44,7 +49,7 @@ def register(app: typer.Typer) -> None:
         token: str | None = typer.Option(None, "--token", envvar="TAGENT_API_TOKEN", show_default=False,
                                          help="engine API token (better: set TAGENT_API_TOKEN)"),
         port: int = typer.Option(8501, "--port", envvar="STREAMLIT_SERVER_PORT", min=0, max=65535,
-                                 help="dashboard port"),
+                                 help="dashboard port (0: a free one)"),
         address: str = typer.Option("127.0.0.1", "--address", envvar="STREAMLIT_SERVER_ADDRESS",
                                     help="listen address (0.0.0.0 in a container)"),
     ) -> None:
@@ -55,10 +60,36 @@ def register(app: typer.Typer) -> None:
         env = {**os.environ, "TAGENT_API_URL": api}
         if token:
             env["TAGENT_API_TOKEN"] = token
-        shown = "localhost" if address in ("0.0.0.0", "::") else address
-        print(f"Tagent dashboard: http://{shown}:{port} (engine API {api})", file=sys.stderr)
+        from tagent.ui.launch import dashboard_port
+
         try:
-            code = subprocess.call(streamlit_command(port, address), env=env)
-        except KeyboardInterrupt:
-            code = 0
-        raise typer.Exit(code)
+            port = dashboard_port(address, port)
+        except ConfigError as exc:
+            fail(str(exc))
+        shown = "localhost" if address in ("0.0.0.0", "::") else address
+        print(f"Tagent dashboard: http://{shown}:{port} (engine API {api})", file=sys.stderr, flush=True)
+        raise typer.Exit(serve(streamlit_command(port, address), env))
+
+
+class _Stopped(Exception):
+    """A stop signal arrived (raised from the handler, so the wait below ends and cleanup runs)."""
+
+
+def serve(command: list[str], env: dict[str, str]) -> int:
+    """Run Streamlit until it exits (its code) or a stop signal arrives (0); it never outlives this call."""
+    from tagent.ui.launch import spawn, stop
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stopped
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _stop)
+    proc = spawn(command, env)
+    try:
+        return proc.wait()
+    except (_Stopped, KeyboardInterrupt):
+        return 0
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
+        stop(proc)

@@ -29,6 +29,12 @@ def demo(
     """Start the sandbox, the engine, the API and the dashboard, and play a night of incidents."""
     from tagent.demo.runner import Demo, DemoOptions
 
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt  # SIGTERM and SIGHUP stop the demo as Ctrl-C does: everything it started too
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # the local Teams stand-in serves HTTPS with a throw-away certificate (apprise's workflows:// speaks only
     # https); its "unverified request" warning is expected here and would drown the story
@@ -50,6 +56,7 @@ def demo(
         the_demo.stop()
         fail(str(exc))
     except KeyboardInterrupt:
+        _ignore_stop_signals()  # a second Ctrl-C must not cut the cleanup short
         the_demo.stop()
         raise typer.Exit(130) from None
     except BaseException:  # anything unexpected: never leave the sandbox, receivers and engine running
@@ -70,13 +77,19 @@ def demo(
         def _stop(signum: int, frame: FrameType | None) -> None:
             stop.set()
 
-        signal.signal(signal.SIGINT, _stop)
-        signal.signal(signal.SIGTERM, _stop)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _stop)
         stop.wait()
+        _ignore_stop_signals()
     the_demo.stop()
     sys.stdout.flush()
     if not summary["all_as_expected"]:
         raise typer.Exit(1)
+
+
+def _ignore_stop_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def register(app: typer.Typer) -> None:

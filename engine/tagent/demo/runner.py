@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import uvicorn
@@ -23,10 +23,12 @@ from tagent.clients.kubernetes import KubeClient
 from tagent.demo.night import night_start
 from tagent.demo.script import NIGHT, Scene
 from tagent.demo.summary import Played, incident_summary
+from tagent.errors import ConfigError
 from tagent.model import IncidentStatus, utcnow
 from tagent.sandbox import Sandbox
 from tagent.sandbox.receivers import LocalReceivers
 from tagent.settings import Settings
+from tagent.ui import launch
 
 log = logging.getLogger("tagent.demo")
 DONE = (IncidentStatus.resolved, IncidentStatus.failed)
@@ -63,6 +65,7 @@ class Demo:
         self.engine: Engine | None = None
         self._server: uvicorn.Server | None = None
         self._dashboard: subprocess.Popen[bytes] | None = None
+        self._dashboard_log: IO[bytes] | None = None
         self.api_url = ""
         self.dashboard_url = ""
 
@@ -75,7 +78,10 @@ class Demo:
         self.receivers = LocalReceivers().start()
         port = opts.api_port or free_port()
         self.api_url = f"http://127.0.0.1:{port}"
-        self.dashboard_url = f"http://127.0.0.1:{opts.dashboard_port}"
+        dashboard_port = opts.dashboard_port
+        if opts.dashboard and launch.port_in_use("127.0.0.1", dashboard_port):
+            dashboard_port = launch.free_port()  # another dashboard holds it: the printed URL names this one
+        self.dashboard_url = f"http://127.0.0.1:{dashboard_port}"
         settings = Settings(
             data_dir=opts.data_dir, rules=str(opts.rules), kubeconfig=kubeconfig, api_port=port,
             public_url=self.api_url, dashboard_url=self.dashboard_url, metrics_scrape_url=self.sandbox.metrics_url,
@@ -88,9 +94,28 @@ class Demo:
         threading.Thread(target=self._server.run, name="tagent-demo-api", daemon=True).start()
         self.engine.start()
         if opts.dashboard:
-            self._dashboard = subprocess.Popen(
-                [sys.executable, "-m", "tagent", "dashboard", "--api", self.api_url,
-                 "--port", str(opts.dashboard_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self._start_dashboard(dashboard_port)
+
+    def _start_dashboard(self, port: int, timeout: float = 90.0) -> None:
+        """`tagent dashboard` as a child that dies with this process; returns once it answers (ConfigError
+        with its log's last line when it exits first), so the URL printed next is a live one."""
+        log_path = self.options.data_dir / "dashboard.log"
+        self._dashboard_log = log_path.open("wb")
+        self._dashboard = launch.spawn([sys.executable, "-m", "tagent", "dashboard", "--api", self.api_url,
+                                        "--port", str(port)], output=self._dashboard_log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._dashboard.poll() is not None:
+                lines = log_path.read_text(errors="replace").strip().splitlines() or ["(no output)"]
+                raise ConfigError(f"the dashboard exited with code {self._dashboard.returncode}: {lines[-1]}")
+            try:
+                if httpx.get(f"{self.dashboard_url}/_stcore/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise ConfigError(f"the dashboard did not answer on {self.dashboard_url} within {timeout:g}s "
+                          f"(its log: {log_path})")
 
     def _evening_deploy(self, namespace: str, name: str, image: str) -> None:
         """A good release earlier in the evening (what `kubectl set image` does), so the night's rollback
@@ -163,7 +188,10 @@ class Demo:
 
     def stop(self) -> None:
         if self._dashboard is not None:
-            self._dashboard.terminate()
+            launch.stop(self._dashboard)
+            self._dashboard = None
+        if self._dashboard_log is not None:
+            self._dashboard_log.close()
         if self.engine is not None:
             self.engine.stop()  # idempotent: the headless night already stopped it
         if self._server is not None:
