@@ -17,12 +17,6 @@ from tagent.sandbox.store import Obj, Store
 REVISION = "deployment.kubernetes.io/revision"
 
 
-def owned_by(owner: Obj) -> Callable[[Obj], bool]:
-    uid = owner["metadata"]["uid"]
-    return lambda o: any(r.get("uid") == uid and r.get("controller")
-                         for r in o["metadata"].get("ownerReferences") or [])
-
-
 def is_ready(pod: Obj) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod.get("status", {}).get("conditions")
                or [])
@@ -52,7 +46,7 @@ class Controllers:
         spec = d["spec"]
         desired = int(spec.get("replicas", 1))
         h = workload_hash(d)
-        owned = self.store.items(kinds.REPLICASETS, ns, owned_by(d))
+        owned = self.store.owned(kinds.REPLICASETS, d["metadata"]["uid"])
         top = max((revision(rs) for rs in owned), default=0)
         new = next((rs for rs in owned if rs["metadata"]["labels"].get("pod-template-hash") == h), None)
         if spec.get("paused"):
@@ -65,7 +59,7 @@ class Controllers:
         elif revision(new) < top:
             new = self.store.mutate(kinds.REPLICASETS, ns, new["metadata"]["name"],
                                     lambda rs: rs["metadata"]["annotations"].__setitem__(REVISION, str(top + 1))) or new
-        new_ready = sum(1 for p in self.store.items(kinds.PODS, ns, owned_by(new)) if is_ready(p))
+        new_ready = sum(1 for p in self.store.owned(kinds.PODS, new["metadata"]["uid"]) if is_ready(p))
         self._scale(d, new, desired)
         budget = max(0, desired - new_ready)  # old pods keep serving until new ones are ready
         olds = sorted((rs for rs in owned if rs["metadata"]["uid"] != new["metadata"]["uid"]), key=revision,
@@ -77,7 +71,7 @@ class Controllers:
         for rs in olds[spec.get("revisionHistoryLimit", 10):]:
             if int(rs["spec"].get("replicas", 0)) == 0:
                 self.store.delete(kinds.REPLICASETS, ns, rs["metadata"]["name"])
-        self._status(d, self.store.items(kinds.REPLICASETS, ns, owned_by(d)),
+        self._status(d, self.store.owned(kinds.REPLICASETS, d["metadata"]["uid"]),
                      self.store.peek(kinds.REPLICASETS, ns, new["metadata"]["name"]))
         rev = str(revision(new))
         if (d["metadata"].get("annotations") or {}).get(REVISION) != rev:
@@ -133,7 +127,7 @@ class Controllers:
     # -- ReplicaSet ----------------------------------------------------------------------------------
     def replicaset(self, rs: Obj) -> None:
         ns = rs["metadata"]["namespace"]
-        pods = self.store.items(kinds.PODS, ns, owned_by(rs))
+        pods = self.store.owned(kinds.PODS, rs["metadata"]["uid"])
         desired = int(rs["spec"].get("replicas", 1))
         for _ in range(desired - len(pods)):
             pod = objects.pod(rs, rs["spec"]["template"], None, {})

@@ -26,15 +26,20 @@ def short_hash(value: Any, length: int = 10) -> str:
 
 
 _memo: dict[tuple[str, str], str] = {}
+MEMO_SIZE = 50_000
 
 
 def workload_hash(obj: dict[str, Any]) -> str:
-    """template_hash of a stored workload, memoised by (uid, resourceVersion): stored objects never change."""
+    """template_hash of a stored workload, memoised by (uid, generation): the template is part of the spec,
+    and every spec change bumps the generation (status and annotation writes do not, so thousands of
+    workloads whose status moves keep their memo); by resourceVersion for an object without generation."""
     meta = obj["metadata"]
-    key = (str(meta.get("uid", "")), str(meta.get("resourceVersion", "")))
+    generation = meta.get("generation")
+    key = (str(meta.get("uid", "")), f"g{generation}" if generation is not None else
+           str(meta.get("resourceVersion", "")))
     found = _memo.get(key)
     if found is None:
-        if len(_memo) > 10000:
+        if len(_memo) > MEMO_SIZE:
             _memo.clear()
         found = _memo[key] = template_hash(obj["spec"]["template"])
     return found

@@ -155,6 +155,23 @@ def default_scenario() -> Scenario:
                     spec=ScenarioSpec(nodes=nodes, namespaces=("shop", "test"), workloads=workloads))
 
 
+def generated_scenario(workloads: int, *, replicas: int = 2, per_namespace: int = 100,
+                       pods_per_node: int = 250) -> Scenario:
+    """A synthetic cluster of `workloads` Deployments (`svc-N` in namespaces `team-M`, `per_namespace` each),
+    with enough nodes for their pods: for scale tests and `bench/sandbox_scale.py`."""
+    if workloads < 1 or replicas < 0 or per_namespace < 1 or pods_per_node < 1:
+        raise ValidationError(f"generated scenario: workloads ({workloads}), per_namespace ({per_namespace}) and "
+                              f"pods_per_node ({pods_per_node}) must be positive, replicas ({replicas}) not negative")
+    images = ("python:3.12", "node:20", "golang:1.22", "eclipse-temurin:21")
+    items = tuple(WorkloadSpec(namespace=f"team-{i // per_namespace}", name=f"svc-{i}", image=images[i % len(images)],
+                               replicas=replicas, rps=2.0, startup=1.0) for i in range(workloads))
+    count = max(1, -(-workloads * replicas // pods_per_node))
+    nodes = tuple(NodeSpec(name=f"node-{i}", zone=f"zone-{'abc'[i % 3]}", pods=str(pods_per_node))
+                  for i in range(count))
+    return Scenario(metadata=ScenarioMeta(name=f"generated-{workloads}"),
+                    spec=ScenarioSpec(nodes=nodes, workloads=items))
+
+
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
     """Validate a decoded YAML document; every problem becomes one `source: field: message` line."""
     try:

@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from tagent.sandbox import kinds, objects
+from tagent.sandbox import kinds, objects, traffic
 from tagent.sandbox.apierrors import ApiError
 from tagent.sandbox.clock import SandboxClock, rfc3339
 from tagent.sandbox.controllers import Controllers, is_ready
@@ -102,7 +102,7 @@ class Simulation:
 
     # -- the loop ------------------------------------------------------------------------------------
     def tick(self, bootstrap: bool = False) -> None:
-        with self.store.lock:
+        with self.store.lock, traffic.population(self._pod_count):
             now = self.clock.now()
             dt = max(0.0, (now - self._last).total_seconds())
             self._last = now
@@ -116,6 +116,9 @@ class Simulation:
                 self._next_expiry = self.clock.elapsed() + EXPIRE_EVERY
                 self.recorder.expire()
 
+    def _pod_count(self) -> int:
+        return self.store.count(kinds.PODS)
+
     def _run_script(self) -> None:
         while self._script and self._script[0].at <= self.clock.elapsed():
             step = self._script.pop(0)
@@ -127,11 +130,10 @@ class Simulation:
                 log.warning("scenario: cannot inject %s into %s: %s", step.fault, step.target, exc.message)
 
     def _update_pdbs(self) -> None:
-        pods = self.store.items(kinds.PODS)
         for pdb in self.store.items(kinds.PDBS):
             ns = pdb["metadata"]["namespace"]
-            mine = [p for p in pods if p["metadata"]["namespace"] == ns
-                    and matches_selector(pdb["spec"].get("selector") or {}, p["metadata"].get("labels") or {})]
+            mine = [p for p in self.store.items(kinds.PODS, ns)
+                    if matches_selector(pdb["spec"].get("selector") or {}, p["metadata"].get("labels") or {})]
             healthy = sum(1 for p in mine if is_ready(p))
             desired = int(pdb["spec"].get("minAvailable", 0) or 0)
             status = {"currentHealthy": healthy, "desiredHealthy": desired, "expectedPods": len(mine),

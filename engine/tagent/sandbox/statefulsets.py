@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tagent.sandbox import kinds, objects
-from tagent.sandbox.controllers import is_ready, owned_by
+from tagent.sandbox.controllers import is_ready
 from tagent.sandbox.events import EventRecorder
 from tagent.sandbox.hashing import workload_hash
 from tagent.sandbox.store import Obj, Store
@@ -25,7 +25,7 @@ class StatefulSetController:
         ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
         desired = int(sts["spec"].get("replicas", 1))
         update = f"{name}-{workload_hash(sts)}"
-        pods = {p["metadata"]["name"]: p for p in self.store.items(kinds.PODS, ns, owned_by(sts))}
+        pods = {p["metadata"]["name"]: p for p in self.store.owned(kinds.PODS, sts["metadata"]["uid"])}
         ordered = sts["spec"].get("podManagementPolicy", "OrderedReady") == "OrderedReady"
         # scale down from the highest ordinal
         for pod_name in sorted(pods, key=_ordinal, reverse=True):

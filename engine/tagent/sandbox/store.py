@@ -3,6 +3,10 @@
 One lock guards everything, and every write bumps one global resourceVersion and appends the change to
 a bounded history, so a watch can resume from any version the history still holds and gets 410 Expired
 for an older one, as from a real API server after compaction.
+
+Objects are indexed by namespace and by controller owner (uid), so the controllers' "pods of this
+ReplicaSet" and "ReplicaSets of this Deployment" cost what they return, not the size of the store
+(linear controllers at thousands of workloads, issue 14).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from tagent.sandbox.clock import SandboxClock, rfc3339
 from tagent.sandbox.kinds import ResourceType
 
 Obj = dict[str, Any]
+Key = tuple[str, str]  # (namespace or "", name)
 _SUFFIX = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -60,7 +65,10 @@ class Store:
         self.clock = clock
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
-        self._objects: dict[str, dict[tuple[str, str], Obj]] = defaultdict(dict)
+        self._objects: dict[str, dict[Key, Obj]] = defaultdict(dict)
+        # resource key -> namespace -> keys, and resource key -> controller uid -> keys (insertion-ordered)
+        self._by_ns: dict[str, dict[str, dict[Key, None]]] = defaultdict(lambda: defaultdict(dict))
+        self._by_owner: dict[str, dict[str, dict[Key, None]]] = defaultdict(lambda: defaultdict(dict))
         self._rv = 0
         self._history: deque[Change] = deque(maxlen=history)
         self._oldest = 0  # the history holds every change with rv > _oldest
@@ -91,8 +99,23 @@ class Store:
               pred: Callable[[Obj], bool] | None = None) -> builtins.list[Obj]:
         """The stored objects themselves (in creation order), for internal readers that never modify them."""
         with self.lock:
-            return [o for (ns, _), o in self._objects[rt.key].items()
-                    if (not namespace or ns == namespace) and (pred is None or pred(o))]
+            objects = self._objects[rt.key]
+            if namespace and rt.namespaced:
+                found = [objects[k] for k in self._by_ns[rt.key].get(namespace, ())]
+            elif namespace:
+                found = [o for (ns, _), o in objects.items() if ns == namespace]
+            else:
+                found = list(objects.values())
+            return found if pred is None else [o for o in found if pred(o)]
+
+    def count(self, rt: ResourceType) -> int:
+        return len(self._objects[rt.key])
+
+    def owned(self, rt: ResourceType, owner_uid: str) -> builtins.list[Obj]:
+        """The stored objects whose controller ownerReference names `owner_uid` (in creation order)."""
+        with self.lock:
+            objects = self._objects[rt.key]
+            return [objects[k] for k in self._by_owner[rt.key].get(owner_uid, ())]
 
     def list(self, rt: ResourceType, namespace: str | None = None,
              pred: Callable[[Obj], bool] | None = None) -> tuple[list[Obj], int]:
@@ -104,6 +127,18 @@ class Store:
 
     def subscribe(self, listener: Callable[[Change], None]) -> None:
         self._listeners.append(listener)
+
+    # -- indexes ---------------------------------------------------------------------------------
+    def _index(self, rt: ResourceType, key: Key, obj: Obj) -> None:
+        self._by_ns[rt.key][key[0]][key] = None
+        for uid in _controllers(obj):
+            self._by_owner[rt.key][uid][key] = None
+
+    def _unindex(self, rt: ResourceType, key: Key, obj: Obj, *, namespace: bool = True) -> None:
+        if namespace:
+            _discard(self._by_ns[rt.key], key[0], key)
+        for uid in _controllers(obj):
+            _discard(self._by_owner[rt.key], uid, key)
 
     # -- writing ---------------------------------------------------------------------------------
     def _record(self, rt: ResourceType, kind: str, obj: Obj) -> Obj:
@@ -138,6 +173,7 @@ class Store:
             if "spec" in obj and rt.group == "apps":
                 meta["generation"] = 1
             self._objects[rt.key][(ns, name)] = obj
+            self._index(rt, (ns, name), obj)
             return self._record(rt, "ADDED", obj)
 
     def replace(self, rt: ResourceType, obj: Obj, check_rv: bool = True) -> Obj:
@@ -158,11 +194,15 @@ class Store:
                 if field in old["metadata"] and field not in new["metadata"]:
                     new["metadata"][field] = old["metadata"][field]
             new["metadata"]["uid"] = old["metadata"]["uid"]
-            if "generation" in old["metadata"] and _canon(old.get("spec")) != _canon(new.get("spec")):
-                new["metadata"]["generation"] = old["metadata"]["generation"] + 1
+            if "generation" in old["metadata"]:  # the server's, never the client's (as in kube-apiserver)
+                changed = _canon(old.get("spec")) != _canon(new.get("spec"))
+                new["metadata"]["generation"] = old["metadata"]["generation"] + (1 if changed else 0)
             if _same(new, old):
                 return old
             self._objects[rt.key][key] = new
+            if _controllers(old) != _controllers(new):
+                self._unindex(rt, key, old, namespace=False)
+                self._index(rt, key, new)
             return self._record(rt, "MODIFIED", new)
 
     def mutate(self, rt: ResourceType, namespace: str, name: str, fn: Callable[[Obj], None]) -> Obj | None:
@@ -178,14 +218,15 @@ class Store:
     def set_status(self, rt: ResourceType, namespace: str, name: str, status: Obj) -> None:
         """Write `status` unless it is already the stored one (controllers call this every tick)."""
         with self.lock:
-            current = self.peek(rt, namespace, name)
+            key = (namespace if rt.namespaced else "", name)
+            current = self._objects[rt.key].get(key)
             if current is None or current.get("status") == status:
                 return
-
-            def apply(obj: Obj) -> None:
-                obj["status"] = status
-
-            self.mutate(rt, namespace, name, apply)
+            # only the status changes: no spec comparison, no deep copy of the rest (stored objects are
+            # never changed in place, so the new one may share them); `status` itself is the caller's
+            new = {**current, "metadata": dict(current["metadata"]), "status": prune_nulls(status)}
+            self._objects[rt.key][key] = new
+            self._record(rt, "MODIFIED", new)
 
     def delete(self, rt: ResourceType, namespace: str, name: str) -> Obj:
         with self.lock:
@@ -193,6 +234,7 @@ class Store:
             obj = self._objects[rt.key].pop(key, None)
             if obj is None:
                 raise apierrors.not_found(rt.plural, name, rt.group)
+            self._unindex(rt, key, obj)
             return self._record(rt, "DELETED", obj)
 
     # -- watching --------------------------------------------------------------------------------
@@ -233,3 +275,17 @@ def _same(a: Obj, b: Obj) -> bool:
     """Equal apart from metadata.resourceVersion (a write that changes nothing is not recorded)."""
     strip = lambda o: {**o, "metadata": {k: v for k, v in o["metadata"].items() if k != "resourceVersion"}}  # noqa: E731
     return _canon(strip(a)) == _canon(strip(b))
+
+
+def _controllers(obj: Obj) -> tuple[str, ...]:
+    """The uids named by the object's controller ownerReferences (normally none or one)."""
+    return tuple(str(r.get("uid")) for r in obj["metadata"].get("ownerReferences") or []
+                 if isinstance(r, dict) and r.get("controller") and r.get("uid"))
+
+
+def _discard(index: dict[str, dict[Key, None]], bucket: str, key: Key) -> None:
+    keys = index.get(bucket)
+    if keys is not None:
+        keys.pop(key, None)
+        if not keys:
+            del index[bucket]

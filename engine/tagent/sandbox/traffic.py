@@ -2,11 +2,18 @@
 
 Requests are simulated one by one (up to a cap per tick; beyond it in aggregate with the same shares),
 so counters, the latency histogram and the access log tell the same story.
+
+The caps shrink as the cluster grows (a budget per tick shared by every pod), so one tick costs about the
+same per pod however long the previous tick took: without that, a slow tick means a longer `dt`, more
+requests to simulate and a slower next tick, and thousands of workloads never settle (issue 14).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from tagent.sandbox import logs
@@ -14,8 +21,30 @@ from tagent.sandbox.faults import Effects
 from tagent.sandbox.podstate import BUCKETS, Container, PodState
 from tagent.sandbox.quantities import parse_quantity
 
-SIMULATED_PER_TICK = 2000
+SIMULATED_PER_TICK = 2000  # per pod, in a small cluster
 LOGGED_PER_TICK = 100
+SIMULATED_BUDGET = 20_000  # per tick, shared by every pod of the cluster
+LOGGED_BUDGET = 4_000
+MIN_SIMULATED, MIN_LOGGED = 5, 1
+_pods: ContextVar[Callable[[], int]] = ContextVar("sandbox_pods", default=lambda: 1)
+
+
+@contextmanager
+def population(pods: Callable[[], int]) -> Iterator[None]:
+    """Size the per-pod caps by `pods()` (the cluster's pod count) for the ticks run inside; the simulation
+    thread sets it around each tick."""
+    token = _pods.set(pods)
+    try:
+        yield
+    finally:
+        _pods.reset(token)
+
+
+def caps() -> tuple[int, int]:
+    """(requests simulated one by one, access-log lines written) per pod for this tick."""
+    pods = max(1, _pods.get()())
+    return (max(MIN_SIMULATED, min(SIMULATED_PER_TICK, SIMULATED_BUDGET // pods)),
+            max(MIN_LOGGED, min(LOGGED_PER_TICK, LOGGED_BUDGET // pods)))
 CHATTER_EVERY = 30.0  # sandbox seconds between background lines of non-HTTP workloads
 
 
@@ -65,7 +94,8 @@ def serve(pod: PodState, effects: Effects, now: datetime, dt: float) -> None:
     if n == 0:
         return
     rng = pod.rng
-    simulated = min(n, SIMULATED_PER_TICK)
+    simulate_cap, log_cap = caps()
+    simulated = min(n, simulate_cap)
     weight = n / simulated
     median = pod.profile.latency_ms / 1000.0 * (1.0 + 0.4 * max(0.0, math.log(max(effects.load, 1.0))))
     logged = 0
@@ -81,7 +111,7 @@ def serve(pod: PodState, effects: Effects, now: datetime, dt: float) -> None:
         t.buckets[_bucket(seconds)] += weight
         t.duration_sum += seconds * weight
         t.duration_count += weight
-        if logged < LOGGED_PER_TICK:
+        if logged < log_cap:
             moment = now - timedelta(seconds=dt * (1 - (i + 1) / simulated))
             if code == "500" and error_text:
                 c.logs.append((moment, error_text))
