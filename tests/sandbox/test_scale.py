@@ -82,7 +82,8 @@ def test_owner_and_namespace_indexes_follow_every_write() -> None:
     # an orphaned pod leaves its owner's index; the ReplicaSet makes a replacement
     store.mutate(kinds.PODS, "team-1", pod["metadata"]["name"],
                  lambda o: o["metadata"].__setitem__("ownerReferences", []))
-    assert pod["metadata"]["name"] not in [o["metadata"]["name"] for o in store.owned(kinds.PODS, rs["metadata"]["uid"])]
+    owned = [o["metadata"]["name"] for o in store.owned(kinds.PODS, rs["metadata"]["uid"])]
+    assert pod["metadata"]["name"] not in owned
     sim.tick()
     assert len(store.owned(kinds.PODS, rs["metadata"]["uid"])) == 2
     store.delete(kinds.DEPLOYMENTS, "team-0", "svc-0")
