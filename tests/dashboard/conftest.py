@@ -40,7 +40,7 @@ def app_test() -> AppRunner:
         at.query_params.update(query or {})
         at.run()
         if page:
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"views/{page}.py").run()
         return at
 
     return run

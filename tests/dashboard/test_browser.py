@@ -128,3 +128,27 @@ def test_every_page_in_chromium(dashboard: str, engine: Engine, tmp_path: Path) 
     assert sorted(p.name for p in shots.iterdir()) == sorted(
         [f"{p or 'overview'}.png" for p, _, _ in PAGES] + ["incident-link.png"])
     assert problems == [], "\n".join(problems)
+
+
+def test_pages_opened_by_their_url_keep_the_apps_navigation(dashboard: str, engine: Engine) -> None:
+    """Issue 14: /incidents opened directly showed Streamlit's file-based navigation (lower-case file names, no
+    sidebar header), because the pages lived in a directory Streamlit scans on its own."""
+    from playwright.sync_api import sync_playwright
+
+    titles = [title for _, title, _ in PAGES]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for path, title, _ in PAGES[1:]:
+                page.goto(f"{dashboard}/{path}")  # a bookmark, a link pasted in chat: a fresh session
+                page.get_by_role("heading", name=title, level=1).wait_for(timeout=30_000)
+                _settled(page)
+                nav = page.locator('[data-testid="stSidebarNav"]')
+                links = [text.strip() for text in nav.locator("a").all_inner_texts()]
+                # the six titles in order (each after its icon's ligature), never the files' lower-case names
+                assert [next((t for t in titles if line.endswith(t)), line) for line in links] == titles, (path, links)
+                sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+                assert "Tagent" in sidebar and "API connected" in sidebar, (path, sidebar[:300])
+        finally:
+            browser.close()

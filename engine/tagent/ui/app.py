@@ -12,7 +12,9 @@ import streamlit as st
 
 from tagent.ui.client import ApiClient, ApiError, ApiUnavailable
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# not "pages/": Streamlit would find that directory and show its own file-based navigation for a page
+# opened by its URL (/incidents), lower-case file names and no sidebar header, instead of this one
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 PAGES = (  # file, title, icon, url path
     ("overview.py", "Overview", ":material/dashboard:", "overview"),
     ("services.py", "Services", ":material/dns:", "services"),
