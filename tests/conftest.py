@@ -2,5 +2,6 @@
 
 pytest_plugins = [
     "tests.fixtures.sandbox",
+    "tests.fixtures.realk8s",
     "tests.fixtures.services",
 ]
