@@ -17,9 +17,35 @@ KEEP = [
 ]
 
 
-@pytest.mark.parametrize("line", KEEP)
+# issue 14: structure that the high-entropy check took for secrets (post-mortem timelines were full of masks)
+STRUCTURE = [
+    "crashloop-restart/Deployment/shop/payment-service opened",
+    "StatefulSet/orders-db-primary scaled 3 -> 5",
+    "patched kubectl.kubernetes.io/restartedAt=2026-12-02T03:14:07Z on Deployment/payment-service",
+    "started_at=2026-12-02T03:14:07.123456+00:00 duration=PT1M30S",
+    "window=20261202T031407Z/PT5M30S timeout=1h30m15s/retry=250ms",
+    "GET /api/v1/incidents/123e4567-e89b-12d3-a456-426614174000/timeline 200",
+    "volume /var/lib/kubelet/pods/payment-service/volumes mounted",
+    "GET apps/v1/namespaces/shop/deployments/payment-service 200",
+    "HorizontalPodAutoscalerControllerManager synced",
+    "incident 3f2a9c0d1e4b5a6f at 2026-12-02T03:14:07Z: HighErrorRate/2026-12-02T03:14:07Z",
+]
+
+
+@pytest.mark.parametrize("line", KEEP + STRUCTURE)
 def test_ordinary_text_is_kept(line: str) -> None:
     assert Redactor()(line) == line
+
+
+def test_secrets_next_to_structure_are_still_masked() -> None:
+    samples, _ = generate(60, seed=5)
+    secrets = [secret for kind, secret, _ in samples if kind in ("high_entropy", "aws_secret_key", "bearer")]
+    assert len(secrets) >= 10
+    hexes = ["0123456789abcdef0123456789abcdef01234567", "123e4567e89b12d3a456426614174000"]
+    for secret in secrets + hexes:
+        for line in (f"Deployment/payment-service/{secret}", f"{secret}/2026-12-02T03:14:07Z",
+                     f"restartedAt=2026-12-02T03:14:07Z/{secret}", f"value {secret} at 2026-12-02T03:14:07Z"):
+            assert secret not in Redactor()(line), line
 
 
 def test_every_generated_kind_is_masked_and_counted() -> None:

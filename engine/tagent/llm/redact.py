@@ -6,7 +6,10 @@ matched exactly, and patterns for what a cluster leaks into logs and events: pri
 in URLs, Authorization headers, JWTs, vendor token formats (AWS, GitHub, Slack, OpenAI, Google, Stripe),
 `password=...`-style pairs, emails, IPv4/IPv6 addresses, and long high-entropy strings. Each match
 becomes `[REDACTED:<kind>]`, so a reader (or the model) still sees that something was there.
-Over-masking is the accepted failure mode: a masked version string costs less than a leaked key.
+Over-masking is the accepted failure mode: a masked version string costs less than a leaked key. Yet a
+long token made only of structure is not a secret: ISO timestamps (and the pieces of them a token holds),
+durations, canonical UUIDs, and paths or key=value pairs whose every segment is a word or a Kubernetes
+name (`Deployment/payment-service`, `/var/lib/kubelet/pods`, `restartedAt=2026-12-02T03:14:07Z`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,24 @@ _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[\w.-]+)?(?![\w:])")
 _TOKEN = re.compile(rf"(?<![{_B64ISH}])[{_B64ISH}]{{20,}}(?![{_B64ISH}])")
 _K8S_NAME = re.compile(r"^[a-z0-9]{1,12}(?:[-_][a-z0-9]{1,12})+$")
+# what a token may hold without being random: times (a token stops at ':' and '.', so a timestamp arrives
+# as `2026-12-02T03`), ISO and Go durations, canonical UUIDs
+_STRUCTURE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:T\d{2})?|\d{8}T\d{4,6}Z?"
+    r"|P(?=\d|T\d)(?:\d+[YMWD])*(?:T(?:\d+[HMS])+)?"
+    r"|(?<![A-Za-z])(?:\d+(?:ms|us|ns|h|m|s|d))+(?![A-Za-z])"
+    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# a segment between '/' or '=' that is a word: a Kubernetes-style name (lower case, digits, - _ .),
+# or an identifier in camelCase / PascalCase (Deployment, StatefulSet, restartedAt)
+# (chunks of at most 12, as in _K8S_NAME: a long run of lower case and digits may be a hex key)
+_WORD = re.compile(r"[a-z0-9]{1,12}(?:[-_.][a-z0-9]{1,12})*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*")
+
+
+def _only_structure(token: str) -> bool:
+    """Whether `token` is made of times, durations, UUIDs and words joined by '/', '=' or '-' only."""
+    rest = _STRUCTURE.sub("/", token)
+    segments = [s for s in re.split(r"[/=]+", rest) if s.strip("-_")]
+    return all(_WORD.fullmatch(s.strip("-_")) for s in segments)
 
 
 def shannon_entropy(text: str) -> float:
@@ -59,7 +80,7 @@ def shannon_entropy(text: str) -> float:
 
 def looks_random(token: str) -> bool:
     """A long token mixing character classes with high entropy: a key, not a word or a pod name."""
-    if len(token) < 20 or _K8S_NAME.match(token):
+    if len(token) < 20 or _K8S_NAME.match(token) or _only_structure(token):
         return False
     classes = sum(bool(re.search(p, token)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=_-]"))
     if classes < 2 or (classes == 2 and len(token) < 32):
