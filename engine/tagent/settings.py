@@ -92,6 +92,13 @@ class Settings(BaseSettings):
 
     redis_url: SecretStr | None = None
 
+    # incidents (docs/incidents.md)
+    engine_id: str = ""  # who owns playbook runs; default: host name + data dir, stable across restarts
+    run_stale_after: float = Field(default=30.0, gt=0)  # another engine takes a run over after this heartbeat age
+    incident_quiet_after: float = Field(default=1800.0, gt=0)  # an idle open incident with no evidence closes
+    incident_settle: float = Field(default=900.0, ge=0)  # another rule's decision joins a workload's incident
+    digest_after: int = Field(default=5, ge=1)  # pages sent one by one in a storm; the rest go in one digest
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -108,6 +115,16 @@ class Settings(BaseSettings):
         if self.db_url is not None:
             return self.db_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'tagent.db').resolve()}"
+
+    def engine_identity(self) -> str:
+        """`engine_id`, or this host plus the data dir: the same engine restarting owns its runs at once."""
+        if self.engine_id:
+            return self.engine_id
+        import hashlib
+        import socket
+
+        where = hashlib.blake2b(str(self.data_dir.resolve()).encode(), digest_size=4).hexdigest()
+        return f"{socket.gethostname()}:{where}"
 
     def secret_values(self) -> list[str]:
         """Every configured secret value, for redaction in logs, LLM prompts and post-mortems."""

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from tagent.api.app import create_app
 from tagent.app.build import build_engine
-from tagent.app.drafting import drafting
+from tagent.app.drafting import Drafting
 from tagent.app.engine import Engine
 from tagent.model import Decision, Incident, WorkloadRef
 from tagent.sandbox.receivers import OpenAIReceiver
@@ -32,12 +32,17 @@ from tests.drafts.forge_server import ForgeServer
 from tests.policy.gitrepo import RulesRepo
 
 
+def _drafting(engine: Engine) -> Drafting:
+    assert engine.drafting is not None
+    return engine.drafting
+
+
 def _engine(settings: Settings) -> Iterator[Engine]:
     built = build_engine(settings, source_interval=60.0)  # no source needs to run: the tests hand it decisions
     try:
         yield built
     finally:
-        drafting(built).drain(30)
+        _drafting(built).drain(30)
         built.stop(timeout=5)
         built.store.close()
         built.kube.close()
@@ -123,7 +128,7 @@ def test_a_notify_only_incident_is_drafted_once_in_the_background(
     llm_server.responder = replay = Replay.of("valid")
     incident = _notify_only(git_engine)
     assert _notify_only(git_engine).id == incident.id  # the same incident again: joined, not drafted again
-    assert drafting(git_engine).drain(30)
+    assert _drafting(git_engine).drain(30)
     found = git_engine.store.incidents.get(incident.id)
     assert found is not None
     [note] = [e for e in found.timeline if e.kind == "draft"]
@@ -136,7 +141,7 @@ def test_the_automatic_draft_can_be_turned_off(git_settings: Settings, llm_serve
     llm_server.responder = replay = Replay.of("valid")
     for engine in _engine(git_settings.model_copy(update={"draft_on_unmatched": False})):
         incident = _notify_only(engine)
-        assert drafting(engine).drain(5)
+        assert _drafting(engine).drain(5)
         found = engine.store.incidents.get(incident.id)
         assert found is not None and not [e for e in found.timeline if e.kind == "draft"]
     assert replay.bodies == []

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from tagent.cli.main import app
 from tagent.debrief.debrief import export_postmortems, night_debrief, speak
 from tagent.model import Incident, IncidentStatus, Severity, TimelineEntry, WorkloadRef
-from tagent.playbooks.incidents import IncidentBook
+from tagent.incidents import Postmortems
 from tagent.store import Store
 from tests.actions.harness import sqlite_copy
 
@@ -28,14 +28,18 @@ def add(store: Store, name: str, rule: str, status: IncidentStatus, opened: date
                             TimelineEntry(at=opened - timedelta(seconds=4), kind="event", summary="crash",
                                           data={"reason": "CrashLoopBackOff", "message": "back-off"})])
     store.incidents.open(incident)
-    book = IncidentBook(store)
     if night:
-        book.add(incident.id, "approval", "Night Mode: nobody acknowledged within 5m; Tagent remediates",
-                 opened + timedelta(minutes=5))
-    book.add(incident.id, "step", f"{action}: ok", opened + timedelta(seconds=6), action=action, status="ok",
-             step="fix", command="kubectl rollout restart deployment/x -n shop")
-    closed = book.close(incident.id, status, opened + timedelta(seconds=40), f"{status.value}: done")
+        store.incidents.add_timeline(incident.id, TimelineEntry(
+            at=opened + timedelta(minutes=5), kind="approval",
+            summary="Night Mode: nobody acknowledged within 5m; Tagent remediates"))
+    store.incidents.add_timeline(incident.id, TimelineEntry(
+        at=opened + timedelta(seconds=6), kind="step", summary=f"{action}: ok",
+        data={"action": action, "status": "ok", "step": "fix",
+              "command": "kubectl rollout restart deployment/x -n shop"}))
+    closed = store.incidents.set_status(incident.id, status, at=opened + timedelta(seconds=40),
+                                        summary=f"{status.value}: done")
     assert closed is not None
+    Postmortems(store, mask=lambda text: text).write(closed, opened + timedelta(seconds=40))
     return closed
 
 

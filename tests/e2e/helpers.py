@@ -48,23 +48,23 @@ class Fired:
 
 
 class FiredLog:
-    """Every decision the engine's matching produced, with when: `Engine.process` (the dispatcher's body)
+    """Every decision the engine's matching produced, with when: `Engine.process_batch` (the dispatcher's body)
     is wrapped, not replaced. This sees what fired even when the handler folds a decision into another
     rule's open incident (those never reach the guard, so the store would not show them)."""
 
     def __init__(self, engine: Engine) -> None:
         self.items: list[Fired] = []
         self._lock = threading.Lock()
-        process = engine.process
+        process = engine.process_batch
 
-        def recording(event: Event) -> list[Decision]:
-            decisions = process(event)
+        def recording(events: list[Event]) -> list[Decision]:
+            decisions = process(events)
             done = time.monotonic()
             with self._lock:
                 self.items.extend(Fired(d, done) for d in decisions)
             return decisions
 
-        engine.process = recording  # type: ignore[method-assign]
+        engine.process_batch = recording  # type: ignore[method-assign]
 
     def of(self, rule: str, target: WorkloadRef) -> list[Fired]:
         with self._lock:

@@ -14,8 +14,9 @@ import pytest
 from pydantic import SecretStr
 
 from tagent.actions import ActionDeps, build_registry
-from tagent.escalation import Escalation, IncidentManager
+from tagent.escalation import Escalation
 from tagent.guard import Guard
+from tagent.incidents import IncidentService, Knobs, TickReport, incident_service
 from tagent.llm import Redactor
 from tagent.notify import Notifier
 from tagent.policy import RuleSet, load_ruleset
@@ -52,8 +53,17 @@ class Flow:
     env: Env
     teams: WebhookReceiver
     clock: Clock
-    manager: IncidentManager
+    manager: IncidentService
     ruleset: RuleSet
+
+    def sent(self) -> None:
+        """Do what the outbox holds now (notifications and calls go out after the transaction, in a thread)."""
+        self.manager.outbox.drain()
+
+    def tick(self, seconds: float) -> TickReport:
+        report = self.manager.tick(self.clock.advance(seconds))
+        self.sent()
+        return report
 
 
 def make_flow(env: Env, teams: WebhookReceiver, ruleset: RuleSet, start: datetime, **kw: Any) -> Flow:
@@ -68,8 +78,8 @@ def make_flow(env: Env, teams: WebhookReceiver, ruleset: RuleSet, start: datetim
     escalation = Escalation(env.store, notifier=notifier, caller=env.deps.caller, phones=settings.phones,
                             dashboard_url=settings.dashboard_url, redact=Redactor(settings.secret_values()),
                             call_backoff=0.01, retry_base=30.0)
-    manager = IncidentManager(env.store, guard, build_registry(deps), lambda: ruleset, escalation=escalation,
-                              clock=clock, secrets=settings.secret_values(), **kw)
+    manager = incident_service(env.store, guard, build_registry(deps), lambda: ruleset, escalation=escalation,
+                               clock=clock, secrets=settings.secret_values(), knobs=Knobs(**kw))
     return Flow(env, teams, clock, manager, ruleset)
 
 

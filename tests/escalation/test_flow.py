@@ -79,11 +79,12 @@ def test_auto_mode_crash_loop_is_restarted_resolved_and_written_up(flow: Flow) -
 def test_night_mode_no_ack_means_tagent_fixes_it(flow: Flow) -> None:
     decision, event = error_spike(flow)
     incident = flow.manager.handle(decision, [event])
+    flow.sent()
     assert incident.status == IncidentStatus.awaiting_ack
     assert len(flow.env.twilio.calls) == 1 and flow.env.twilio.calls[0].to == "+15005550006"
     assert any("approve" in m.text for m in flow.env.hooks.messages())
-    assert flow.manager.tick(flow.clock.advance(240)).night_remediations == 0  # 4 min: still waiting
-    assert flow.manager.tick(flow.clock.advance(61)).night_remediations == 1  # past the 5 min ack timeout
+    assert flow.tick(240).night_remediations == 0  # 4 min: still waiting
+    assert flow.tick(61).night_remediations == 1  # past the 5 min ack timeout
     assert flow.manager.drain(30)
     done = flow.manager.store.incidents.get(incident.id)
     assert done is not None
@@ -97,7 +98,7 @@ def test_night_mode_no_ack_means_tagent_fixes_it(flow: Flow) -> None:
 def test_by_day_it_waits_and_the_phone_digit_two_fixes_it_now(flow: Flow) -> None:
     decision, event = error_spike(flow)
     incident = flow.manager.handle(decision, [event])
-    assert flow.manager.tick(flow.clock.advance(3600)).night_remediations == 0
+    assert flow.tick(3600).night_remediations == 0
     assert flow.manager.store.incidents.get(incident.id).status == IncidentStatus.awaiting_ack  # type: ignore[union-attr]
     call = flow.env.twilio.calls[0]
     url, params, signature = flow.env.twilio.gather_callback(call.sid, "2")
@@ -115,10 +116,10 @@ def test_an_acknowledgement_at_night_stops_night_mode(flow: Flow) -> None:
     decision, event = error_spike(flow)
     incident = flow.manager.handle(decision, [event])
     flow.manager.acknowledge(incident.id, by="phone:alice")
-    assert flow.manager.tick(flow.clock.advance(900)).night_remediations == 0
+    assert flow.tick(900).night_remediations == 0
     assert flow.manager.store.runs.list(incident_id=incident.id) == []
     flow.manager.deny(incident.id, by="alice", reason="looking at it myself")
-    assert flow.manager.tick(flow.clock.advance(900)).night_remediations == 0
+    assert flow.tick(900).night_remediations == 0
     final = flow.manager.store.incidents.get(incident.id)
     assert final is not None and final.status == IncidentStatus.open and final.acknowledged_at is not None
     assert flow.env.store.audit.list() == []  # nothing was mutated
@@ -133,7 +134,9 @@ def test_a_fingerprint_that_comes_back_during_its_cooldown_escalates(flow: Flow)
     flow.clock.advance(60)
     again, event2 = crashloop(flow)
     second = flow.manager.handle(again, [event2])
+    flow.sent()
     assert second.id != first.id
+    assert any(e.kind == "note" and e.data.get("incident_id") == first.id for e in second.timeline)  # linked
     assert any(e.kind == "note" and "flapping" in e.summary for e in second.timeline)
     assert any(e.kind == "guard" and e.data["reason"] == "cooldown" for e in second.timeline)
     assert len(flow.env.twilio.calls) == 1  # the second time a person is called
@@ -145,10 +148,11 @@ def test_when_every_channel_fails_the_message_is_retried_later(flow: Flow) -> No
     flow.teams.fail_next(2, 503)
     decision, event = error_spike(flow)
     incident = flow.manager.handle(decision, [event])
+    flow.sent()
     pending = [n for n in flow.env.store.notifications.list(incident_id=incident.id) if n.status.value == "pending"]
     assert len(pending) == 2
-    assert flow.manager.tick(flow.clock.advance(5)).notifications_retried == 0  # not due yet
-    assert flow.manager.tick(flow.clock.advance(30)).notifications_retried >= 1
+    assert flow.tick(5).notifications_retried == 0  # not due yet
+    assert flow.tick(30).notifications_retried >= 1
     assert any("approve" in m.text for m in flow.env.hooks.messages())
 
 
@@ -186,7 +190,7 @@ def test_an_automatic_rule_supersedes_a_question_on_the_same_workload(flow: Flow
     assert acting.id != asked.id and acting.rule == "bad-deploy-rollback"
     assert flow.manager.drain(30)
     withdrawn = flow.manager.store.incidents.get(asked.id)
-    assert withdrawn is not None and withdrawn.status == IncidentStatus.resolved
+    assert withdrawn is not None and withdrawn.status == IncidentStatus.superseded
     assert any("superseded" in e.summary for e in withdrawn.timeline)
     assert flow.manager.store.approvals.pending(incident_id=asked.id) == []
     done = flow.manager.store.incidents.get(acting.id)
@@ -194,7 +198,7 @@ def test_an_automatic_rule_supersedes_a_question_on_the_same_workload(flow: Flow
     runs = flow.manager.store.runs.list(incident_id=acting.id) + flow.manager.store.runs.list(incident_id=asked.id)
     assert len(runs) == 1  # one rollback, not two
     # Night Mode later finds nothing to approve for the withdrawn question
-    assert flow.manager.tick(flow.clock.advance(600)).night_remediations == 0
+    assert flow.tick(600).night_remediations == 0
 
 
 def test_another_rule_on_a_workload_being_repaired_joins_its_incident_and_is_recorded(flow: Flow) -> None:
@@ -218,13 +222,14 @@ def test_another_rule_on_a_workload_being_repaired_joins_its_incident_and_is_rec
 def test_the_phone_rings_only_after_the_grace_period_and_only_once(flow: Flow) -> None:
     decision, event = error_spike(flow)
     incident = flow.manager.handle(decision, [event])
+    flow.sent()
     assert incident.status == IncidentStatus.awaiting_ack
     assert any("approve" in m.text for m in flow.env.hooks.messages())  # told at once
-    flow.manager.tick(flow.clock.advance(30))
+    flow.tick(30)
     assert flow.env.twilio.calls == []  # an automatic fix may still come: nobody woken up yet
-    flow.manager.tick(flow.clock.advance(31))
+    flow.tick(31)
     assert len(flow.env.twilio.calls) == 1
-    flow.manager.tick(flow.clock.advance(30))
+    flow.tick(30)
     assert len(flow.env.twilio.calls) == 1
 
 
@@ -235,7 +240,7 @@ def test_a_question_superseded_within_the_grace_period_wakes_nobody(flow: Flow) 
     decision, event = bad_deploy_decision(flow)
     flow.manager.handle(decision, [event])
     assert flow.manager.drain(30)
-    flow.manager.tick(flow.clock.advance(120))
+    flow.tick(120)
     assert flow.env.twilio.calls == []
 
 
@@ -252,14 +257,14 @@ def test_a_step_approval_answered_runs_the_rest_once_however_often_it_ticks(flow
         "    - {name: ask, action: approval.request, with: {message: restart now}}\n"
         "    - name: restart\n      action: kubernetes.rollout_restart\n"
         "      with: {namespace: '{{ target.namespace }}', name: '{{ target.name }}'}\n")
-    flow.manager.rules = lambda: load_ruleset([tmp_path / "rules", tmp_path / "playbooks"], promtool=None)
+    flow.manager.p.rules = lambda: load_ruleset([tmp_path / "rules", tmp_path / "playbooks"], promtool=None)
     decision, event = crashloop(flow)
     incident = flow.manager.handle(decision.model_copy(update={"playbook": "ask-then-restart"}), [event])
     until(lambda: flow.manager.store.approvals.pending(incident_id=incident.id) != [])
     generation = flow.env.kube.get_deployment("shop", "payment-service").generation
     flow.manager.approve(incident.id, by="alice")
     for _ in range(8):
-        flow.manager.tick(flow.clock.advance(1))
+        flow.tick(1)
         time.sleep(0.05)
     assert flow.manager.drain(30)
     (run,) = flow.manager.store.runs.list(incident_id=incident.id)

@@ -1,20 +1,119 @@
-"""Build a whole Engine from Settings: the one place that decides which implementation each part gets."""
+"""The composition root: every part of the engine is built here, once, from Settings, and passed in.
+
+`tagent run`, the demo, the API tests and the benchmark all call `build_engine`. One Guard and one Settings
+are shared by automation (the incident lifecycle, the playbook actions) and chat; one Drafting serves the
+API and the automatic drafts; one rules holder is read by matching and by the incident lifecycle.
+"""
 
 from __future__ import annotations
 
-from tagent.app.engine import Clock, Engine
-from tagent.app.wiring import incident_manager
+import logging
+from collections.abc import Callable
+
+from tagent.actions import ActionDeps, Registry, build_registry
+from tagent.app.drafting import Drafting, DraftsUnavailable
+from tagent.app.engine import ActiveRules, Clock, Engine, EngineParts
+from tagent.app.recorder import StoreVersionRecorder
+from tagent.app.sources import Have, Intake, build_sources
+from tagent.chat.service import ChatService
 from tagent.clients.kubernetes import KubeClient
-from tagent.model import utcnow
+from tagent.clients.prometheus import PrometheusClient
+from tagent.detect import Detector
+from tagent.errors import ConfigError, TagentError
+from tagent.escalation import Escalation
+from tagent.guard import Guard
+from tagent.incidents import IncidentService, Knobs, incident_service
+from tagent.llm import LLMClient, Redactor
+from tagent.llm.chat_fallback import ChatFallbackLLM
+from tagent.model import Decision, Incident, utcnow
+from tagent.notify import Notifier, TwilioCaller
+from tagent.observability import EngineMetrics
+from tagent.policy.gitops import RulesSource
 from tagent.settings import Settings
 from tagent.store import Store
+
+log = logging.getLogger("tagent.engine")
 
 
 def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: Store | None = None,
                  clock: Clock = utcnow, source_interval: float | None = None) -> Engine:
-    """Connect to the cluster and the database, load the rules and wire every part (nothing starts yet)."""
+    """Connect to the cluster and the database, load the rules and build every part (nothing starts yet)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     kube = kube or KubeClient.connect(settings.kubeconfig)
     store = store or Store.from_settings(settings)
-    return Engine(settings, kube=kube, store=store, clock=clock, source_interval=source_interval,
-                  handler_factory=incident_manager)
+    metrics = EngineMetrics.create()
+    guard = Guard(store, settings, clock)
+    rules = RulesSource.from_settings(settings, StoreVersionRecorder(store))
+    first = rules.poll()
+    current = rules.current()
+    if current is None:
+        raise TagentError(f"no valid rules version at {settings.rules}: "
+                          + ("; ".join(first.problems[:5]) or first.error or "nothing found"))
+    active = ActiveRules(current.ruleset)
+    detector = Detector(current.ruleset.enabled_rules(), current.version.version, clock=clock,
+                        protected_namespaces=tuple(settings.protected_namespaces))
+    intake = Intake(metrics)
+    prometheus = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
+    interval = source_interval if source_interval is not None else settings.metrics_interval
+    sources = build_sources(Have(settings=settings, kube=kube, store=store, ingest=intake.ingest, clock=clock,
+                                 interval=interval, ruleset=current.ruleset, prometheus=prometheus))
+    notifier = Notifier.from_settings(settings) if settings.notify_urls else None
+    caller = _caller(settings)
+    registry = action_registry(settings, store, guard, kube, prometheus, notifier, caller, clock)
+    drafting = Drafting(settings, store, clock)
+    incidents = _incidents(settings, store, guard, registry, active, notifier, caller, clock, drafting)
+    chat = ChatService(kube, store, guard, clock, llm=ChatFallbackLLM.from_settings(settings), actions=registry,
+                       protected_namespaces=tuple(settings.protected_namespaces))
+    return Engine(settings, EngineParts(
+        kube=kube, store=store, clock=clock, metrics=metrics, guard=guard, rules=rules, active=active,
+        detector=detector, intake=intake, sources=sources, prometheus=prometheus, incidents=incidents, chat=chat,
+        drafting=drafting))
+
+
+def action_registry(settings: Settings, store: Store, guard: Guard, kube: KubeClient,
+                    prometheus: PrometheusClient | None, notifier: Notifier | None, caller: TwilioCaller | None,
+                    clock: Clock) -> Registry:
+    return build_registry(ActionDeps(
+        store=store, guard=guard, kube=kube, notifier=notifier, caller=caller, prometheus=prometheus,
+        redis_url=settings.redis_url.get_secret_value() if settings.redis_url else None,
+        allowed_http_hosts=tuple(settings.allowed_http_hosts), phones=settings.phones,
+        dashboard_url=settings.dashboard_url, clock=clock))
+
+
+def knobs(settings: Settings) -> Knobs:
+    return Knobs(quiet_after=settings.incident_quiet_after, settle=settings.incident_settle,
+                 call_grace=settings.call_grace, digest_after=settings.digest_after)
+
+
+def _incidents(settings: Settings, store: Store, guard: Guard, registry: Registry, active: ActiveRules,
+               notifier: Notifier | None, caller: TwilioCaller | None, clock: Clock,
+               drafting: Drafting) -> IncidentService:
+    escalation = Escalation(store, notifier=notifier, caller=caller, phones=settings.phones,
+                            dashboard_url=settings.dashboard_url, redact=Redactor(settings.secret_values()))
+    return incident_service(store, guard, registry, active.get, escalation=escalation, clock=clock,
+                            owner=settings.engine_identity(), knobs=knobs(settings),
+                            secrets=settings.secret_values(), llm=LLMClient.from_settings(settings),
+                            workload=store.inventory.get, stale_after=settings.run_stale_after,
+                            on_open=_drafts_hook(settings, drafting))
+
+
+def _caller(settings: Settings) -> TwilioCaller | None:
+    if not settings.twilio_account_sid:
+        return None
+    try:
+        return TwilioCaller.from_settings(settings)
+    except ConfigError as exc:
+        log.warning("phone calls disabled: %s", exc)
+        return None
+
+
+def _drafts_hook(settings: Settings, drafting: Drafting) -> Callable[[Incident, Decision], None] | None:
+    """Draft a playbook for each notify-only incident, when an LLM and a Git rules repository are set."""
+    if not settings.draft_on_unmatched:
+        return None
+    try:
+        drafting.proposer()
+    except DraftsUnavailable as exc:
+        log.info("no automatic playbook drafts: %s", exc)
+        return None
+    return drafting.on_open

@@ -1,22 +1,22 @@
 """Drafted playbooks for incidents: on request (API, dashboard) and, in the background, for every new
 incident whose rule has no playbook (it only notified, so Tagent had nothing to run).
 
-There is one `Drafting` per engine (`drafting(engine)`), and so one `DraftProposer`: it serialises drafts
-on a single clone of the rules repository, so a person's request and an automatic draft never write the
-same work tree at once. Each proposal goes on the incident's timeline (kind `draft`), which is also how an
-incident is drafted at most once automatically, across restarts. Drafting needs an LLM and a Git rules
-repository; without either it is unavailable, with one sentence that says what to set.
+There is one `Drafting` per engine (built by tagent.app.build, `engine.drafting`), and so one
+`DraftProposer`: it serialises drafts on a single clone of the rules repository, so a person's request and
+an automatic draft never write the same work tree at once. Each proposal goes on the incident's timeline
+(kind `draft`), which is also how an incident is drafted at most once automatically, across restarts.
+Drafting needs an LLM and a Git rules repository; without either it is unavailable, with one sentence that
+says what to set.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tagent.errors import ConfigError, TagentError
 from tagent.llm import LLMClient
@@ -24,9 +24,6 @@ from tagent.model import Decision, Incident, TimelineEntry
 from tagent.policy.drafts import DraftProposer, Proposal
 from tagent.settings import Settings
 from tagent.store import Store
-
-if TYPE_CHECKING:
-    from tagent.app.engine import Engine
 
 log = logging.getLogger("tagent.drafts")
 NO_LLM = "no LLM is configured: set TAGENT_LLM_BASE_URL (and TAGENT_LLM_API_KEY) to draft playbooks"
@@ -126,16 +123,3 @@ class Drafting:
         with self._lock:
             futures = set(self._futures)
         return not wait(futures, timeout=timeout).not_done
-
-
-_BY_ENGINE: weakref.WeakKeyDictionary[Engine, Drafting] = weakref.WeakKeyDictionary()
-_BY_ENGINE_LOCK = threading.Lock()
-
-
-def drafting(engine: Engine, **proposer_options: Any) -> Drafting:
-    """The engine's one Drafting (created on first use): the wiring's hook and the API share it."""
-    with _BY_ENGINE_LOCK:
-        found = _BY_ENGINE.get(engine)
-        if found is None:
-            found = _BY_ENGINE[engine] = Drafting(engine.settings, engine.store, engine.clock, **proposer_options)
-        return found

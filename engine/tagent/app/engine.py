@@ -1,8 +1,9 @@
-"""The engine: sources → detect → guard → incidents/playbooks, wired from one Settings.
+"""The engine: sources → detect → incidents (guard, playbooks, people), running what tagent.app.build built.
 
-This is the only place that builds objects (ARCHITECTURE.md, "composition"). `tagent run`, the demo and the
-API all use an `Engine`. Threads: one per source, one dispatcher draining the event queue in order, one
-for the rules source (GitOps polling), one ticker for time-driven work (ack timeouts, retries).
+Nothing here builds a part: the composition root (`build_engine`) builds every one and passes them in
+(`EngineParts`). Threads: one per source, one dispatcher draining the event queue in batches (each batch is
+one lifecycle transaction), one for the rules source (GitOps polling), one ticker for time-driven work (Night
+Mode, retries, the quiet sweep), plus the incident lifecycle's playbook workers and outbox.
 """
 
 from __future__ import annotations
@@ -14,39 +15,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from tagent.app.recorder import StoreVersionRecorder
-from tagent.clients.exposition import ExpositionClient
+from tagent.app.drafting import Drafting
+from tagent.app.sources import Intake, Sources
+from tagent.chat.service import ChatService
 from tagent.clients.kubernetes import KubeClient
-from tagent.clients.loki import LokiClient
 from tagent.clients.prometheus import PrometheusClient
 from tagent.detect import Detector
 from tagent.errors import ExternalError, TagentError
 from tagent.guard import DEFAULT_COOLDOWN_S, Guard
-from tagent.model import Decision, Event, NodeInfo, WorkloadInfo, utcnow
+from tagent.incidents import IncidentService
+from tagent.model import Decision, Event
 from tagent.observability import EngineMetrics
 from tagent.policy.gitops import PollStatus, RulesSource
 from tagent.policy.ruleset import RuleSet
 from tagent.settings import Settings
-from tagent.sources.base import Source, rule_queries
-from tagent.sources.inventory import InventorySource
-from tagent.sources.kubernetes import KubernetesSource
-from tagent.sources.logs import LogSource
-from tagent.sources.metrics import MetricsSource
-from tagent.sources.prometheus import PrometheusQuerySource
+from tagent.sources.base import Source
 from tagent.store import Store
 
 log = logging.getLogger("tagent.engine")
 Clock = Callable[[], datetime]
-
-
-class DecisionHandler(Protocol):
-    """What happens after a match: admission by the guard, incidents, playbooks, people."""
-
-    def handle(self, decision: Decision, events: list[Event]) -> object: ...
-
-    def tick(self, now: datetime) -> object: ...
 
 
 @dataclass
@@ -59,75 +47,87 @@ class EngineState:
     recent: dict[str, Event] = field(default_factory=dict)  # event id -> event, bounded
 
 
+@dataclass
+class ActiveRules:
+    """The rules in force, shared by the engine (which swaps them) and the incident lifecycle (which reads them)."""
+
+    ruleset: RuleSet
+
+    def get(self) -> RuleSet:
+        return self.ruleset
+
+
+@dataclass
+class EngineParts:
+    """Everything the engine runs, built by the composition root (tagent.app.build) and passed in."""
+
+    kube: KubeClient
+    store: Store
+    clock: Clock
+    metrics: EngineMetrics
+    guard: Guard
+    rules: RulesSource
+    active: ActiveRules
+    detector: Detector
+    intake: Intake
+    sources: Sources
+    prometheus: PrometheusClient | None = None
+    incidents: IncidentService | None = None
+    chat: ChatService | None = None
+    drafting: Drafting | None = None
+
+
 class Engine:
-    def __init__(self, settings: Settings, *, kube: KubeClient, store: Store, clock: Clock = utcnow,
-                 metrics: EngineMetrics | None = None, rules_source: RulesSource | None = None,
-                 handler_factory: Callable[[Engine], DecisionHandler] | None = None,
-                 source_interval: float | None = None) -> None:
+    def __init__(self, settings: Settings, parts: EngineParts, *, batch: int = 256) -> None:
         self.settings = settings
-        self.kube = kube
-        self.store = store
-        self.clock = clock
-        self.metrics = metrics or EngineMetrics.create()
-        self.rules = rules_source or RulesSource.from_settings(settings, StoreVersionRecorder(store))
-        self.guard = Guard(store, settings, clock)
+        self.kube, self.store, self.clock, self.metrics = parts.kube, parts.store, parts.clock, parts.metrics
+        self.guard, self.rules, self.active, self.detector = parts.guard, parts.rules, parts.active, parts.detector
+        self.intake, self.prometheus = parts.intake, parts.prometheus
+        self.incidents, self.chat, self.drafting = parts.incidents, parts.chat, parts.drafting
+        self.sources: list[Source] = list(parts.sources.all)
+        self._sources = parts.sources
+        self.inventory = parts.sources.inventory
+        self.batch = batch  # events the dispatcher matches and admits per transaction, at most
         self.state = EngineState()
-        self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=100_000)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._rules_lock = threading.Lock()
-        first = self.rules.poll()
-        active = self.rules.current()
-        if active is None:
-            raise TagentError(f"no valid rules version at {settings.rules}: "
-                              + ("; ".join(first.problems[:5]) or first.error or "nothing found"))
-        self.ruleset: RuleSet = active.ruleset
-        self.detector = Detector(active.ruleset.enabled_rules(), active.version.version, clock=clock,
-                                 protected_namespaces=tuple(settings.protected_namespaces))
-        interval = source_interval if source_interval is not None else settings.metrics_interval
-        self.prometheus = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
-        self.inventory = InventorySource(kube, self._inventory_changed, interval=max(interval, 5.0), clock=clock)
-        self.kube_source = KubernetesSource(kube, self.ingest, clock=clock,
-                                            on_workloads_changed=self.inventory.refresh)
-        exposition = ExpositionClient(settings.metrics_scrape_url) if settings.metrics_scrape_url else None
-        self.metrics_source = MetricsSource(self.ingest, prometheus=self.prometheus, kube=kube, exposition=exposition,
-                                            interval=interval, clock=clock)
-        promql, patterns = rule_queries(self.ruleset.enabled_rules())
-        loki = LokiClient(settings.loki_url) if settings.loki_url else None
-        self.log_source = LogSource(patterns, self.ingest, kube=None if loki else kube, loki=loki,
-                                    interval=interval, clock=clock, resolve_pod=kube.resolve_pod)
-        self.sources: list[Source] = [self.inventory, self.kube_source, self.metrics_source, self.log_source]
-        self.prom_source: PrometheusQuerySource | None = None
-        if self.prometheus is not None:
-            self.prom_source = PrometheusQuerySource(
-                self.prometheus, promql, self.ingest,
-                interval=interval, clock=clock, resolve_pod=kube.resolve_pod)
-            self.sources.append(self.prom_source)
-        self.chat: object | None = None  # the chat service, set by the wiring that builds the handler
-        self.handler: DecisionHandler | None = handler_factory(self) if handler_factory else None
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return self.active.ruleset
+
+    @property
+    def handler(self) -> IncidentService | None:
+        """The incident lifecycle (the name the API's callers used before tagent.incidents)."""
+        return self.incidents
 
     # -- input ---------------------------------------------------------------------------------------
 
     def ingest(self, event: Event) -> None:
         """Queue one event for matching (called by sources and by the Alertmanager webhook)."""
-        try:
-            self._queue.put(event, timeout=5.0)
-        except queue.Full:
-            self.metrics.bad_input.labels(source="queue_full").inc()
-            log.error("event queue full: dropped %s %s on %s", event.kind, event.reason, event.target)
+        self.intake.ingest(event)
 
     def process(self, event: Event) -> list[Decision]:
-        """Match one event now (the dispatcher's body; tests and the demo may call it directly)."""
-        self.metrics.events.labels(source=event.source.value).inc()
-        self.state.events_seen += 1
-        self._remember(event)
-        with self.metrics.match_latency.time():
-            decisions = self.detector.process(event)
-        for decision in decisions:
-            self.state.decisions += 1
-            events = [self.state.recent[i] for i in decision.event_ids if i in self.state.recent] or [event]
-            self._handle(decision, events)
-        return decisions
+        """Match one event now and admit its decisions (a batch of one; tests and the demo call it directly)."""
+        return self.process_batch([event])
+
+    def process_batch(self, events: list[Event]) -> list[Decision]:
+        """Match a batch of events in order, then admit every decision, with the events and the verdicts, in one
+        transaction (the dispatcher's body)."""
+        items: list[tuple[Decision, list[Event]]] = []
+        for event in events:
+            self.metrics.events.labels(source=event.source.value).inc()
+            self.state.events_seen += 1
+            self._remember(event)
+            with self.metrics.match_latency.time():
+                decisions = self.detector.process(event)
+            for decision in decisions:
+                self.state.decisions += 1
+                matched = [self.state.recent[i] for i in decision.event_ids if i in self.state.recent] or [event]
+                items.append((decision, matched))
+        self._handle(items, [e for e in events if e.kind != "Metric"])
+        return [d for d, _ in items]
 
     def _remember(self, event: Event) -> None:
         recent = self.state.recent
@@ -135,33 +135,31 @@ class Engine:
         if len(recent) > 5000:
             for key in list(recent)[:1000]:
                 recent.pop(key, None)
-        if event.kind != "Metric":  # metric samples are many and are summarised by the sources
-            try:
-                self.store.events.add(event)
-            except Exception as exc:  # noqa: BLE001 - a store hiccup must not stop matching; counted
-                self.metrics.bad_input.labels(source="store").inc()
-                log.warning("could not store event %s: %s", event.id, exc)
 
-    def _handle(self, decision: Decision, events: list[Event]) -> None:
-        if self.handler is None:
-            rule = self.ruleset.rules.get(decision.rule)
-            verdict = self.guard.admit(decision, cooldown=rule.spec.cooldown if rule else DEFAULT_COOLDOWN_S)
-            self.metrics.decisions.labels(rule=decision.rule, verdict=verdict.reason).inc()
-            return
+    def _handle(self, items: list[tuple[Decision, list[Event]]], events: list[Event]) -> None:
         try:
-            self.handler.handle(decision, events)
+            if self.incidents is None:
+                self._judge_only(items, events)
+                return
+            if items or events:
+                self.incidents.handle_batch(items, events)
         except (TagentError, ExternalError) as exc:
             self.state.handler_errors += 1
             self.state.last_error = str(exc)
-            log.error("handling decision %s (%s on %s) failed: %s", decision.id, decision.rule,
-                      decision.target, exc)
+            log.error("handling %d decisions failed: %s", len(items), exc)
         except Exception as exc:  # a bug or a database error: counted and shown on the API, logged in full
             self.state.handler_errors += 1
             self.state.last_error = f"{type(exc).__name__}: {exc}"
-            log.exception("handling decision %s (%s on %s) failed", decision.id, decision.rule, decision.target)
+            log.exception("handling %d decisions failed", len(items))
 
-    def _inventory_changed(self, workloads: list[WorkloadInfo], nodes: list[NodeInfo]) -> None:
-        self.store.inventory.replace(workloads, at=self.clock())
+    def _judge_only(self, items: list[tuple[Decision, list[Event]]], events: list[Event]) -> None:
+        """Without an incident lifecycle (a read-only view of the engine): store, judge and count."""
+        if events:
+            self.store.events.add_many(events)
+        for decision, _ in items:
+            rule = self.ruleset.rules.get(decision.rule)
+            verdict = self.guard.admit(decision, cooldown=rule.spec.cooldown if rule else DEFAULT_COOLDOWN_S)
+            self.metrics.decisions.labels(rule=decision.rule, verdict=verdict.reason).inc()
 
     # -- rules ---------------------------------------------------------------------------------------
 
@@ -180,11 +178,8 @@ class Engine:
         with self._rules_lock:
             rules = active.ruleset.enabled_rules()
             self.detector.swap(rules, active.version.version)
-            self.ruleset = active.ruleset
-            promql, patterns = rule_queries(rules)
-            self.log_source.set_queries(patterns)
-            if self.prom_source is not None:
-                self.prom_source.set_queries(promql)
+            self.active.ruleset = active.ruleset
+            self._sources.set_queries(active.ruleset)
         log.info("rules version %s active (%d rules)", active.version.version[:12], len(rules))
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -192,9 +187,8 @@ class Engine:
     def start(self) -> None:
         self.state.started_at = self.clock()
         self._stop.clear()
-        resume = getattr(self.handler, "resume", None)
-        if resume is not None:
-            resumed = resume()
+        if self.incidents is not None:
+            resumed = self.incidents.resume()
             if resumed:
                 log.info("resumed %d playbook runs interrupted by a restart", len(resumed))
         self.inventory.refresh()
@@ -210,29 +204,41 @@ class Engine:
         for source in self.sources:
             source.stop(timeout)
         self._stop.set()
-        self._queue.put(None)
+        self.intake.queue.put(None)
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
-        drain = getattr(self.handler, "drain", None)
-        if drain is not None:
-            drain(timeout)
-        close = getattr(self.handler, "close", None)
-        if close is not None:
-            close()  # stops running playbooks at their next step and ends the worker threads
+        if self.incidents is not None:
+            self.incidents.drain(timeout)
+            self.incidents.close()  # stops running playbooks at their next step and ends the worker threads
+        if self.drafting is not None:
+            self.drafting.drain(timeout)
 
     def _dispatch(self) -> None:
+        """Take what is queued (up to `batch` events) and process it as one batch: one transaction for all of
+        it, however many events a storm brings."""
+        q = self.intake.queue
         while True:
-            event = self._queue.get()
-            if event is None:
-                if self._stop.is_set():
-                    return
-                continue
-            try:
-                self.process(event)
-            except Exception:
-                self.metrics.bad_input.labels(source="dispatch").inc()
-                log.exception("processing event %s failed", event.id)
+            first = q.get()
+            stop = first is None
+            batch = [] if first is None else [first]
+            while len(batch) < self.batch:
+                try:
+                    more = q.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            if batch:
+                try:
+                    self.process_batch(batch)
+                except Exception:
+                    self.metrics.bad_input.labels(source="dispatch").inc()
+                    log.exception("processing %d events failed", len(batch))
+            if stop and self._stop.is_set():
+                return
 
     def _rules_loop(self) -> None:
         while not self._stop.is_set():
@@ -246,9 +252,9 @@ class Engine:
     def _tick_loop(self) -> None:
         last_prune = time.monotonic()
         while not self._stop.wait(0.5):
-            if self.handler is not None:
+            if self.incidents is not None:
                 try:
-                    self.handler.tick(self.clock())
+                    self.incidents.tick(self.clock())
                 except Exception:
                     log.exception("tick failed")
             if time.monotonic() - last_prune > 3600:

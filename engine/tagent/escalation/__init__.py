@@ -1,12 +1,11 @@
-"""tagent.escalation: who hears about an incident, who gets called, and what Tagent does when nobody answers.
+"""tagent.escalation: who hears about an incident, who gets called, and the night window.
 
-    IncidentManager   the single entry point (handle / acknowledge / approve / deny / resolve / tick / resume)
-    Escalation        notify the policy's routes, call its phones, retry failed notifications
+    Escalation        notify the policy's routes (or one digest for many), call its phones, retry failed sends
     in_night, routes_for   the policy's night window and routes (pure)
+The incident lifecycle that decides when to escalate is tagent.incidents.
 """
 
-from tagent.escalation.flow import Escalation
-from tagent.escalation.manager import NIGHT_MODE, IncidentManager, TickReport
+from tagent.escalation.flow import Escalation, call_text
 from tagent.escalation.night import in_night, routes_for
 
-__all__ = ["NIGHT_MODE", "Escalation", "IncidentManager", "TickReport", "in_night", "routes_for"]
+__all__ = ["Escalation", "call_text", "in_night", "routes_for"]

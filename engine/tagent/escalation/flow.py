@@ -21,6 +21,7 @@ from tagent.escalation.night import routes_for
 from tagent.model import Incident, Severity, TimelineEntry
 from tagent.model.policy import EscalationPolicySpec
 from tagent.notify import DeliveryError, Message, Notifier, NotifyKind, TwilioCaller, build_message
+from tagent.notify.message import incident_link
 from tagent.store import Store
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,30 @@ class Escalation:
                            {"routes": routes, "delivered": False})
             return False
         return self._send(incident.id, routes, message, at)
+
+    def digest(self, incidents: list[Incident], policy: EscalationPolicySpec, *, at: datetime) -> bool:
+        """One message for many new incidents (a storm): each is listed once and noted on its timeline."""
+        routes: list[str] = []
+        for incident in incidents:
+            routes += [r for r in routes_for(policy, incident.severity)[0] if r not in routes]
+        if not routes or not incidents:
+            return False
+        title = f"[Tagent] {len(incidents)} more incidents opened"
+        lines = [f"- {i.severity.value} {i.rule} on {i.target}: {incident_link(self.dashboard_url, i.id)}"
+                 for i in incidents]
+        message = Message(title=title, body=self.redact("\n".join(lines)), incident_url="",
+                          kind=NotifyKind.warning)
+        if self.notifier is None:
+            return False
+        try:
+            self.notifier.send_message(routes, message)
+        except (DeliveryError, ConfigError) as exc:
+            log.warning("digest of %d incidents not delivered: %s", len(incidents), exc)
+            return False
+        for incident in incidents:
+            self._timeline(incident.id, at, f"notified {', '.join(routes)} in a digest: {title}",
+                           {"routes": routes, "delivered": True, "title": title})
+        return True
 
     def _send(self, incident_id: str, routes: list[str], message: Message, at: datetime) -> bool:
         assert self.notifier is not None

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tagent.guard.gitops import gitops_owner
-from tagent.guard.limits import ActionRequest, first_refusal
+from tagent.guard.limits import ActionRequest, admission_refusal, first_refusal
 from tagent.guard.verdict import Reason, Verdict, VerdictMode
 from tagent.guard.windows import MaintenanceWindow, parse_windows
 from tagent.model import Decision, Mode, StepResult, StepStatus, WorkloadInfo, WorkloadRef, utcnow
 from tagent.settings import Settings
-from tagent.store import ActionStatus, NewVerdict, Store
+from tagent.store import ActionStatus, NewVerdict, Store, Unit
 
 Clock = Callable[[], datetime]
 DEFAULT_COOLDOWN_S = 600.0
@@ -66,6 +66,50 @@ class Guard:
         now = self._now()
         verdicts = [self._judge(a, now) for a in admissions]
         return self._record_many(verdicts, [a.decision for a in admissions])
+
+    def judge_in(self, unit: Unit, admission: Admission) -> Verdict:
+        """Judge a decision inside a lifecycle transaction (tagent.incidents): the cooldown is taken and the
+        verdict recorded in `unit`, so they commit, or vanish, with the incident and run they lead to. A decision
+        that would act but meets a rate limit is refused as such and takes no cooldown (it is retried)."""
+        now, d = self._now(), admission.decision
+        base = {"target": d.target, "actor": f"rule:{d.rule}", "rule": d.rule, "rules_version": d.rules_version,
+                "decision_id": d.id, "at": now}
+        refusal = self._namespace_refusal(d.target)
+        mode, reason, detail = VerdictMode.refused, Reason.ok, ""
+        if refusal is None:
+            mode, reason, detail = self._decision_mode(d, admission.workload, now)
+            if mode == VerdictMode.act:
+                refusal = admission_refusal(unit.ledger(), self._settings, d.target, now)
+        if refusal is None:
+            refusal = self._cooldown_in(unit, admission, now)
+        verdict = (Verdict(allowed=False, mode=VerdictMode.refused, reason=refusal[0], detail=refusal[1], **base)
+                   if refusal is not None else Verdict(allowed=True, mode=mode, reason=reason, detail=detail, **base))
+        unit.record(d, _row(verdict))
+        if not verdict.allowed and verdict.reason != Reason.cooldown:
+            log.info("guard refused %s on %s: %s (%s)", d.rule, d.target, verdict.reason.value, verdict.detail)
+        return verdict
+
+    def _cooldown_in(self, unit: Unit, admission: Admission, now: datetime) -> tuple[Reason, str] | None:
+        d = admission.decision
+        key = (d.rule, d.target.key)
+        with self._lock:
+            until = self._cooling.get(key)
+        if until is None or until <= now:
+            attempt = unit.acquire_cooldown(d.rule, d.target.key, now=now, seconds=admission.cooldown,
+                                            decision_id=d.id)
+            unit.after_commit.append(lambda: self._remember(key, attempt.until, now))
+            if attempt.acquired:
+                return None
+            until = attempt.until
+        return Reason.cooldown, (f"rule {d.rule} already acted on {d.target} recently; cooldown ends at "
+                                 f"{until.isoformat()} (in {(until - now).total_seconds():.0f}s)")
+
+    def _remember(self, key: tuple[str, str], until: datetime, now: datetime) -> None:
+        """Cache a cooldown seen in the store (only once its transaction committed)."""
+        with self._lock:
+            if len(self._cooling) >= COOLDOWN_CACHE_SIZE:
+                self._cooling = {k: v for k, v in self._cooling.items() if v > now}
+            self._cooling[key] = until
 
     def _judge(self, admission: Admission, now: datetime) -> Verdict:
         decision = admission.decision
@@ -219,12 +263,15 @@ class Guard:
         return self._record_many([verdict], [decision])[0]
 
     def _record_many(self, verdicts: Sequence[Verdict], decisions: Sequence[Decision | None]) -> list[Verdict]:
-        rows = [(d, NewVerdict(decision_id=v.decision_id, actor=v.actor, rule=v.rule, rules_version=v.rules_version,
-                               target_key=v.target.key, namespace=v.target.namespace, action=v.action,
-                               allowed=v.allowed, reason=v.reason.value, detail=v.detail, mode=v.mode.value, at=v.at))
-                for v, d in zip(verdicts, decisions, strict=True)]
+        rows = [(d, _row(v)) for v, d in zip(verdicts, decisions, strict=True)]
         stored = self._store.decisions.record_many(rows)
         for v in verdicts:
             if not v.allowed and v.reason != Reason.cooldown:  # cooldown refusals are routine, not news
                 log.info("guard refused %s on %s: %s (%s)", v.action or v.rule, v.target, v.reason.value, v.detail)
         return [v.model_copy(update={"verdict_id": rec.id}) for v, rec in zip(verdicts, stored, strict=True)]
+
+
+def _row(v: Verdict) -> NewVerdict:
+    return NewVerdict(decision_id=v.decision_id, actor=v.actor, rule=v.rule, rules_version=v.rules_version,
+                      target_key=v.target.key, namespace=v.target.namespace, action=v.action, allowed=v.allowed,
+                      reason=v.reason.value, detail=v.detail, mode=v.mode.value, at=v.at)

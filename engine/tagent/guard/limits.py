@@ -30,6 +30,29 @@ class ActionRequest:
     pods_total: int | None
 
 
+def admission_refusal(view: LedgerView, settings: Settings, target: WorkloadRef, now: datetime) -> \
+        tuple[Reason, str] | None:
+    """The limits a decision meets before any action (rate limits, workloads per window): a decision they
+    refuse is deferred, with no cooldown of its own, and retried when the limit allows."""
+    total = view.count_since(now - HOUR)
+    if total >= settings.rate_limit_global_per_hour:
+        return Reason.rate_limit_global, (f"{total} mutations in the last hour "
+                                          f"(limit {settings.rate_limit_global_per_hour} per hour)")
+    in_ns = view.count_since(now - HOUR, namespace=target.namespace)
+    if in_ns >= settings.rate_limit_namespace_per_hour:
+        return Reason.rate_limit_namespace, (f"{in_ns} mutations in namespace {target.namespace or '(none)'} in the "
+                                             f"last hour (limit {settings.rate_limit_namespace_per_hour} per hour)")
+    touched = view.targets_since(now - timedelta(seconds=settings.blast_radius_window))
+    limit = settings.blast_radius_workloads_per_window
+    if target.key not in touched and len(touched) >= limit:
+        return Reason.blast_radius_workloads, (f"{len(touched)} workloads already mutated in the last "
+                                               f"{settings.blast_radius_window:.0f}s (limit {limit})")
+    return None
+
+
+RATE_REASONS = frozenset({Reason.rate_limit_global, Reason.rate_limit_namespace, Reason.blast_radius_workloads})
+
+
 def first_refusal(view: LedgerView, settings: Settings, req: ActionRequest, now: datetime) -> \
         tuple[Reason, str] | None:
     """The first limit this action would break, as (reason, detail), or None when it may go ahead."""

@@ -95,20 +95,38 @@ class Decision(BaseModel):
 
 
 class IncidentStatus(StrEnum):
+    """The incident state machine (docs/incidents.md): open -> mitigating (acting) or awaiting_ack (waiting for a
+    person) -> resolved, failed or superseded (another rule's incident took over the workload)."""
+
     open = "open"
     mitigating = "mitigating"
     awaiting_ack = "awaiting_ack"
     resolved = "resolved"
     failed = "failed"
+    superseded = "superseded"
+
+    @property
+    def closed(self) -> bool:
+        return self in (IncidentStatus.resolved, IncidentStatus.failed, IncidentStatus.superseded)
 
 
 class TimelineEntry(BaseModel):
+    """One line of an incident's timeline as stored and served: `kind`, a readable `summary` and `data`, whose
+    shape per kind is the typed model of `tagent.model.timeline` (`TimelineEntry.typed()` parses it; rows
+    written before the typed models, or of a kind this version does not know, parse as `OtherData`)."""
+
     model_config = ConfigDict(extra="forbid")
 
     at: datetime = Field(default_factory=utcnow)
-    kind: str  # event | decision | guard | step | notification | call | ack | approval | status | note
+    kind: str  # event | decision | guard | step | notification | call | ack | approval | status | note | draft
     summary: str
     data: dict[str, Any] = Field(default_factory=dict)
+
+    def typed(self) -> Any:
+        """The entry's data as its typed model (tagent.model.timeline.Payload)."""
+        from tagent.model.timeline import parse_payload
+
+        return parse_payload(self.kind, self.data)
 
 
 class Incident(BaseModel):

@@ -81,6 +81,17 @@ class RunOutcome:
 OnStep = Callable[[RunRecord, StepReport], None]
 
 
+def snapshot_of(spec: PlaybookSpec, *, origin: Decision | str, target: WorkloadRef, event: Event | None = None,
+                rule: dict[str, Any] | None = None, params: dict[str, Any] | None = None,
+                routes: list[str] | None = None, phones: list[str] | None = None, ack_timeout: float = 300.0,
+                severity: str = "warning") -> dict[str, Any]:
+    """What a run stores to resume from (its `params` column): for callers that insert the run row themselves,
+    in their own transaction (tagent.incidents)."""
+    return RunSnapshot.build(spec, origin=origin, target=target, event=event, rule=rule or {},
+                             params=dict(params or {}), routes=list(routes or []), phones=list(phones or []),
+                             ack_timeout=ack_timeout, severity=severity).model_dump(mode="json")
+
+
 class PlaybookRunner:
     def __init__(self, store: Store, registry: Registry, *, clock: Callable[[], Any] = utcnow,
                  owner: str | None = None, stale_after: float = 60.0, heartbeat_every: float | None = None,
@@ -100,13 +111,11 @@ class PlaybookRunner:
                phones: list[str] | None = None, ack_timeout: float = 300.0, severity: str = "warning",
                dry_run: bool = False) -> RunRecord:
         """Store a run (idempotent for an explicit `run_id`: the stored run comes back unchanged)."""
-        snapshot = RunSnapshot.build(spec, origin=origin, target=target, event=event, rule=rule or {},
-                                     params=dict(params or {}), routes=list(routes or []),
-                                     phones=list(phones or []), ack_timeout=ack_timeout, severity=severity)
+        snapshot = snapshot_of(spec, origin=origin, target=target, event=event, rule=rule, params=params,
+                               routes=routes, phones=phones, ack_timeout=ack_timeout, severity=severity)
         decision = origin if isinstance(origin, Decision) else None
         return self.store.runs.create(playbook, target, at=self.clock(), run_id=run_id, incident_id=incident_id,
-                                      decision_id=decision.id if decision else None,
-                                      params=snapshot.model_dump(mode="json"),
+                                      decision_id=decision.id if decision else None, params=snapshot,
                                       rules_version=decision.rules_version if decision else "", dry_run=dry_run)
 
     # -- running --------------------------------------------------------------------------------------

@@ -22,12 +22,14 @@ from tagent.store.records import (
     StepClaim,
     VerdictRecord,
 )
+from tagent.store.repos.lifecycle import Active, OutboxItem, Unit
 from tagent.store.repos.safety import LedgerView
 from tagent.store.store import Store
 
 __all__ = [
     "ActionRecord",
     "ActionStatus",
+    "Active",
     "ApprovalRecord",
     "ApprovalStatus",
     "AuditRecord",
@@ -39,6 +41,7 @@ __all__ = [
     "NewVerdict",
     "NotificationRecord",
     "NotificationStatus",
+    "OutboxItem",
     "PostmortemRecord",
     "RuleVersionRecord",
     "RuleVersionStatus",
@@ -47,5 +50,6 @@ __all__ = [
     "SavingRecord",
     "StepClaim",
     "Store",
+    "Unit",
     "VerdictRecord",
 ]

@@ -1,25 +1,25 @@
 """Incidents (list, detail, acknowledge, approve, deny) and their post-mortems.
 
-Acknowledge, approve and deny go through the incident manager (`engine.handler`), which owns the
-lifecycle: approving runs the pending playbook through the guard. Without a manager an acknowledgement is
-still recorded in the store; approving and denying need the manager and say so.
+Acknowledge, approve and deny go through the incident lifecycle (`engine.incidents`, tagent.incidents): approving
+runs the pending playbook through the guard. Without one (a read-only engine) an acknowledgement is still
+recorded in the store; approving and denying need it and say so.
 `draft-playbook` asks the LLM for a Rule + Playbook, proposed as a branch of the rules repository.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from tagent.api.deps import EngineDep, manager_call
+from tagent.api.deps import EngineDep
 from tagent.api.schemas import ByBody, DenyBody
 from tagent.api.views.drafts import proposal_view
 from tagent.api.views.incidents import incident_detail
-from tagent.app.drafting import DraftsUnavailable, drafting
+from tagent.app.drafting import DraftsUnavailable
 from tagent.app.engine import Engine
 from tagent.errors import ValidationError
+from tagent.incidents import IncidentService
 from tagent.model import Incident, IncidentStatus, Severity
 
 router = APIRouter(tags=["incidents"])
@@ -32,12 +32,11 @@ def _incident(engine: Engine, incident_id: str) -> Incident:
     return found
 
 
-def _manager(engine: Engine, name: str, what: str) -> Callable[..., Any]:
-    method = manager_call(engine, name)
-    if method is None:
+def _manager(engine: Engine, what: str) -> IncidentService:
+    if engine.incidents is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             f"{what} needs the incident manager, and this engine runs without one")
-    return method
+    return engine.incidents
 
 
 def _needs_proposal(engine: Engine, incident_id: str, what: str) -> None:
@@ -62,9 +61,8 @@ def incident(engine: EngineDep, incident_id: str) -> dict[str, Any]:
 def acknowledge(engine: EngineDep, incident_id: str, body: ByBody) -> dict[str, Any]:
     """A person has it: escalation stops (and Night Mode does not act on its own)."""
     _incident(engine, incident_id)
-    method = manager_call(engine, "acknowledge")
-    if method is not None:
-        method(incident_id, by=body.by)
+    if engine.incidents is not None:
+        engine.incidents.acknowledge(incident_id, by=body.by)
     else:
         engine.store.incidents.acknowledge(incident_id, by=body.by, at=engine.clock())
     return incident_detail(engine, _incident(engine, incident_id))
@@ -74,9 +72,9 @@ def acknowledge(engine: EngineDep, incident_id: str, body: ByBody) -> dict[str, 
 def approve(engine: EngineDep, incident_id: str, body: ByBody) -> dict[str, Any]:
     """Approve the pending playbook: it runs now, through the guard."""
     _incident(engine, incident_id)
-    method = _manager(engine, "approve", "approving a playbook")
+    incidents = _manager(engine, "approving a playbook")
     _needs_proposal(engine, incident_id, "approve")
-    method(incident_id, by=body.by)
+    incidents.approve(incident_id, by=body.by)
     return incident_detail(engine, _incident(engine, incident_id))
 
 
@@ -84,9 +82,9 @@ def approve(engine: EngineDep, incident_id: str, body: ByBody) -> dict[str, Any]
 def deny(engine: EngineDep, incident_id: str, body: DenyBody) -> dict[str, Any]:
     """Refuse the pending playbook; nothing runs."""
     _incident(engine, incident_id)
-    method = _manager(engine, "deny", "denying a playbook")
+    incidents = _manager(engine, "denying a playbook")
     _needs_proposal(engine, incident_id, "deny")
-    method(incident_id, by=body.by, reason=body.reason)
+    incidents.deny(incident_id, by=body.by, reason=body.reason)
     return incident_detail(engine, _incident(engine, incident_id))
 
 
@@ -96,7 +94,9 @@ def draft_playbook(engine: EngineDep, incident_id: str) -> dict[str, Any]:
     A plain `def`: FastAPI runs it in its thread pool, since it waits for the LLM and Git."""
     found = _incident(engine, incident_id)
     try:
-        return proposal_view(drafting(engine).propose(found, by="draft requested through the API"))
+        if engine.drafting is None:
+            raise DraftsUnavailable("this engine runs without drafting")
+        return proposal_view(engine.drafting.propose(found, by="draft requested through the API"))
     except DraftsUnavailable as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, f"drafting playbooks is not available: {exc}") from None
     except ValidationError as exc:  # the watched branch itself does not validate

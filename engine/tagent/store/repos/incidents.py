@@ -16,7 +16,7 @@ from tagent.store.orm.incidents import IncidentRow, NotificationRow, PostmortemR
 from tagent.store.records import NotificationRecord, NotificationStatus, PostmortemRecord
 from tagent.store.repos.common import clamp_limit, insert_ignore, ref_of
 
-CLOSED = (IncidentStatus.resolved, IncidentStatus.failed)
+CLOSED = tuple(s for s in IncidentStatus if s.closed)
 
 
 class Incidents:
@@ -86,8 +86,7 @@ class Incidents:
                 row.mitigated_at = at
             if status in CLOSED:
                 row.open_key = None
-                if status == IncidentStatus.resolved:
-                    row.resolved_at = at
+                row.resolved_at = at  # when it closed, whichever way
             s.add(_timeline_row(incident_id, TimelineEntry(
                 at=at, kind="status", summary=summary or f"status: {status.value}", data={"status": status.value})))
         return self.get(incident_id)
@@ -199,7 +198,8 @@ def _incident_row(i: Incident) -> IncidentRow:
                        target_kind=i.target.kind, namespace=i.target.namespace, name=i.target.name,
                        status=i.status.value, severity=i.severity.value, rules_version=i.rules_version,
                        opened_at=i.opened_at, acknowledged_at=i.acknowledged_at, mitigated_at=i.mitigated_at,
-                       resolved_at=i.resolved_at)
+                       resolved_at=i.resolved_at, last_seen_at=i.opened_at, retry_at=None, retry_decision_id=None,
+                       reopened=0)
 
 
 def _timeline_row(incident_id: str, e: TimelineEntry) -> TimelineRow:

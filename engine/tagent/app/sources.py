@@ -1,0 +1,97 @@
+"""The engine's event sources, built in one place from what the composition root has, and the queue they
+feed (`Intake`). The engine only starts, stops and re-points them (a rules reload changes the PromQL and log
+queries)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tagent.clients.exposition import ExpositionClient
+from tagent.clients.kubernetes import KubeClient
+from tagent.clients.loki import LokiClient
+from tagent.clients.prometheus import PrometheusClient
+from tagent.model import Event, NodeInfo, WorkloadInfo
+from tagent.observability import EngineMetrics
+from tagent.policy.ruleset import RuleSet
+from tagent.settings import Settings
+from tagent.sources.base import Source, rule_queries
+from tagent.sources.inventory import InventorySource
+from tagent.sources.kubernetes import KubernetesSource
+from tagent.sources.logs import LogSource
+from tagent.sources.metrics import MetricsSource
+from tagent.sources.prometheus import PrometheusQuerySource
+from tagent.store import Store
+
+log = logging.getLogger("tagent.engine")
+
+
+class Intake:
+    """The queue between the sources (and the Alertmanager webhook) and the dispatcher."""
+
+    def __init__(self, metrics: EngineMetrics, maxsize: int = 100_000) -> None:
+        self.metrics = metrics
+        self.queue: queue.Queue[Event | None] = queue.Queue(maxsize=maxsize)
+
+    def ingest(self, event: Event) -> None:
+        try:
+            self.queue.put(event, timeout=5.0)
+        except queue.Full:
+            self.metrics.bad_input.labels(source="queue_full").inc()
+            log.error("event queue full: dropped %s %s on %s", event.kind, event.reason, event.target)
+
+
+@dataclass
+class Sources:
+    inventory: InventorySource
+    kube: KubernetesSource
+    metrics: MetricsSource
+    logs: LogSource
+    prom: PrometheusQuerySource | None = None
+    all: list[Source] = field(default_factory=list)
+
+    def set_queries(self, ruleset: RuleSet) -> None:
+        """Point the query sources at the active rules' PromQL and log patterns."""
+        promql, patterns = rule_queries(ruleset.enabled_rules())
+        self.logs.set_queries(patterns)
+        if self.prom is not None:
+            self.prom.set_queries(promql)
+
+
+@dataclass(frozen=True)
+class Have:
+    """What a source row may use."""
+
+    settings: Settings
+    kube: KubeClient
+    store: Store
+    ingest: Callable[[Event], None]
+    clock: Callable[[], datetime]
+    interval: float
+    ruleset: RuleSet
+    prometheus: PrometheusClient | None
+
+
+def build_sources(have: Have) -> Sources:
+    s, kube, clock, interval = have.settings, have.kube, have.clock, have.interval
+    promql, patterns = rule_queries(have.ruleset.enabled_rules())
+
+    def inventory_changed(workloads: list[WorkloadInfo], nodes: list[NodeInfo]) -> None:
+        have.store.inventory.replace(workloads, at=clock())
+
+    inventory = InventorySource(kube, inventory_changed, interval=max(interval, 5.0), clock=clock)
+    loki = LokiClient(s.loki_url) if s.loki_url else None
+    exposition = ExpositionClient(s.metrics_scrape_url) if s.metrics_scrape_url else None
+    kube_source = KubernetesSource(kube, have.ingest, clock=clock, on_workloads_changed=inventory.refresh)
+    metrics = MetricsSource(have.ingest, prometheus=have.prometheus, kube=kube, exposition=exposition,
+                            interval=interval, clock=clock)
+    logs = LogSource(patterns, have.ingest, kube=None if loki else kube, loki=loki, interval=interval, clock=clock,
+                     resolve_pod=kube.resolve_pod)
+    prom = None if have.prometheus is None else PrometheusQuerySource(
+        have.prometheus, promql, have.ingest, interval=interval, clock=clock, resolve_pod=kube.resolve_pod)
+    table: list[Source | None] = [inventory, kube_source, metrics, logs, prom]  # start order
+    return Sources(inventory=inventory, kube=kube_source, metrics=metrics, logs=logs, prom=prom,
+                   all=[source for source in table if source is not None])

@@ -1,0 +1,44 @@
+"""What the small parts of the lifecycle share: the store, the guard, the book, the rules and the clock, plus
+the knobs (all from Settings, passed in by the composition root)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tagent.guard import Guard
+from tagent.incidents.book import Book
+from tagent.model import WorkloadInfo, WorkloadRef
+from tagent.model.policy import EscalationPolicySpec
+from tagent.policy import RuleSet
+from tagent.store import Store
+
+NIGHT_MODE = "tagent:night-mode"
+
+
+@dataclass(frozen=True)
+class Knobs:
+    flap_window: float = 1800.0  # a fingerprint closed `flap_limit` times within this many seconds flaps
+    flap_limit: int = 2
+    quiet_after: float = 1800.0  # an open incident with nothing running and no evidence for this long resolves
+    settle: float = 900.0  # another rule's incident on a workload, active or closed this recently, absorbs
+    call_grace: float = 0.0  # seconds an approval question waits before the phone rings
+    retry_every: float = 30.0  # a decision the rate limit deferred is retried this often
+    sweep_every: float = 30.0  # the quiet-incident sweep
+    digest_after: int = 5  # one outbox pass sends this many "open" pages one by one, the rest as one digest
+
+
+@dataclass
+class Parts:
+    store: Store
+    guard: Guard
+    book: Book
+    rules: Callable[[], RuleSet]
+    clock: Callable[[], datetime]
+    workload: Callable[[WorkloadRef], WorkloadInfo | None]
+    knobs: Knobs = field(default_factory=Knobs)
+
+    def policy(self, ruleset: RuleSet | None = None) -> EscalationPolicySpec:
+        policy = (ruleset or self.rules()).default_policy()
+        return policy.spec if policy is not None else EscalationPolicySpec()
