@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from tagent.cli.main import app
 from tagent.debrief.debrief import export_postmortems, night_debrief, speak
-from tagent.model import Incident, IncidentStatus, Severity, TimelineEntry, WorkloadRef
 from tagent.incidents import Postmortems
+from tagent.model import Incident, IncidentStatus, Severity, TimelineEntry, WorkloadRef
 from tagent.store import Store
 from tests.actions.harness import sqlite_copy
 
