@@ -46,3 +46,29 @@ def test_postmortem_has_the_facts_and_redacts() -> None:
     assert "`kubectl rollout restart deployment/payment-service -n shop`" in md
     assert "hunter2" not in md and "password=****" in md
     assert "Nobody acknowledged" in md
+
+
+def test_every_list_of_moments_is_in_time_order() -> None:
+    """Issue 14: post-mortem timelines were not in time order (the rule's match came after evidence seen
+    later; entries recorded late, or in another time zone, kept their place)."""
+    import re
+    from datetime import timezone
+
+    case = incident()
+    plus2 = timezone(timedelta(hours=2))
+    late = [TimelineEntry(at=(T0 + timedelta(seconds=s)).astimezone(plus2), kind=kind, summary=summary)
+            for s, kind, summary in ((1, "event", "BackOff again"), (9, "event", "probe failed"),
+                                     (2, "notification", "paged on-call"), (4, "ack", "acknowledged by ana"))]
+    case.timeline = [case.timeline[-1], *late, *case.timeline[:-1]]  # stored out of order
+    md = render_postmortem(case)
+    stamp = re.compile(r"^- (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC")
+    for section in md.split("\n## ")[1:]:
+        times = [m.group(1) for line in section.splitlines() if (m := stamp.match(line))]
+        assert times == sorted(times), section
+    happened = md.split("## What happened")[1].split("##")[0]
+    assert happened.index("02:00:01 UTC: BackOff again") < happened.index("02:00:03 UTC: rule") \
+        < happened.index("02:00:09 UTC: probe failed")
+    timeline = md.split("## Timeline")[1].split("##")[0]
+    assert [line.split("] ")[1] for line in timeline.strip().splitlines()] == [
+        "CrashLoopBackOff on payment-service-1", "BackOff again", "paged on-call", "playbook restart-workload (auto)",
+        "acknowledged by ana", "restart ok", "probe failed", "resolved: workload healthy"]

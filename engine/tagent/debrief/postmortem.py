@@ -8,7 +8,7 @@ Git SHA, the evidence, and follow-ups. The LLM may add an explanation section la
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tagent.model import Incident, IncidentStatus, TimelineEntry
 
@@ -16,7 +16,7 @@ Redactor = Callable[[str], str]
 
 
 def _ts(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "n/a"
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at else "n/a"
 
 
 def _span(start: datetime | None, end: datetime | None) -> str:
@@ -104,9 +104,11 @@ def render_postmortem(incident: Incident, redact: Redactor = lambda s: s) -> str
         "",
     ]
     events = [e for e in tl if e.kind == "event"]
-    out += [f"- {_ts(e.at)}: {redact(e.summary)}" for e in events[:10]] or ["- (no evidence event recorded)"]
-    if decision is not None:
-        out.append(f"- {_ts(decision.at)}: rule `{incident.rule}` matched: {redact(decision.summary)}")
+    happened = [(e.at, f"{redact(e.summary)}") for e in events[:10]] or [(None, "(no evidence event recorded)")]
+    if decision is not None:  # in its place among the evidence, not after evidence seen later
+        happened.append((decision.at, f"rule `{incident.rule}` matched: {redact(decision.summary)}"))
+    out += [f"- {_ts(at)}: {text}" if at else f"- {text}"
+            for at, text in sorted(happened, key=lambda h: h[0] or start)]
     out += [
         "",
         "## When",
