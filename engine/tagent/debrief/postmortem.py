@@ -104,7 +104,8 @@ def render_postmortem(incident: Incident, redact: Redactor = lambda s: s) -> str
         "",
     ]
     events = [e for e in tl if e.kind == "event"]
-    happened = [(e.at, f"{redact(e.summary)}") for e in events[:10]] or [(None, "(no evidence event recorded)")]
+    happened: list[tuple[datetime | None, str]] = [(e.at, redact(e.summary)) for e in events[:10]] or [
+        (None, "(no evidence event recorded)")]
     if decision is not None:  # in its place among the evidence, not after evidence seen later
         happened.append((decision.at, f"rule `{incident.rule}` matched: {redact(decision.summary)}"))
     out += [f"- {_ts(at)}: {text}" if at else f"- {text}"
