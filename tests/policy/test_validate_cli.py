@@ -64,3 +64,50 @@ def test_hostile_files_never_produce_a_traceback(tmp_path: Path) -> None:
         f"{tmp_path}/huge.yaml:1: file is larger than 1024 KiB; split it",
         f"{tmp_path}/latin1.yaml:1: not valid UTF-8 (byte 0xe9); save the file as UTF-8",
     ]
+
+
+def test_templates_reaching_for_private_attributes_are_rejected(tmp_path: Path) -> None:
+    """Issue 14: `__class__` and `_x` passed validation; the sandbox refused them only at render time."""
+    (tmp_path / "p.yaml").write_text("""\
+apiVersion: tagent.io/v1
+kind: Playbook
+metadata: {name: escape}
+spec:
+  steps:
+    - action: kubernetes.scale
+      with:
+        replicas: "{{ event.__class__ }}"
+    - action: notify.send
+      with:
+        message: "{{ target|attr('_sa_instance_state') }} {{ event['__init__'] }}"
+""")
+    (tmp_path / "r.yaml").write_text("""\
+apiVersion: tagent.io/v1
+kind: Rule
+metadata: {name: sneaky}
+spec:
+  when:
+    kubernetes: {reason: CrashLoopBackOff}
+  then:
+    playbook: note
+    params: {note: "{{ event._x }}"}
+---
+apiVersion: tagent.io/v1
+kind: Playbook
+metadata: {name: note}
+spec:
+  params:
+    note: {type: string, default: ""}
+  steps:
+    - action: notify.send
+      with: {message: "{{ params.note }}"}
+""")
+    done = _run(str(tmp_path))
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    suffix = ": names starting with _ are not available to templates"
+    assert lines == [
+        f"{tmp_path}/p.yaml:8: spec.steps[0].with.replicas: template reaches for '__class__'{suffix}",
+        f"{tmp_path}/p.yaml:11: spec.steps[1].with.message: template reaches for '_sa_instance_state'{suffix}",
+        f"{tmp_path}/r.yaml:9: spec.then.params.note: template reaches for '_x'{suffix}",
+    ], done.stdout

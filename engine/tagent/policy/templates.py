@@ -1,7 +1,9 @@
 """Jinja templates in rules and playbooks: compiled in a sandbox, allowed to see only the run's context.
 
 A template that refers to anything but `event`, `target`, `rule` and `params` would fail (or, worse,
-render empty) in the middle of a remediation at 3 a.m.; validation catches it at push time instead.
+render empty) in the middle of a remediation at 3 a.m.; validation catches it at push time instead. So
+does a template that reaches for a private or dunder attribute (`.__class__`, `['_x']`, `|attr('_x')`):
+the sandbox refuses it at render time, the classic way out of a template sandbox.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def check_template(source: str, allowed: Collection[str] = CONTEXT,
         _ENV.compile(tree)
     except jinja2.TemplateSyntaxError as exc:
         return f"template syntax error: {exc.message}"
+    private = _private_refs(tree)
+    if private:
+        return f"template reaches for {private!r}: names starting with _ are not available to templates"
     unknown = sorted(meta.find_undeclared_variables(tree) - set(allowed))
     if unknown:
         return (f"template uses {', '.join(unknown)}; only {', '.join(allowed)} are available")
@@ -43,6 +48,33 @@ def check_template(source: str, allowed: Collection[str] = CONTEXT,
             if name not in params:
                 known = ", ".join(sorted(params)) or "none declared"
                 return f"template uses params.{name}, not a parameter of this playbook ({known})"
+    return None
+
+
+_BY_NAME = {"attr": 0, "selectattr": 0, "rejectattr": 0}  # filter -> position of its attribute-name argument
+_ATTRIBUTE_KW = {"map", "groupby", "sort", "sum", "unique", "min", "max", "selectattr", "rejectattr"}
+
+
+def _private_refs(tree: nodes.Template) -> str | None:
+    """The first attribute or key starting with `_` the template reads: `x._y`, `x['_y']`, `x|attr('_y')`,
+    `xs|map(attribute='a._y')`, `xs|selectattr('_y')`."""
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        names: list[object] = []
+        if isinstance(node, nodes.Getattr):
+            names.append(node.attr)
+        elif isinstance(node, nodes.Getitem):
+            names.append(node.arg.value if isinstance(node.arg, nodes.Const) else None)
+        else:
+            assert isinstance(node, nodes.Filter)
+            at = _BY_NAME.get(node.name)
+            if at is not None and len(node.args) > at and isinstance(node.args[at], nodes.Const):
+                names.append(node.args[at].value)  # type: ignore[attr-defined]
+            if node.name in _ATTRIBUTE_KW:
+                names += [kw.value.value for kw in node.kwargs
+                          if kw.key == "attribute" and isinstance(kw.value, nodes.Const)]
+        for name in names:
+            if isinstance(name, str) and any(part.startswith("_") for part in name.split(".")):
+                return name
     return None
 
 
