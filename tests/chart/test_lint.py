@@ -7,9 +7,13 @@ test_helm_binary.py.
 
 from __future__ import annotations
 
+import tarfile
+from pathlib import Path
+
+import helm_python
 import pytest
 
-from tests.chart.render import lint, lint_problems
+from tests.chart.render import CHART, REPO, lint, lint_problems
 from tests.chart.value_sets import VALUE_SETS
 
 
@@ -28,3 +32,17 @@ def test_lint_does_report_a_broken_chart() -> None:
     """Guard against a lint check that cannot fail: an invalid value is an error."""
     report = lint({"engine": {"replicas": "two"}})
     assert report["errors"]
+
+
+def test_the_chart_packages_as_it_is(tmp_path: Path) -> None:
+    """`helm package` on a fresh clone: no dependency to fetch first, and the archive holds the rules pack's
+    files themselves (Helm follows the files/ links) and the companion values."""
+    archive = helm_python.package(CHART, destination=str(tmp_path))
+    with tarfile.open(archive) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    rules = [n for n in members if n.startswith("tagent/files/rules/")]
+    assert rules and all(members[n].isfile() for n in rules)
+    assert len(rules) == len(list((REPO / "rules").glob("*.yaml")))
+    assert {"tagent/values.schema.json", "tagent/companions/prometheus.values.yaml",
+            "tagent/companions/loki.values.yaml", "tagent/companions/otel-collector.values.yaml"} <= set(members)
+    assert not [n for n in members if n.startswith("tagent/charts/")]
