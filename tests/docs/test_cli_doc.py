@@ -75,3 +75,11 @@ def test_the_check_can_fail() -> None:
     section = documented_sections()["tagent validate"]
     assert documented_options(section) == {"--output", "-o"}
     assert documented_options(section.replace("| `--output`, `-o` |", "| `--format` |")) == {"--format"}
+
+
+def test_the_fault_list_is_the_sandbox_one() -> None:
+    from tagent.sandbox import FAULTS
+
+    section = documented_sections()["tagent sandbox inject"]
+    listed = set(re.findall(r"`([a-z-]+)`", section.split("| option |")[0]))
+    assert listed == set(FAULTS)
