@@ -7,6 +7,7 @@ import logging
 import signal
 import ssl
 import threading
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -24,6 +25,13 @@ DEFAULT_KUBECONFIG = Path(".tagent/sandbox.kubeconfig")
 KubeconfigOpt = typer.Option(DEFAULT_KUBECONFIG, "--kubeconfig", envvar="KUBECONFIG",
                              help="kubeconfig of the running sandbox (written by `tagent sandbox up`)")
 
+
+
+class ControlPlaneKind(StrEnum):
+    emulator = "emulator"
+    real = "real"
+
+
 sandbox_app = typer.Typer(help="The local sandbox cluster: a Kubernetes API with simulated workloads.",
                           no_args_is_help=True)
 
@@ -35,11 +43,20 @@ def up(
     scenario: Path | None = typer.Option(None, "--scenario", help="scenario YAML (default: the built-in shop)"),
     speed: float = typer.Option(1.0, "--speed", min=0.01, max=10000.0, help="sandbox seconds per wall second"),
     seed: int | None = typer.Option(None, "--seed", help="random seed, for a repeatable simulation"),
+    control_plane: ControlPlaneKind = typer.Option(
+        ControlPlaneKind.emulator, "--control-plane",
+        help="emulator: the built-in API server (no Go needed); real: etcd, kube-apiserver, controller manager "
+             "and scheduler built by scripts/control-plane.sh, with a simulated kubelet as their client"),
 ) -> None:
     """Start the sandbox cluster in the foreground until Ctrl-C or SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if control_plane == ControlPlaneKind.real:
+        if speed != 1.0:
+            fail("--speed applies to the emulator only: the real control plane keeps wall-clock time", code=2)
+        _up_real(port, kubeconfig_out, scenario, seed)
+        return
     from tagent.sandbox import Sandbox
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         sb = Sandbox(port=port, speed=speed, scenario=scenario, seed=seed)
         sb.start()
@@ -49,13 +66,7 @@ def up(
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}")
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stop = _stop_on_signals()
     try:
         path = sb.write_kubeconfig(kubeconfig_out)
         print(f"sandbox cluster {sb.scenario.metadata.name!r} at {sb.https_url} (speed {speed:g}x)", flush=True)
@@ -69,8 +80,53 @@ def up(
     print("sandbox stopped", flush=True)
 
 
-def _call(path: Path, method: str, url_path: str, body: dict[str, Any] | None = None) -> Any:
-    """One authenticated request to a running sandbox, named by a kubeconfig; errors become one line."""
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    return stop
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _up_real(port: int, kubeconfig_out: Path, scenario: Path | None, seed: int | None) -> None:
+    from tagent.errors import ExternalError
+    from tagent.sandbox.real.cluster import RealSandbox
+
+    signal.signal(signal.SIGTERM, _interrupt)  # while starting, SIGTERM unwinds like Ctrl-C: everything stops
+    try:
+        sb = RealSandbox(port=port, scenario=scenario, seed=seed)
+        sb.start()
+    except KeyboardInterrupt:
+        fail("interrupted while starting; everything started was stopped", code=130)
+    except ValidationError as exc:
+        fail("; ".join(exc.problems[:3]))
+    except (ConfigError, ExternalError) as exc:
+        fail(str(exc))
+    stop = _stop_on_signals()
+    try:
+        path = sb.write_kubeconfig(kubeconfig_out)
+        cp = sb.control_plane
+        print(f"sandbox cluster {sb.scenario.metadata.name!r} on a real control plane at {sb.server} "
+              f"(started in {cp.started_in:.1f} s; binaries {cp.bin}; state {cp.dir})", flush=True)
+        print(f"kubeconfig: {path}    export KUBECONFIG={path.resolve()}", flush=True)
+        print(f"prometheus metrics: {sb.metrics_url}", flush=True)
+        stop.wait()
+    except OSError as exc:
+        fail(f"cannot write the kubeconfig {kubeconfig_out}: {exc.strerror or exc}")
+    finally:
+        sb.stop()
+    print("sandbox stopped", flush=True)
+
+
+def _request(path: Path, method: str, url_path: str, body: dict[str, Any] | None = None) -> Any:
+    """One authenticated request to the server a kubeconfig names (an httpx.Response); errors become one line."""
     import httpx
 
     from tagent.sandbox import kubeconfig
@@ -87,12 +143,19 @@ def _call(path: Path, method: str, url_path: str, body: dict[str, Any] | None = 
                              headers={"Authorization": f"Bearer {token}"})
     except httpx.HTTPError as exc:
         fail(f"cannot reach the sandbox at {server} ({exc.__class__.__name__}): is `tagent sandbox up` running?")
+    if resp.status_code == 401:
+        fail(f"the server at {server} refused the kubeconfig's token (is it a sandbox kubeconfig?)")
+    return resp
+
+
+def _call(path: Path, method: str, url_path: str, body: dict[str, Any] | None = None) -> Any:
+    """One request to the emulator's own API (/sandbox/v1); its JSON answer, or a one-line failure."""
+    resp = _request(path, method, url_path, body)
+    server = str(resp.request.url.copy_with(path="/", query=None)).rstrip("/")
     try:
         data = resp.json()
     except json.JSONDecodeError:
         fail(f"{server} did not answer like a sandbox (HTTP {resp.status_code})")
-    if resp.status_code == 401:
-        fail(f"the server at {server} refused the kubeconfig's token (is it a sandbox kubeconfig?)")
     if resp.status_code >= 400:
         fail(str(data.get("message") or f"HTTP {resp.status_code}"))
     return data
@@ -127,8 +190,12 @@ def inject(
     ns, _, name = target.partition("/")
     if not ns or not name or "/" in name:
         fail(f"--target {target!r}: use NAMESPACE/NAME, e.g. shop/payment-service", code=2)
-    data = _call(kubeconfig_path, "POST", "/sandbox/v1/faults",
-                 {"fault": fault, "namespace": ns, "name": name, "params": _params(param)})
+    params = _params(param)
+    if _is_real(kubeconfig_path):
+        data = _real(kubeconfig_path, lambda f: f.inject(fault, ns, name, params))
+    else:
+        data = _call(kubeconfig_path, "POST", "/sandbox/v1/faults",
+                     {"fault": fault, "namespace": ns, "name": name, "params": params})
     if output == Output.json:
         print_json(data)
     else:
@@ -138,7 +205,10 @@ def inject(
 @sandbox_app.command("faults")
 def faults(kubeconfig_path: Path = KubeconfigOpt, output: Output = OutputOpt) -> None:
     """List the faults active in the running sandbox."""
-    items = _call(kubeconfig_path, "GET", "/sandbox/v1/faults").get("items", [])
+    if _is_real(kubeconfig_path):
+        items = _real(kubeconfig_path, lambda f: f.active())
+    else:
+        items = _call(kubeconfig_path, "GET", "/sandbox/v1/faults").get("items", [])
     if output == Output.json:
         print_json(items)
         return
@@ -146,6 +216,32 @@ def faults(kubeconfig_path: Path = KubeconfigOpt, output: Output = OutputOpt) ->
         print(f"{f['namespace']}/{f['workload']}\t{f['name']}\t{f['params']}\tsince {f['injected_at']}")
     if not items:
         print("no active faults")
+
+
+def _is_real(path: Path) -> bool:
+    """The emulator serves /sandbox/v1; a real API server (`--control-plane real`) answers 404 there."""
+    resp = _request(path, "GET", "/sandbox/v1/clock")
+    return bool(resp.status_code == 404)
+
+
+def _real(path: Path, call: Any) -> Any:
+    """Run `call(RealFaults)` against the real API server the kubeconfig names; errors become one line."""
+    from tagent.clients.kubernetes import KubeClient
+    from tagent.errors import ExternalError
+    from tagent.sandbox.real.faults import RealFaults
+
+    try:
+        kube = KubeClient.from_kubeconfig(path)
+    except ConfigError as exc:
+        fail(str(exc))
+    try:
+        return call(RealFaults(kube))
+    except ValidationError as exc:
+        fail(str(exc))
+    except ExternalError as exc:
+        fail(str(exc))
+    finally:
+        kube.close()
 
 
 def register(app: typer.Typer) -> None:
