@@ -54,7 +54,7 @@ def test_kubectl_sees_the_real_server_and_a_signal_stops_everything(tmp_path: Pa
     require_control_plane()
     proc, log = up(tmp_path)
     try:
-        wait_for(lambda: proc.poll() is None and "prometheus metrics:" in log.read_text() or proc.poll() is not None,
+        wait_for(lambda: (proc.poll() is None and "prometheus metrics:" in log.read_text()) or proc.poll() is not None,
                  180, "sandbox up to start")
         assert proc.poll() is None, log.read_text()
         text = log.read_text()
