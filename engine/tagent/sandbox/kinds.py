@@ -41,7 +41,7 @@ class ResourceType:
 TYPES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "namespaces", "Namespace", False, ("ns",), ("create", "delete", "get", "list", "watch",
                                                                          "patch", "update")),
-    ResourceType("", "v1", "nodes", "Node", False, ("no",), ("get", "list", "watch", "patch", "update")),
+    ResourceType("", "v1", "nodes", "Node", False, ("no",)),  # every verb, as kube-apiserver (kubelets create them)
     ResourceType("", "v1", "pods", "Pod", True, ("po",), subresources=("log", "eviction", "status"),
                  categories=("all",)),
     ResourceType("", "v1", "events", "Event", True, ("ev",)),
