@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -67,8 +68,10 @@ def test_good_commit_activates_and_bad_commit_never_does(tmp_path: Path) -> None
     ]
     assert result.problems == tuple(problems)
 
-    again = source.poll()  # the same bad head is reported again but recorded only once
-    assert again.status is PollStatus.rejected and len(recorder.rejections) == 1
+    assert result.message == "4 problems (commit: remove the rollback playbook)"
+    again = source.poll()  # the same bad head: nothing new, recorded once, its problems still at hand
+    assert again.status is PollStatus.unchanged and len(recorder.rejections) == 1
+    assert (again.version, again.problems, again.message) == (bad, result.problems, result.message)
 
     git_restore = repo.work / "playbooks" / "rollback-workload.yaml"
     git_restore.write_text((Path(__file__).parents[2] / "playbooks" / "rollback-workload.yaml").read_text())
@@ -283,3 +286,27 @@ def test_a_failing_recorder_changes_nothing_and_the_loop_survives(tmp_path: Path
         stop.set()
         loop.join(timeout=5)
     assert source.current() is None
+
+
+def test_a_rejection_is_logged_once_with_every_problem(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 14: the log named only the first problem of two, and repeated on every poll."""
+    repo = RulesRepo.create(tmp_path)
+    repo.push("default pack")
+    clock = Clock()
+    source = _source(repo, tmp_path, MemoryRecorder(), clock=clock)
+    assert source.poll().status is PollStatus.activated
+    rule = repo.work / "rules" / "crashloop-restart.yaml"
+    rule.write_text(rule.read_text().replace("severity: critical", "severity: dire", 1)
+                    .replace("cooldown: 10m", "cooldown: forever", 1))
+    bad = repo.push("two mistakes at once", author=BOB)
+    with caplog.at_level(logging.WARNING, logger="tagent.policy.gitops"):
+        result = source.poll()
+        for _ in range(3):
+            clock.advance(60)
+            assert source.poll().status is PollStatus.unchanged
+    assert result.status is PollStatus.rejected and len(result.problems) == 2, result.problems
+    assert result.message == "2 problems (commit: two mistakes at once)"
+    [record] = [r for r in caplog.records if "rejected" in r.getMessage()]
+    line = record.getMessage()
+    assert line.startswith(f"rules version {bad[:12]} by {BOB} rejected, 2 problems (commit: two mistakes at once)")
+    assert all(problem in line for problem in result.problems), line

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +30,7 @@ from tagent.policy.validate import Validation, check_paths
 from tagent.settings import Settings
 
 log = logging.getLogger(__name__)
+MAX_LOGGED = 50  # problems named in the one log line of a rejection (all of them are recorded)
 
 
 class VersionRecorder(Protocol):
@@ -59,8 +60,8 @@ class Active:
 
 class PollStatus(StrEnum):
     activated = "activated"  # a new version validated and is now active
-    unchanged = "unchanged"  # nothing new
-    rejected = "rejected"  # the newest version has problems; the last good one stays active
+    unchanged = "unchanged"  # nothing new: the active version, or a head already rejected (and logged)
+    rejected = "rejected"  # a new version has problems (recorded, logged once); the last good one stays active
     unreachable = "unreachable"  # could not fetch/read; the last good one stays active, retry with backoff
 
 
@@ -69,9 +70,16 @@ class PollResult:
     status: PollStatus
     version: str = ""
     author: str = ""
-    problems: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # every `path:line: message` of a rejected head (also when unchanged)
     error: str = ""
     retry_in: float = 0.0  # seconds until the next poll is due
+    message: str = ""  # a rejection in one line: how many problems, and the commit's subject for Git
+
+
+def rejection_message(problems: Sequence[str], subject: str = "") -> str:
+    """`2 problems (commit: remove the rollback playbook)`: what a list of versions shows for a rejection."""
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    return f"{count} (commit: {subject})" if subject else count
 
 
 class RulesSource:
@@ -198,10 +206,11 @@ class RulesSource:
         if self._active is not None and self._active.version.version == head.sha:
             return PollResult(PollStatus.unchanged, head.sha, head.author, retry_in=delay)
         if self._rejected is not None and self._rejected.version == head.sha:
-            return PollResult(PollStatus.rejected, head.sha, head.author, self._rejected.problems, retry_in=delay)
+            return self._still_rejected(delay)
         try:
             root = self._git.checkout(head.sha)
-            result = self._consider(head.sha, head.author, root, delay, self._refusals(root, head.sha))
+            result = self._consider(head.sha, head.author, root, delay, self._refusals(root, head.sha),
+                                    subject=head.summary)
         except ExternalError as exc:
             return self._unreachable(exc)
         if result.status is PollStatus.rejected and self._active is None:
@@ -234,22 +243,31 @@ class RulesSource:
         if self._active is not None and self._active.version.version == version:
             return PollResult(PollStatus.unchanged, version, retry_in=delay)
         if self._rejected is not None and self._rejected.version == version:
-            return PollResult(PollStatus.rejected, version, problems=self._rejected.problems, retry_in=delay)
+            return self._still_rejected(delay)
         return self._consider(version, "", root, delay)
 
     def _refusals(self, root: Path, sha: str) -> list[str]:
         return self._signatures.problems(root, sha) if self._signatures is not None else []
 
+    def _still_rejected(self, delay: float) -> PollResult:
+        """The head rejected before: nothing new (recorded and logged once, when it was first seen)."""
+        assert self._rejected is not None
+        return replace(self._rejected, status=PollStatus.unchanged, retry_in=delay)
+
     def _consider(self, version: str, author: str, root: Path, delay: float,
-                  refused: Sequence[str] = ()) -> PollResult:
+                  refused: Sequence[str] = (), *, subject: str = "") -> PollResult:
         validation = self._validate(root)
         if validation.ruleset is None or refused:
             problems = (*refused, *(str(p) for p in validation.problems))
             self._recorder.record_rejection(version, author, problems, self._clock())
-            self._rejected = PollResult(PollStatus.rejected, version, author, problems, retry_in=delay)
+            message = rejection_message(problems, subject)
+            self._rejected = PollResult(PollStatus.rejected, version, author, problems, retry_in=delay,
+                                        message=message)
             active = self._active.version.version if self._active else "none"
-            log.warning("rules version %s by %s rejected (%d problems; %s stays active): %s", version[:12],
-                        author or "-", len(problems), active, problems[0])
+            shown = problems[:MAX_LOGGED] + ((f"and {len(problems) - MAX_LOGGED} more",)
+                                             if len(problems) > MAX_LOGGED else ())
+            log.warning("rules version %s by %s rejected, %s; %s stays active: %s", version[:12], author or "-",
+                        message, active, "; ".join(shown))
             return self._rejected
         self._activate(validation.ruleset, version, author)
         return PollResult(PollStatus.activated, version, author, retry_in=delay)
