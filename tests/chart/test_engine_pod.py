@@ -10,6 +10,7 @@ port (a free one). It listens on the rendered 0.0.0.0 and is only ever called on
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import signal
 import subprocess
@@ -84,8 +85,8 @@ def test_engine_starts_with_the_chart_configuration(engine_pod: tuple[str, str])
     url, token = engine_pod
     rendered = render()
     for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
-        path = _probe(rendered, kind)
-        wait_for(lambda p=path: _ok(f"{url}{p}"), 60, f"{kind} {path} answering 200")
+        probe = f"{url}{_probe(rendered, kind)}"
+        wait_for(functools.partial(_ok, probe), 60, f"{kind} {probe} answering 200")
     # the API is closed without the token and open with the one from the chart's Secret
     assert httpx.get(f"{url}/api/v1/incidents", timeout=10).status_code == 401
     answer = httpx.get(f"{url}/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}, timeout=10)
