@@ -73,6 +73,7 @@ def test_schema_is_strict_at_every_level() -> None:
     ({"rules": {"source": "git"}}, "rules.source=git needs rules.repo"),
     ({"notify": {"channels": {"oncall": "slack"}}}, "notify.channels needs notify.existingSecret"),
     ({"ingress": {"enabled": True}}, "ingress.enabled needs ingress.host"),
+    ({"api": {"webhookTokenKey": "webhook-token"}}, "api.webhookTokenKey needs api.existingSecret"),
 ])
 def test_inconsistent_values_fail_with_one_sentence(values: dict[str, Any], message: str) -> None:
     with pytest.raises(helm_python.HelmRenderError) as caught:

@@ -106,6 +106,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and .Values.notify.channels (not .Values.notify.existingSecret) -}}
 {{- fail "notify.channels needs notify.existingSecret: the Secret that holds the apprise URLs" -}}
 {{- end -}}
+{{- if and .Values.api.webhookTokenKey (not .Values.api.existingSecret) -}}
+{{- fail "api.webhookTokenKey needs api.existingSecret: the Secret the chart makes holds only the API token (which the webhook accepts too)" -}}
+{{- end -}}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) -}}
 {{- fail "ingress.enabled needs ingress.host (the DNS name people and Twilio use, e.g. tagent.example.com)" -}}
 {{- end -}}
