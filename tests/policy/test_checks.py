@@ -138,3 +138,15 @@ def test_load_file_gives_models_of_one_file(tmp_path: Path) -> None:
     assert [str(p) for p in problems] == ["p.yaml:11: apiVersion: required field missing",
                                           "p.yaml:11: metadata: required field missing",
                                           "p.yaml:11: spec: required field missing"]
+
+
+def test_a_rule_with_a_schema_error_and_a_missing_playbook_shows_both(tmp_path: Path) -> None:
+    """Issue 14: a version with two mistakes reported only the first (the schema's)."""
+    two = RULE.replace("spec:\n", "spec:\n  severity: dire\n", 1).replace("playbook: scale-to", "playbook: scale-too")
+    assert _lines(tmp_path, {"p.yaml": PLAYBOOK, "r.yaml": two}) == [
+        "r.yaml:5: spec.severity: must be 'info', 'warning' or 'critical', got 'dire'",
+        "r.yaml:9: spec.then.playbook: playbook 'scale-too' not found (did you mean 'scale-to'?)"]
+    broken_book = PLAYBOOK.replace("action: kubernetes.scale", "action: kubernetes.scale\n      retries: 99")
+    assert _lines(tmp_path, {"p.yaml": broken_book, "r.yaml": two.replace("scale-too", "scale-to")}) == [
+        "p.yaml:9: spec.steps[0].retries: must be less than or equal to 10",
+        "r.yaml:5: spec.severity: must be 'info', 'warning' or 'critical', got 'dire'"]  # no "not found" echo

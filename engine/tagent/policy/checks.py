@@ -4,13 +4,14 @@ of the offending key. Schema checks (types, ranges, durations, names) already ha
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from tagent.actions.catalog import CATALOG
 from tagent.model.policy import ParamSpec, Playbook, Rule, Step
 from tagent.policy.documents import LoadedDoc
-from tagent.policy.problems import Loc, Problem
+from tagent.policy.loader import SourceDoc
+from tagent.policy.problems import Loc, Problem, dotted
 from tagent.policy.templates import CONTEXT, RULE_CONTEXT, check_template
 from tagent.policy.values import check_value, templates_in
 
@@ -122,6 +123,20 @@ def _rule_params(doc: LoadedDoc, given: Mapping[str, Any], book: Playbook) -> li
             out.append(doc.problem(("spec", "then", "params") if given else ("spec", "then", "playbook"),
                                    f"playbook {book.name!r} needs parameter {key!r} (it has no default)"))
     return out
+
+
+def broken_rule_playbook(source: SourceDoc, playbooks: Collection[str], broken: set[str]) -> list[Problem]:
+    """A rule whose schema failed still names its playbook: a missing one is reported as well, so a version
+    with both mistakes shows both (the schema's problems alone hid the second)."""
+    data = source.data
+    spec = data.get("spec") if isinstance(data, dict) else None
+    then = spec.get("then") if isinstance(spec, dict) else None
+    name = then.get("playbook") if isinstance(then, dict) else None
+    if not isinstance(name, str) or name in playbooks or name in broken:
+        return []
+    loc: Loc = ("spec", "then", "playbook")
+    return [Problem(source.path, source.line_of(loc),
+                    f"{dotted(loc)}: playbook {name!r} not found{_hint(name, list(playbooks))}")]
 
 
 def rule(doc: LoadedDoc, playbooks: Mapping[str, Playbook], broken: set[str]) -> list[Problem]:

@@ -14,7 +14,7 @@ from tagent.errors import ValidationError
 from tagent.model.policy import Playbook, Rule
 from tagent.policy import checks, files, promql
 from tagent.policy.documents import LoadedDoc, build, declared_name
-from tagent.policy.loader import read_file
+from tagent.policy.loader import SourceDoc, read_file
 from tagent.policy.problems import Loc, Problem
 from tagent.policy.ruleset import RuleSet
 
@@ -71,6 +71,7 @@ def check_files(file_list: Sequence[Path], *, relative_to: Path | None = None,
     problems: list[Problem] = []
     docs: list[LoadedDoc] = []
     broken: set[tuple[str, str]] = set()
+    broken_rules: list[SourceDoc] = []
     for file in file_list:
         if relative_to is not None and not file.resolve().is_relative_to(relative_to.resolve()):
             # a repository must not make us read (and echo) a file elsewhere on the host
@@ -85,9 +86,13 @@ def check_files(file_list: Sequence[Path], *, relative_to: Path | None = None,
                 docs.append(loaded)
             elif (name := declared_name(source)) is not None:
                 broken.add(name)
+                if name[0] == "Rule":
+                    broken_rules.append(source)
     problems += checks.unique_names(docs)
     playbooks = {d.name: d.model for d in docs if isinstance(d.model, Playbook)}
     broken_books = {name for kind, name in broken if kind == "Playbook"}
+    for source in broken_rules:
+        problems += checks.broken_rule_playbook(source, playbooks, broken_books)
     for doc in docs:
         if isinstance(doc.model, Rule):
             problems += checks.rule(doc, playbooks, broken_books)
