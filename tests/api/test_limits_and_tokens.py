@@ -118,6 +118,10 @@ def test_deep_and_huge_bodies_get_400_and_413_from_a_real_server(engine_process:
         ok = http.post(ALERTS, json=EMPTY, headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"})
         assert ok.status_code == 200 and ok.json() == {"accepted": 0}
         assert http.post(ALERTS, content=b"{nope", headers=hook).status_code == 400
+        counted = {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+                   for line in http.get("/metrics").text.splitlines() if line.startswith("tagent_bad_input_total{")}
+        assert counted['source="alertmanager"'] == 6  # 3 deep, 2 huge, 1 not JSON
+        assert counted['source="api"'] == 1
 
 
 def test_tagent_run_beyond_loopback_without_a_token_refuses_to_start(tmp_path: Path, kubeconfig: Path) -> None:

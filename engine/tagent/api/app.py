@@ -15,6 +15,7 @@ contract is docs/api.md; OpenAPI at /docs and /openapi.json.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import Depends, FastAPI
@@ -30,6 +31,7 @@ from tagent.errors import ConfigError
 from tagent.settings import Settings
 
 API_PREFIX = "/api/v1"
+log = logging.getLogger("tagent.api")
 
 
 def _version() -> str:
@@ -37,6 +39,13 @@ def _version() -> str:
         return version("tagent")
     except PackageNotFoundError:
         return "0"
+
+
+def _bad_body(engine: Engine, path: str, why: str) -> None:
+    """A body refused before routing counts as bad input of its source (alertmanager, or api) and is logged."""
+    source = "alertmanager" if path == webhooks.ALERTS_PATH else "api"
+    engine.metrics.bad_input.labels(source=source).inc()
+    log.warning("%s: %s", path, why)
 
 
 def is_loopback(host: str) -> bool:
@@ -79,5 +88,6 @@ def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend 
     app.include_router(webhooks.alerts, dependencies=[Depends(bearer_dependency(webhook_token, "tagent-webhooks"))])
     app.include_router(webhooks.twilio)
     errors.install(app)
-    app.add_middleware(BodyLimits, max_bytes=max_body_bytes, max_depth=max_json_depth)
+    app.add_middleware(BodyLimits, max_bytes=max_body_bytes, max_depth=max_json_depth,
+                       refused=lambda path, why: _bad_body(engine, path, why))
     return app

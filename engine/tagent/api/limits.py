@@ -43,10 +43,13 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
 class BodyLimits:
     """ASGI middleware answering 413 past `max_bytes` and 400 past `max_depth` levels of JSON nesting."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH,
+                 refused: Callable[[str, str], None] | None = None) -> None:
+        """`refused(path, why)` is told of every refusal (the app counts and logs it as bad input)."""
         self.app = app
         self.max_bytes = max_bytes
         self.max_depth = max_depth
+        self.refused = refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,7 +58,7 @@ class BodyLimits:
         headers = dict(scope.get("headers") or ())
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send, 413, self._too_large())
+            await self._refuse(scope, send, 413, self._too_large())
             return
         chunks: list[bytes] = []
         size = 0
@@ -67,7 +70,7 @@ class BodyLimits:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(send, 413, self._too_large())
+                await self._refuse(scope, send, 413, self._too_large())
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -75,15 +78,16 @@ class BodyLimits:
         body = b"".join(chunks)
         form = headers.get(b"content-type", b"").lower().startswith(_FORMS)
         if body and not form and json_depth_exceeds(body, self.max_depth):
-            await self._refuse(send, 400, f"the body nests deeper than {self.max_depth} levels")
+            await self._refuse(scope, send, 400, f"the body nests deeper than {self.max_depth} levels")
             return
         await self.app(scope, _replay(body, receive), send)
 
     def _too_large(self) -> str:
         return f"the body is larger than {self.max_bytes} bytes"
 
-    @staticmethod
-    async def _refuse(send: Send, code: int, detail: str) -> None:
+    async def _refuse(self, scope: Scope, send: Send, code: int, detail: str) -> None:
+        if self.refused is not None:
+            self.refused(str(scope.get("path", "")), detail)
         content = json.dumps({"detail": detail}).encode()
         await send({"type": "http.response.start", "status": code,
                     "headers": [(b"content-type", b"application/json"),

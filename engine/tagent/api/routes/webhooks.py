@@ -34,9 +34,10 @@ log = logging.getLogger("tagent.api")
 alerts = APIRouter(tags=["webhooks"])
 twilio = APIRouter(tags=["webhooks"])
 TWIML = "application/xml"
+ALERTS_PATH = "/api/alerts/alertmanager"
 
 
-@alerts.post("/api/alerts/alertmanager")
+@alerts.post(ALERTS_PATH)
 async def alertmanager(request: Request, engine: EngineDep) -> dict[str, int]:
     """Alertmanager webhook (version 4): one Alert event per alert, queued for matching."""
     try:
