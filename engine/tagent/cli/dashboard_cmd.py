@@ -82,14 +82,16 @@ def serve(command: list[str], env: dict[str, str]) -> int:
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise _Stopped
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _stop)
-    proc = spawn(command, env)
-    try:
+    proc = None
+    try:  # a signal even before Popen returns ends here (a child it had forked gets PDEATHSIG on our exit)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, _stop)
+        proc = spawn(command, env)
         return proc.wait()
     except (_Stopped, KeyboardInterrupt):
         return 0
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
-        stop(proc)
+        if proc is not None:
+            stop(proc)
