@@ -8,7 +8,7 @@
 Listening beyond loopback needs a token for each realm (`require_tokens`): without one the app is not built.
 Every body is size- and depth-limited before a route parses it (`tagent.api.limits`: 413, 400).
 
-CORS is off (no middleware): the dashboard calls the API from its server, never from a browser. The
+CORS is off (no CORS middleware): the dashboard calls the API from its server, never from a browser. The
 contract is docs/api.md; OpenAPI at /docs and /openapi.json.
 """
 
