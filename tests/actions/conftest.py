@@ -10,6 +10,10 @@ import pytest
 from tagent.sandbox import Sandbox
 from tests.actions.harness import Env, environment
 from tests.clients import promstack
+from tests.cloud.conftest import moto_url
+from tests.cloud.motoserver import MotoAws
+
+__all__ = ["moto_url"]  # the session's moto server, for the aws.* actions
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +26,10 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def env(tmp_path: Path, redis_url: str, prometheus_url: str) -> Iterator[Env]:
+def env(tmp_path: Path, redis_url: str, prometheus_url: str, moto_url: str) -> Iterator[Env]:
+    moto = MotoAws(moto_url)
     with Sandbox(speed=30) as sandbox, environment(sandbox, tmp_path, redis_url=redis_url,
                                                     prometheus_url=prometheus_url) as e:
-        yield e
+        aws = e.variant(aws=moto.cloud())
+        aws.extra["moto"] = moto
+        yield aws

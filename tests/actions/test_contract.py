@@ -21,6 +21,7 @@ from tagent.actions import CATALOG, IMPLEMENTATIONS
 from tagent.model import StepStatus
 from tagent.store import ApprovalStatus
 from tests.actions.harness import Env
+from tests.cloud.motoserver import REGION, MotoAws
 
 Params = Callable[[Env], dict[str, Any]]
 Probe = Callable[[Env], Any]  # state before; `changed(env, before)` says whether the effect happened
@@ -64,6 +65,50 @@ def _dbsize(env: Env) -> int:
         return int(client.dbsize())
     finally:
         client.close()
+
+
+def _moto(env: Env) -> MotoAws:
+    moto: MotoAws = env.extra["moto"]
+    return moto
+
+
+def _running(env: Env) -> dict[str, Any]:
+    return {"instance_id": _moto(env).launch("contract"), "region": REGION}
+
+
+def _stopped(env: Env) -> dict[str, Any]:
+    params = _running(env)
+    _moto(env).stop(params["instance_id"])
+    return params
+
+
+def _state(env: Env) -> dict[str, str]:
+    ec2 = _moto(env).client("ec2")
+    return {i["InstanceId"]: i["State"]["Name"] for r in ec2.describe_instances()["Reservations"]
+            for i in r["Instances"]}
+
+
+def _group(env: Env) -> dict[str, Any]:
+    name = f"contract-{len(_moto(env).client('autoscaling').describe_auto_scaling_groups()['AutoScalingGroups'])}"
+    _moto(env).group(name, minimum=1, maximum=5, desired=2)
+    return {"group": name, "region": REGION, "desired": 4}
+
+
+def _desired(env: Env) -> dict[str, int]:
+    groups = _moto(env).client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    return {g["AutoScalingGroupName"]: g["DesiredCapacity"] for g in groups}
+
+
+def _now_in(states: set[str]) -> Callable[[Env, Any], bool]:
+    """The newest instance (the one the case launched) moved into `states`."""
+    return lambda e, b: any(s in states and b.get(i) != s for i, s in _state(e).items())
+
+
+def _rebooted(env: Env, before: dict[str, str]) -> bool:
+    """moto keeps no trace of a reboot: the instance must still run and a real reboot must be audited."""
+    rebooted = [a.target_key.rsplit("/", 1)[-1] for a in env.store.audit.list()
+                if a.action == "aws.ec2_reboot" and not a.dry_run and a.result == "ok"]
+    return bool(rebooted) and all(_state(env).get(i) == "running" for i in rebooted)
 
 
 @dataclass(frozen=True)
@@ -112,6 +157,11 @@ CASES = [
          lambda e, b: len(e.store.approvals.pending()) == b + 1
          and e.store.approvals.pending()[-1].status == ApprovalStatus.pending, ""),
     Case("wait", lambda e: {"duration": "50ms"}, StepStatus.ok, lambda e: None, lambda e, b: True, ""),
+    Case("aws.ec2_stop", _running, StepStatus.ok, _state, _now_in({"stopping", "stopped"}), "aws"),
+    Case("aws.ec2_start", _stopped, StepStatus.ok, _state, _now_in({"pending", "running"}), "aws"),
+    Case("aws.ec2_reboot", _running, StepStatus.ok, _state, _rebooted, "aws"),
+    Case("aws.asg_set_capacity", _group, StepStatus.ok, _desired,
+         lambda e, b: any(d == 4 and b.get(n) == 2 for n, d in _desired(e).items()), "aws"),
 ]
 BY_NAME = {c.action: c for c in CASES}
 

@@ -123,6 +123,8 @@ class ActionDeps:
     dashboard_url: str = "http://127.0.0.1:8501"
     clock: Clock = utcnow
     poll_interval: float = 1.0
+    aws: Any = None  # tagent.cloud.aws.AwsCloud (None: AWS is not configured)
+    terraform: Any = None  # tagent.cloud.terraform.TerraformProposer (pull requests for Terraform-managed groups)
 
 
 class BaseAction:

@@ -58,6 +58,8 @@ _POD = Param("pod", "string", "pod name (the event's pod by default)", default="
 _MESSAGE = Param("message", "string", "text of the notification",
                  default="{{ rule.name }}: {{ event.reason }} on {{ target.namespace }}/{{ target.name }}")
 _WORKLOAD = (_NS, _NAME, _KIND)
+_REGION = Param("region", "string", "cloud region", default="{{ target.namespace }}")
+_INSTANCE = (Param("instance_id", "string", "EC2 instance id", default="{{ target.name }}"), _REGION)
 
 _ACTIONS = (
     Action("kubernetes.rollout_restart", "Restart every pod of a workload (rolling)", mutates=True,
@@ -120,6 +122,20 @@ _ACTIONS = (
                    Param("timeout", "duration", "how long to wait; default: the policy's ack_timeout"))),
     Action("wait", "Pause the playbook", mutates=False, command="sleep {duration}",
            params=(Param("duration", "duration", "how long", required=True),)),
+    Action("aws.ec2_stop", "Stop an EC2 instance (the saving is recorded from the hourly price table)",
+           mutates=True, command="aws ec2 stop-instances --instance-ids {instance_id} --region {region}",
+           params=_INSTANCE),
+    Action("aws.ec2_start", "Start a stopped EC2 instance", mutates=True,
+           command="aws ec2 start-instances --instance-ids {instance_id} --region {region}", params=_INSTANCE),
+    Action("aws.ec2_reboot", "Reboot an EC2 instance", mutates=True,
+           command="aws ec2 reboot-instances --instance-ids {instance_id} --region {region}", params=_INSTANCE),
+    Action("aws.asg_set_capacity",
+           "Set an Auto Scaling group's desired capacity within its min/max (a pull request when Terraform manages it)",
+           mutates=True,
+           command="aws autoscaling set-desired-capacity --auto-scaling-group-name {group} "
+                   "--desired-capacity {desired} --region {region}",
+           params=(Param("group", "string", "Auto Scaling group name", default="{{ target.name }}"), _REGION,
+                   Param("desired", "integer", "desired capacity", required=True, minimum=0, maximum=10000))),
 )
 
 CATALOG: Mapping[str, Action] = MappingProxyType({a.name: a for a in _ACTIONS})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from tagent.actions.aws import AsgSetCapacity, Ec2Reboot, Ec2Start, Ec2Stop
 from tagent.actions.base import ActionDeps, BaseAction
 from tagent.actions.catalog import CATALOG
 from tagent.actions.kube_pods import DeletePod, EvictPod
@@ -18,7 +19,7 @@ from tagent.errors import ConfigError
 
 IMPLEMENTATIONS: tuple[type[BaseAction], ...] = (
     RolloutRestart, DeletePod, EvictPod, RolloutUndo, Scale, DeleteDeployment, WaitHealthy, RedisFlushDb, HttpRequest,
-    PrometheusVerify, NotifySend, NotifyPage, ApprovalRequest, Wait,
+    PrometheusVerify, NotifySend, NotifyPage, ApprovalRequest, Wait, Ec2Stop, Ec2Start, Ec2Reboot, AsgSetCapacity,
 )
 
 

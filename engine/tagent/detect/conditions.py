@@ -113,6 +113,10 @@ def plan_condition(rule_name: str, index: int, cond: Condition) -> CondPlan:
     if cond.logs is not None:
         op, count = cond.logs.threshold()
         return CondPlan(index, "logs", condition_key(rule_name, index), threshold=Threshold("count", op, count))
+    cloud = getattr(cond, "cloud", None)  # a cloud metric over a window, evaluated by the cloud source
+    if cloud is not None:
+        return CondPlan(index, "cloud", condition_key(rule_name, index),
+                        threshold=Threshold("value", cloud.op, float(cloud.value)))
     assert cond.alert is not None
     return CondPlan(index, "alert", cond.alert.alertname, alert_labels=tuple(sorted(cond.alert.labels.items())))
 
