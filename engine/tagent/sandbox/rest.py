@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from tagent.sandbox import kinds, patch, table, validate, watch
+from tagent.sandbox import defaults, kinds, patch, table, validate, watch
 from tagent.sandbox.apierrors import ApiError, status_body
 from tagent.sandbox.kinds import ResourceType
 from tagent.sandbox.selectors import field_selector, label_selector
@@ -107,6 +107,7 @@ class Rest:
         body = self._body(req, t)
         if t.rt.kind in ("Deployment", "StatefulSet", "ReplicaSet"):
             body.pop("status", None)  # status belongs to the controllers
+        defaults.apply(t.rt, body)
         validate.check(t.rt, body)
         if t.namespace and t.rt.kind != "Namespace" and self.store.find(kinds.NAMESPACES, "", t.namespace) is None:
             raise ApiError(404, f'namespaces "{t.namespace}" not found', "NotFound")
@@ -118,6 +119,7 @@ class Rest:
         body = self._body(req, t)
         with self.store.lock:
             old = self.store.get(t.rt, t.namespace or "", t.name or "")
+            defaults.apply(t.rt, body)
             validate.check(t.rt, body, old)
             if req.query.get("dryRun"):
                 return json_response(body)
@@ -140,6 +142,7 @@ class Rest:
         for field in ("name", "namespace", "uid", "creationTimestamp"):
             if field in old["metadata"]:
                 meta[field] = old["metadata"][field]
+        defaults.apply(t.rt, new)
         validate.check(t.rt, new, old)
         return new if dry_run else self.store.replace(t.rt, new, check_rv=False)
 

@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from tagent.sandbox import kinds, objects, traffic
+from tagent.sandbox import defaults, kinds, objects, traffic
 from tagent.sandbox.apierrors import ApiError
 from tagent.sandbox.clock import SandboxClock, rfc3339
 from tagent.sandbox.controllers import Controllers, is_ready
@@ -77,7 +77,8 @@ class Simulation:
                 template = objects.pod_template(labels, [c])
                 build = objects.deployment if w.kind == "Deployment" else objects.statefulset
                 rt = kinds.DEPLOYMENTS if w.kind == "Deployment" else kinds.STATEFULSETS
-                self.store.create(rt, build(w.name, w.namespace, labels, w.replicas, template, older))
+                self.store.create(rt, defaults.apply(rt, build(w.name, w.namespace, labels, w.replicas, template,
+                                                               older)))
                 if w.port:
                     self.store.create(kinds.SERVICES, objects.service(w.name, w.namespace, labels, w.port,
                                                                       f"10.96.{i // 200}.{10 + i % 200}", older))
