@@ -99,6 +99,7 @@ def _up_real(port: int, kubeconfig_out: Path, scenario: Path | None, seed: int |
     from tagent.errors import ExternalError
     from tagent.sandbox.real.cluster import RealSandbox
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per readiness poll
     signal.signal(signal.SIGTERM, _interrupt)  # while starting, SIGTERM unwinds like Ctrl-C: everything stops
     try:
         sb = RealSandbox(port=port, scenario=scenario, seed=seed)
