@@ -93,7 +93,7 @@ def _incidents(settings: Settings, store: Store, guard: Guard, registry: Registr
     return incident_service(store, guard, registry, active.get, escalation=escalation, clock=clock,
                             owner=settings.engine_identity(), knobs=knobs(settings),
                             secrets=settings.secret_values(), llm=LLMClient.from_settings(settings),
-                            workload=store.inventory.get, stale_after=settings.run_stale_after,
+                            workloads=store.inventory.get_many, stale_after=settings.run_stale_after,
                             on_open=_drafts_hook(settings, drafting))
 
 

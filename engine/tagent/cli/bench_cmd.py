@@ -1,4 +1,4 @@
-"""`tagent bench engine`: the detection engine benchmark (prints JSON; see bench/README.md)."""
+"""`tagent bench engine` and `tagent bench incidents` (they print JSON; see bench/README.md)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,35 @@ def engine(
     if long:
         events, reloads = max(events, 1_000_000), max(reloads, 100)
     result = run_engine_bench(rules=rules, events=events, reloads=reloads, workloads=workloads)
+    if output == Output.json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        print(f"{key}: {value}")
+
+
+@bench_app.command("incidents", help="A storm of CrashLoopBackOff decisions over --workloads sandbox Deployments "
+                                     "through the real engine (incident lifecycle, guard, store, playbooks).")
+def incidents(
+    workloads: int = typer.Option(500, "--workloads", min=1, max=3000, help="sandbox Deployments (one replica each)"),
+    decisions: int = typer.Option(2000, "--decisions", min=1, max=1_000_000, help="decisions (matching events)"),
+    rate: float = typer.Option(0.0, "--rate", min=0.0, help="events offered per second (0: all at once)"),
+    db_url: str | None = typer.Option(None, "--db-url", help="database URL (default: SQLite in a temp dir)"),
+    output: Output = OutputOpt,
+) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from tagent.app.bench import run_incidents_bench
+    from tagent.cli.bench_sandbox import sandbox_process
+    from tagent.model import WorkloadRef
+    from tagent.sandbox.scenario import generated_scenario
+
+    scenario = generated_scenario(workloads, replicas=1)
+    refs = [WorkloadRef(namespace=w.namespace, name=w.name) for w in scenario.spec.workloads]
+    with tempfile.TemporaryDirectory(prefix="tagent-bench-") as tmp, \
+            sandbox_process(scenario, Path(tmp)) as kubeconfig:  # its own process: its threads don't share our GIL
+        result = run_incidents_bench(kubeconfig, refs, decisions=decisions, db_url=db_url, rate=rate)
     if output == Output.json:
         print_json(result)
         return

@@ -67,21 +67,24 @@ class Guard:
         verdicts = [self._judge(a, now) for a in admissions]
         return self._record_many(verdicts, [a.decision for a in admissions])
 
-    def judge_in(self, unit: Unit, admission: Admission) -> Verdict:
+    def judge_in(self, unit: Unit, decision: Decision, *, cooldown: float = DEFAULT_COOLDOWN_S,
+                 workload: Callable[[], WorkloadInfo | None] = lambda: None) -> Verdict:
         """Judge a decision inside a lifecycle transaction (tagent.incidents): the cooldown is taken and the
         verdict recorded in `unit`, so they commit, or vanish, with the incident and run they lead to. A decision
-        that would act but meets a rate limit is refused as such and takes no cooldown (it is retried)."""
-        now, d = self._now(), admission.decision
+        that would act but meets a rate limit is refused as such and takes no cooldown (it is retried).
+        Cheapest first: a cooldown seen running needs no query, and `workload` is looked up only when needed."""
+        now, d = self._now(), decision
         base = {"target": d.target, "actor": f"rule:{d.rule}", "rule": d.rule, "rules_version": d.rules_version,
                 "decision_id": d.id, "at": now}
-        refusal = self._namespace_refusal(d.target)
+        refusal = self._namespace_refusal(d.target) or self._cooling_seen(d, now)
         mode, reason, detail = VerdictMode.refused, Reason.ok, ""
         if refusal is None:
-            mode, reason, detail = self._decision_mode(d, admission.workload, now)
+            mode, reason, detail = self._decision_mode(d, workload() if d.mode != Mode.notify else None, now)
             if mode == VerdictMode.act:
-                refusal = admission_refusal(unit.ledger(), self._settings, d.target, now)
+                refusal = admission_refusal(unit.ledger_snapshot(now, self._settings.blast_radius_window),
+                                            self._settings, d.target)
         if refusal is None:
-            refusal = self._cooldown_in(unit, admission, now)
+            refusal = self._cooldown_in(unit, d, cooldown, now)
         verdict = (Verdict(allowed=False, mode=VerdictMode.refused, reason=refusal[0], detail=refusal[1], **base)
                    if refusal is not None else Verdict(allowed=True, mode=mode, reason=reason, detail=detail, **base))
         unit.record(d, _row(verdict))
@@ -89,20 +92,16 @@ class Guard:
             log.info("guard refused %s on %s: %s (%s)", d.rule, d.target, verdict.reason.value, verdict.detail)
         return verdict
 
-    def _cooldown_in(self, unit: Unit, admission: Admission, now: datetime) -> tuple[Reason, str] | None:
-        d = admission.decision
-        key = (d.rule, d.target.key)
+    def _cooling_seen(self, d: Decision, now: datetime) -> tuple[Reason, str] | None:
         with self._lock:
-            until = self._cooling.get(key)
-        if until is None or until <= now:
-            attempt = unit.acquire_cooldown(d.rule, d.target.key, now=now, seconds=admission.cooldown,
-                                            decision_id=d.id)
-            unit.after_commit.append(lambda: self._remember(key, attempt.until, now))
-            if attempt.acquired:
-                return None
-            until = attempt.until
-        return Reason.cooldown, (f"rule {d.rule} already acted on {d.target} recently; cooldown ends at "
-                                 f"{until.isoformat()} (in {(until - now).total_seconds():.0f}s)")
+            until = self._cooling.get((d.rule, d.target.key))
+        return None if until is None or until <= now else _cooling(d, until, now)
+
+    def _cooldown_in(self, unit: Unit, d: Decision, seconds: float, now: datetime) -> tuple[Reason, str] | None:
+        key = (d.rule, d.target.key)
+        attempt = unit.acquire_cooldown(d.rule, d.target.key, now=now, seconds=seconds, decision_id=d.id)
+        unit.after_commit.append(lambda: self._remember(key, attempt.until, now))
+        return None if attempt.acquired else _cooling(d, attempt.until, now)
 
     def _remember(self, key: tuple[str, str], until: datetime, now: datetime) -> None:
         """Cache a cooldown seen in the store (only once its transaction committed)."""
@@ -269,6 +268,11 @@ class Guard:
             if not v.allowed and v.reason != Reason.cooldown:  # cooldown refusals are routine, not news
                 log.info("guard refused %s on %s: %s (%s)", v.action or v.rule, v.target, v.reason.value, v.detail)
         return [v.model_copy(update={"verdict_id": rec.id}) for v, rec in zip(verdicts, stored, strict=True)]
+
+
+def _cooling(d: Decision, until: datetime, now: datetime) -> tuple[Reason, str]:
+    return Reason.cooldown, (f"rule {d.rule} already acted on {d.target} recently; cooldown ends at "
+                             f"{until.isoformat()} (in {(until - now).total_seconds():.0f}s)")
 
 
 def _row(v: Verdict) -> NewVerdict:

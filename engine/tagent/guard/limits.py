@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from tagent.guard.verdict import Reason
 from tagent.model import WorkloadRef
 from tagent.settings import Settings
-from tagent.store import LedgerView
+from tagent.store import LedgerSnapshot, LedgerView
 
 HOUR = timedelta(hours=1)
 # Actions that undo a rollout: a loop of them means the "fix" is not fixing anything.
@@ -30,22 +30,20 @@ class ActionRequest:
     pods_total: int | None
 
 
-def admission_refusal(view: LedgerView, settings: Settings, target: WorkloadRef, now: datetime) -> \
-        tuple[Reason, str] | None:
-    """The limits a decision meets before any action (rate limits, workloads per window): a decision they
-    refuse is deferred, with no cooldown of its own, and retried when the limit allows."""
-    total = view.count_since(now - HOUR)
-    if total >= settings.rate_limit_global_per_hour:
-        return Reason.rate_limit_global, (f"{total} mutations in the last hour "
+def admission_refusal(ledger: LedgerSnapshot, settings: Settings, target: WorkloadRef) -> tuple[Reason, str] | None:
+    """The limits a decision meets before any action (rate limits, workloads per window), read from a snapshot of
+    the ledger taken once per lifecycle transaction: a decision they refuse is deferred, with no cooldown of its
+    own, and retried when the limit allows."""
+    if ledger.total >= settings.rate_limit_global_per_hour:
+        return Reason.rate_limit_global, (f"{ledger.total} mutations in the last hour "
                                           f"(limit {settings.rate_limit_global_per_hour} per hour)")
-    in_ns = view.count_since(now - HOUR, namespace=target.namespace)
+    in_ns = ledger.per_namespace.get(target.namespace, 0)
     if in_ns >= settings.rate_limit_namespace_per_hour:
         return Reason.rate_limit_namespace, (f"{in_ns} mutations in namespace {target.namespace or '(none)'} in the "
                                              f"last hour (limit {settings.rate_limit_namespace_per_hour} per hour)")
-    touched = view.targets_since(now - timedelta(seconds=settings.blast_radius_window))
     limit = settings.blast_radius_workloads_per_window
-    if target.key not in touched and len(touched) >= limit:
-        return Reason.blast_radius_workloads, (f"{len(touched)} workloads already mutated in the last "
+    if target.key not in ledger.targets and len(ledger.targets) >= limit:
+        return Reason.blast_radius_workloads, (f"{len(ledger.targets)} workloads already mutated in the last "
                                                f"{settings.blast_radius_window:.0f}s (limit {limit})")
     return None
 

@@ -21,11 +21,11 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from tagent.escalation.night import routes_for
-from tagent.guard import DEFAULT_COOLDOWN_S, Admission, Verdict, VerdictMode
+from tagent.guard import DEFAULT_COOLDOWN_S, Reason, Verdict, VerdictMode
 from tagent.guard.limits import RATE_REASONS
 from tagent.incidents.book import fingerprint
 from tagent.incidents.parts import Parts
-from tagent.model import Decision, Event, Incident, IncidentStatus, Mode
+from tagent.model import Decision, Event, Incident, IncidentStatus, Mode, WorkloadInfo, WorkloadRef
 from tagent.model.duration import format_duration
 from tagent.model.timeline import ApprovalData
 from tagent.playbooks import rule_context, snapshot_of
@@ -44,6 +44,26 @@ class Admitted:
     opened: list[tuple[str, Decision]] = field(default_factory=list)
 
 
+@dataclass
+class _Batch:
+    """What one admission transaction reads once for all its decisions."""
+
+    known: dict[str, list[Active]]
+    items: Sequence[Item]
+    _flaps: dict[str, int] | None = None
+    _workloads: dict[str, WorkloadInfo] | None = None
+
+    def flaps(self, unit: Unit, since: datetime) -> dict[str, int]:
+        if self._flaps is None:  # counted before this batch opened anything: its own incidents are not flaps
+            self._flaps = unit.count_flaps([fingerprint(d) for d, _ in self.items], since)
+        return self._flaps
+
+    def workload(self, parts: Parts, target: WorkloadRef) -> WorkloadInfo | None:
+        if self._workloads is None:
+            self._workloads = parts.workloads([d.target for d, _ in self.items])
+        return self._workloads.get(target.key)
+
+
 class Admitter:
     def __init__(self, parts: Parts, submit: Callable[[str], None]) -> None:
         self.p = parts
@@ -58,10 +78,10 @@ class Admitter:
             unit.add_events(events)
             for incident_id in retried:
                 unit.defer(incident_id, None, None)
-            horizon = now - timedelta(seconds=max(k.settle, k.flap_window))
-            known = unit.active_on([d.target for d, _ in items], horizon)
+            horizon = now - timedelta(seconds=k.settle)
+            batch = _Batch(known=unit.active_on([d.target for d, _ in items], horizon), items=items)
             for decision, evs in items:
-                out.incidents.append(self._one(unit, known, decision, list(evs), now, ruleset, out))
+                out.incidents.append(self._one(unit, batch, decision, list(evs), now, ruleset, out))
             unit.after_commit.extend(partial(self.submit, run) for run in out.runs)
         return out
 
@@ -69,12 +89,19 @@ class Admitter:
         """A decision the rate limit deferred, admitted again (deferred again if the limit still holds)."""
         return self.admit([(decision, [])], retried=[incident_id])
 
-    def _one(self, unit: Unit, known: dict[str, list[Active]], decision: Decision, events: list[Event],
+    def _one(self, unit: Unit, batch: _Batch, decision: Decision, events: list[Event],
              now: datetime, ruleset: RuleSet, out: Admitted) -> str:
         k, fp, key = self.p.knobs, fingerprint(decision), decision.target.key
-        on_target = known.setdefault(key, [])
+        on_target = batch.known.setdefault(key, [])
         unit.add_events(events)
         mine = next((a for a in on_target if a.fingerprint == fp and not a.status.closed), None)
+        if mine is None and events:
+            seen = max(e.observed_at for e in events)
+            echo = next((a for a in on_target if a.fingerprint == fp and a.closed_at is not None
+                         and seen <= a.closed_at), None)
+            if echo is not None:  # evidence from before its incident closed (queued in a storm): not a new fault
+                self._join(unit, echo, decision, events, now, echo=True)
+                return echo.id
         if mine is None:
             settle = now - timedelta(seconds=k.settle)
             other = next((a for a in on_target if a.rule != decision.rule
@@ -86,14 +113,14 @@ class Admitter:
                 return other.id
         created, flaps = mine is None, 0
         if mine is None:
-            mine, flaps = self._open(unit, on_target, decision, fp, now)
+            mine, flaps = self._open(unit, batch, on_target, decision, fp, now)
             out.opened.append((mine.id, decision))
         self.p.book.events(unit, mine.id, events)
-        self.p.book.decision(unit, mine.id, decision, now)
         rule = ruleset.rules.get(decision.rule)
-        verdict = self.p.guard.judge_in(unit, Admission(decision, self.p.workload(decision.target),
-                                                        rule.spec.cooldown if rule else DEFAULT_COOLDOWN_S))
-        if not (verdict.reason.value == "cooldown" and not created):  # a re-detection in cooldown is just evidence
+        verdict = self.p.guard.judge_in(unit, decision, cooldown=rule.spec.cooldown if rule else DEFAULT_COOLDOWN_S,
+                                        workload=lambda: batch.workload(self.p, decision.target))
+        if created or verdict.reason != Reason.cooldown:  # a re-detection in cooldown is evidence, nothing more
+            self.p.book.decision(unit, mine.id, decision, now)  # (its decision and verdict are in their tables)
             self.p.book.guard(unit, mine.id, verdict)
         flapping = created and flaps >= k.flap_limit
         if flapping:
@@ -111,7 +138,7 @@ class Admitter:
             self._defer(unit, mine.id, decision, verdict, now)
         return mine.id
 
-    def _open(self, unit: Unit, on_target: list[Active], decision: Decision, fp: str,
+    def _open(self, unit: Unit, batch: _Batch, on_target: list[Active], decision: Decision, fp: str,
               now: datetime) -> tuple[Active, int]:
         incident = Incident(fingerprint=fp, rule=decision.rule, target=decision.target, severity=decision.severity,
                             rules_version=decision.rules_version, opened_at=now)
@@ -119,21 +146,27 @@ class Admitter:
         active = Active(incident.id, fp, decision.rule, IncidentStatus.open, now, None, False)
         previous = next((a for a in on_target if a.fingerprint == fp), None)
         on_target.insert(0, active)
-        flaps = unit.count_flaps(fp, now - timedelta(seconds=self.p.knobs.flap_window))
+        flaps = batch.flaps(unit, now - timedelta(seconds=self.p.knobs.flap_window)).get(fp, 0)
         if previous is not None:
             self.p.book.note(unit, incident.id, now, f"the same fault came back after incident {previous.id} "
                              f"({previous.status.value}): this incident follows it", topic="linked",
                              incident_id=previous.id)
         return active, flaps
 
-    def _join(self, unit: Unit, other: Active, decision: Decision, events: list[Event], now: datetime) -> None:
-        """Fold another rule's decision into the workload's incident: recorded (refused, `joined_incident`), its
-        events and a note on the timeline, and no second remediation."""
+    def _join(self, unit: Unit, other: Active, decision: Decision, events: list[Event], now: datetime, *,
+              echo: bool = False) -> None:
+        """Fold a decision into the workload's incident: recorded (refused, `joined_incident`), its events and a
+        note on the timeline, and no second remediation. `echo`: the same rule's evidence observed before its
+        incident closed (a storm's queue), not the fault coming back."""
         unit.record(decision, NewVerdict(
             decision_id=decision.id, actor="tagent", rule=decision.rule, rules_version=decision.rules_version,
             target_key=decision.target.key, namespace=decision.target.namespace, action=None, allowed=False,
             reason="joined_incident", detail=f"joined incident {other.id} ({other.rule})", mode="refused", at=now))
         self.p.book.events(unit, other.id, events)
+        if echo:
+            self.p.book.note(unit, other.id, now, f"{decision.rule} matched again on evidence from before this "
+                             "incident closed; nothing new", topic="echo", rule=decision.rule, decision_id=decision.id)
+            return
         self.p.book.note(unit, other.id, now, f"rule {decision.rule} also matched {decision.target}; it belongs to "
                          f"this incident ({other.rule}), so Tagent starts no second remediation", topic="joined",
                          rule=decision.rule, decision_id=decision.id)

@@ -38,8 +38,11 @@ class Book:
         self.redact, self.mask = redact, mask
 
     def add(self, unit: Unit, incident_id: str, at: datetime, summary: str, payload: TimelineData,
-            ref: str | None = None) -> None:
-        unit.timeline(incident_id, entry(at, self.redact(summary), payload), ref)
+            ref: str | None = None, *, cluster_text: bool = False) -> None:
+        """`cluster_text`: the summary quotes the cluster (event messages, step details), which may hold anything,
+        so it is redacted in full; Tagent's own sentences only have known secret values masked (much cheaper)."""
+        text = self.redact(summary) if cluster_text else self.mask(summary)
+        unit.timeline(incident_id, entry(at, text, payload), ref)
 
     def note(self, unit: Unit, incident_id: str, at: datetime, summary: str, /, **data: object) -> None:
         self.add(unit, incident_id, at, summary, NoteData.model_validate(data))
@@ -47,24 +50,27 @@ class Book:
     def events(self, unit: Unit, incident_id: str, events: Iterable[Event]) -> None:
         """Each event once per incident (the database refuses a second entry with the same `ref`)."""
         for ev in events:
-            text = f"{ev.reason or ev.kind} on {ev.target}" + (f": {ev.message}" if ev.message else "")
-            self.add(unit, incident_id, ev.observed_at, text, EventData(
-                id=ev.id, source=ev.source.value, event_kind=ev.kind, reason=ev.reason,
-                message=self.redact(ev.message), values=dict(ev.values), labels=dict(ev.labels)),
-                ref=f"event:{ev.id}")
+            message = self.redact(ev.message) if ev.message else ""
+            text = f"{ev.reason or ev.kind} on {ev.target}" + (f": {message}" if message else "")
+            payload = EventData.model_construct(  # typed fields from a validated Event: no second validation
+                kind="event", id=ev.id, source=ev.source.value, event_kind=ev.kind, reason=ev.reason,
+                message=message, values=dict(ev.values), labels=dict(ev.labels))
+            self.add(unit, incident_id, ev.observed_at, self.mask(text), payload, ref=f"event:{ev.id}")
 
     def decision(self, unit: Unit, incident_id: str, decision: Decision, at: datetime) -> None:
         what = f"playbook {decision.playbook}" if decision.playbook else "notify only"
         self.add(unit, incident_id, at, f"rule {decision.rule} matched: {what} ({decision.mode.value} mode)",
-                 DecisionData(id=decision.id, rule=decision.rule, playbook=decision.playbook,
-                              mode=decision.mode.value, severity=decision.severity.value, params=decision.params,
-                              rules_version=decision.rules_version), ref=f"decision:{decision.id}")
+                 DecisionData.model_construct(kind="decision", id=decision.id, rule=decision.rule,
+                                              playbook=decision.playbook, mode=decision.mode.value,
+                                              severity=decision.severity.value, params=decision.params,
+                                              rules_version=decision.rules_version), ref=f"decision:{decision.id}")
 
     def guard(self, unit: Unit, incident_id: str, verdict: Verdict) -> None:
         self.add(unit, incident_id, verdict.at, f"guard: {verdict.mode.value} ({verdict.reason.value})"
                  + (f": {verdict.detail}" if verdict.detail else ""),
-                 GuardData(allowed=verdict.allowed, mode=verdict.mode.value, reason=verdict.reason.value,
-                           detail=verdict.detail), ref=f"guard:{verdict.decision_id}:{verdict.at.isoformat()}")
+                 GuardData.model_construct(kind="guard", allowed=verdict.allowed, mode=verdict.mode.value,
+                                           reason=verdict.reason.value, detail=verdict.detail),
+                 ref=f"guard:{verdict.decision_id}:{verdict.at.isoformat()}")
 
     def step(self, unit: Unit, incident_id: str, report: StepReport, at: datetime) -> None:
         r = report.result
@@ -72,7 +78,7 @@ class Book:
                  + (f": {r.detail}" if r.detail else ""),
                  StepData(run_id=report.run_id, step_key=report.key, section=report.section, step=report.name,
                           action=report.action, status=r.status.value, detail=self.redact(r.detail),
-                          command=self.mask(r.command)), ref=f"step:{report.key}")
+                          command=self.mask(r.command)), ref=f"step:{report.key}", cluster_text=True)
 
     def status(self, unit: Unit, incident_id: str, status: IncidentStatus, at: datetime, summary: str) -> bool:
         """Move the incident (if the state machine allows it from where it is); True when it moved."""
@@ -81,7 +87,7 @@ class Book:
             return False
         unit.set_status(incident_id, status, at)
         self.add(unit, incident_id, at, summary or f"status: {status.value}",
-                 StatusData(status=status.value, previous=current[0].value))
+                 StatusData(status=status.value, previous=current[0].value), cluster_text=True)
         return True
 
     def close(self, unit: Unit, incident_id: str, status: IncidentStatus, at: datetime, summary: str) -> bool:

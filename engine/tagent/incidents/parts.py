@@ -3,7 +3,7 @@ the knobs (all from Settings, passed in by the composition root)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,7 +36,7 @@ class Parts:
     book: Book
     rules: Callable[[], RuleSet]
     clock: Callable[[], datetime]
-    workload: Callable[[WorkloadRef], WorkloadInfo | None]
+    workloads: Callable[[Sequence[WorkloadRef]], dict[str, WorkloadInfo]]  # by key; the GitOps owner decides
     knobs: Knobs = field(default_factory=Knobs)
 
     def policy(self, ruleset: RuleSet | None = None) -> EscalationPolicySpec:

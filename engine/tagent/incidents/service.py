@@ -150,14 +150,15 @@ class IncidentService:
 def incident_service(store: Store, guard: Guard, registry: Registry, rules: Callable[[], RuleSet], *,
                      escalation: Escalation, clock: Callable[[], datetime] = utcnow, owner: str | None = None,
                      knobs: Knobs | None = None, secrets: Iterable[str] = (), llm: LLMClient | None = None,
-                     workload: Callable[[WorkloadRef], WorkloadInfo | None] | None = None, stale_after: float = 30.0,
+                     workloads: Callable[[Sequence[WorkloadRef]], dict[str, WorkloadInfo]] | None = None,
+                     stale_after: float = 30.0,
                      executor: Executor | None = None,
                      on_open: Callable[[Incident, Decision], None] | None = None) -> IncidentService:
     """Assemble the lifecycle from its parts (what the composition root and the tests call)."""
     known = tuple(secrets)
     mask: Callable[[str], str] = lambda text: mask_text(text, known)  # noqa: E731
     parts = Parts(store=store, guard=guard, book=Book(redact=Redactor(known), mask=mask), rules=rules, clock=clock,
-                  workload=workload or store.inventory.get, knobs=knobs or Knobs())
+                  workloads=workloads or store.inventory.get_many, knobs=knobs or Knobs())
     runner = PlaybookRunner(store, registry, clock=clock, owner=owner, stale_after=stale_after)
     return IncidentService(parts, Supervisor(parts, runner, executor=executor), escalation,
                            Postmortems(store, mask=mask, llm=llm), on_open=on_open)

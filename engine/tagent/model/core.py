@@ -6,7 +6,8 @@ stored, sent over the API and rendered in post-mortems.
 
 from __future__ import annotations
 
-import uuid
+import os
+import random
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -19,8 +20,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_ids = random.Random(os.urandom(32))
+_ids_pid = os.getpid()
+
+
 def new_id() -> str:
-    return uuid.uuid4().hex[:16]
+    """16 hex digits (64 random bits): an identifier, not a secret (tokens use `secrets`). A PRNG seeded from the
+    OS once per process: one `os.urandom` call per id cost 0.1-0.3 ms under load, in every decision."""
+    global _ids, _ids_pid
+    if os.getpid() != _ids_pid:  # a forked child must not repeat its parent's ids
+        _ids, _ids_pid = random.Random(os.urandom(32)), os.getpid()
+    return f"{_ids.getrandbits(64):016x}"
 
 
 class Severity(StrEnum):

@@ -23,7 +23,7 @@ from tagent.store.records import (
     VerdictRecord,
 )
 from tagent.store.repos.lifecycle import Active, OutboxItem, Unit
-from tagent.store.repos.safety import LedgerView
+from tagent.store.repos.safety import LedgerSnapshot, LedgerView
 from tagent.store.store import Store
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "CooldownRecord",
     "DecisionRecord",
     "JournalEntry",
+    "LedgerSnapshot",
     "LedgerView",
     "NewVerdict",
     "NotificationRecord",

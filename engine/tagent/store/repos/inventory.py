@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,14 @@ class Inventory:
         with self._db.read() as s:
             row = s.get(WorkloadRow, ref.key)
             return _workload(row) if row else None
+
+    def get_many(self, refs: Sequence[WorkloadRef]) -> dict[str, WorkloadInfo]:
+        """The known workloads among `refs`, by key (one query)."""
+        keys = sorted({r.key for r in refs})
+        if not keys:
+            return {}
+        with self._db.read() as s:
+            return {r.key: _workload(r) for r in s.scalars(select(WorkloadRow).where(WorkloadRow.key.in_(keys)))}
 
     def list(self, *, namespace: str | None = None) -> list[WorkloadInfo]:
         q = select(WorkloadRow)

@@ -33,7 +33,7 @@ from tagent.store.records import ApprovalRecord, ApprovalStatus, CooldownAttempt
 from tagent.store.repos.approvals import _approval, token_hash
 from tagent.store.repos.common import insert_ignore, table_of
 from tagent.store.repos.detect import _decision_values, _event_values
-from tagent.store.repos.safety import LedgerView
+from tagent.store.repos.safety import LedgerSnapshot, LedgerView
 
 LIFECYCLE_LOCK = "tagent-incidents"
 CLOSED = tuple(s.value for s in IncidentStatus if s.closed)
@@ -74,7 +74,12 @@ class Unit:
         self._decisions: dict[str, dict[str, Any]] = {}
         self._verdicts: list[dict[str, Any]] = []
         self._seen: dict[str, datetime] = {}
+        self._incidents: list[dict[str, Any]] = []
+        self._runs: list[dict[str, Any]] = []
+        self._outbox: list[dict[str, Any]] = []
         self.after_commit: list[Callable[[], None]] = []
+        self._ledger: LedgerSnapshot | None = None
+        self._cooldowns: dict[tuple[str, str], datetime] = {}
 
     # -- evidence ------------------------------------------------------------------------------------
     def add_events(self, events: Sequence[Event]) -> None:
@@ -116,21 +121,23 @@ class Unit:
         return out
 
     def open(self, incident: Incident) -> None:
-        self.s.execute(insert(IncidentRow), [{
+        self._incidents.append({
             "id": incident.id, "fingerprint": incident.fingerprint, "open_key": incident.fingerprint,
             "rule": incident.rule, "target_kind": incident.target.kind, "namespace": incident.target.namespace,
             "name": incident.target.name, "status": incident.status.value, "severity": incident.severity.value,
             "rules_version": incident.rules_version, "opened_at": incident.opened_at, "acknowledged_at": None,
             "mitigated_at": None, "resolved_at": None, "last_seen_at": incident.opened_at, "retry_at": None,
-            "retry_decision_id": None, "reopened": 0}])
+            "retry_decision_id": None, "reopened": 0})
 
     def reopen(self, incident_id: str, fingerprint: str) -> None:
+        self.flush()
         self.s.execute(update(IncidentRow).where(IncidentRow.id == incident_id).values(
             status=IncidentStatus.open.value, open_key=fingerprint, resolved_at=None, mitigated_at=None,
             reopened=IncidentRow.reopened + 1))
 
     def set_status(self, incident_id: str, status: IncidentStatus, at: datetime) -> IncidentStatus | None:
         """Move to `status` (stamping its time); returns the previous status, None if there is no incident."""
+        self.flush()
         previous = self.s.scalar(select(IncidentRow.status).where(IncidentRow.id == incident_id))
         if previous is None:
             return None
@@ -143,6 +150,7 @@ class Unit:
         return IncidentStatus(previous)
 
     def acknowledge(self, incident_id: str, at: datetime) -> bool:
+        self.flush()
         result = self.s.execute(update(IncidentRow).where(IncidentRow.id == incident_id,
                                                           IncidentRow.acknowledged_at.is_(None))
                                 .values(acknowledged_at=at))
@@ -150,17 +158,22 @@ class Unit:
 
     def defer(self, incident_id: str, decision_id: str | None, retry_at: datetime | None) -> None:
         """Keep a decision the rate limit refused for a retry at `retry_at` (None, None: no longer deferred)."""
+        self.flush()
         self.s.execute(update(IncidentRow).where(IncidentRow.id == incident_id)
                        .values(retry_at=retry_at, retry_decision_id=decision_id))
 
-    def count_flaps(self, fingerprint: str, since: datetime) -> int:
-        """Incidents of this fingerprint closed since `since` (a SQL count: no incident is loaded)."""
-        return int(self.s.scalar(select(func.count()).select_from(IncidentRow).where(
-            IncidentRow.fingerprint == fingerprint, IncidentRow.status.in_(CLOSED),
-            IncidentRow.resolved_at >= since)) or 0)
+    def count_flaps(self, fingerprints: Sequence[str], since: datetime) -> dict[str, int]:
+        """Per fingerprint, the incidents closed since `since` (one SQL count; no incident is loaded)."""
+        if not fingerprints:
+            return {}
+        q = (select(IncidentRow.fingerprint, func.count()).where(
+            IncidentRow.fingerprint.in_(sorted(set(fingerprints))), IncidentRow.status.in_(CLOSED),
+            IncidentRow.resolved_at >= since).group_by(IncidentRow.fingerprint))
+        return {str(fp): int(n) for fp, n in self.s.execute(q)}
 
     def busy(self, incident_id: str) -> bool:
         """A run of this incident is running or parked, or a question about it waits for a person."""
+        self.flush()
         runs = self.s.scalar(select(func.count()).select_from(RunRow).where(
             RunRow.incident_id == incident_id, RunRow.status.in_(BUSY_RUNS)))
         if runs:
@@ -169,6 +182,7 @@ class Unit:
             ApprovalRow.incident_id == incident_id, ApprovalRow.status == ApprovalStatus.pending.value)))
 
     def status_of(self, incident_id: str) -> tuple[IncidentStatus, bool] | None:
+        self.flush()
         row = self.s.execute(select(IncidentRow.status, IncidentRow.acknowledged_at)
                              .where(IncidentRow.id == incident_id)).first()
         return (IncidentStatus(row.status), row.acknowledged_at is not None) if row else None
@@ -176,27 +190,36 @@ class Unit:
     # -- guard state ----------------------------------------------------------------------------------
     def acquire_cooldown(self, rule: str, target_key: str, *, now: datetime, seconds: float,
                          decision_id: str | None) -> CooldownAttempt:
+        known = self._cooldowns.get((rule, target_key))
+        if known is not None and known > now:  # taken (or seen) earlier in this transaction
+            return CooldownAttempt(acquired=False, until=known)
         until = now + timedelta(seconds=max(0.0, seconds))
         params = {"rule": rule, "target_key": target_key, "until": until, "set_at": now, "decision_id": decision_id,
                   "now": now}
         conn = self.s.connection()
         if conn.execute(self._st.acquire, params).rowcount:
+            self._cooldowns[(rule, target_key)] = until
             return CooldownAttempt(acquired=True, until=until)
         held = conn.execute(self._st.held, {"rule": rule, "target_key": target_key}).scalar()
-        return CooldownAttempt(acquired=False, until=held if isinstance(held, datetime) else until)
+        attempt = CooldownAttempt(acquired=False, until=held if isinstance(held, datetime) else until)
+        self._cooldowns[(rule, target_key)] = attempt.until
+        return attempt
 
-    def ledger(self) -> LedgerView:
-        return LedgerView(self.s)
+    def ledger_snapshot(self, now: datetime, window: float) -> LedgerSnapshot:
+        """The guard ledger's counts, read once per unit (admission does not reserve: actions do, later)."""
+        if self._ledger is None:
+            self._ledger = LedgerView(self.s).snapshot(now, window)
+        return self._ledger
 
     # -- runs, approvals, outbox ---------------------------------------------------------------------
     def create_run(self, run_id: str, playbook: str, target: WorkloadRef, *, at: datetime, incident_id: str,
                    decision_id: str, params: dict[str, Any], rules_version: str, dry_run: bool) -> bool:
-        result = self.s.execute(self._st.insert_run, {
+        self._runs.append({
             "id": run_id, "playbook": playbook, "incident_id": incident_id, "decision_id": decision_id,
             "target_kind": target.kind, "namespace": target.namespace, "name": target.name, "params": params,
             "rules_version": rules_version, "status": RunStatus.running.value, "dry_run": dry_run, "detail": "",
             "owner": None, "heartbeat_at": None, "started_at": at, "finished_at": None})
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return True  # written with the unit's other rows (`flush`); a run id is its decision's id
 
     def request_approval(self, *, at: datetime, incident_id: str, action: str, target_key: str, summary: str,
                          payload: dict[str, Any]) -> str:
@@ -210,6 +233,7 @@ class Unit:
         return approval_id
 
     def pending_approvals(self, incident_id: str) -> list[ApprovalRecord]:
+        self.flush()
         q = (select(ApprovalRow).where(ApprovalRow.incident_id == incident_id,
                                        ApprovalRow.status == ApprovalStatus.pending.value)
              .order_by(ApprovalRow.requested_at, ApprovalRow.id))
@@ -217,6 +241,7 @@ class Unit:
 
     def decide(self, approval_id: str, *, approve: bool, by: str, at: datetime, reason: str = "") -> bool:
         """Answer a pending question once (False: it was answered, or expired, already)."""
+        self.flush()
         status = ApprovalStatus.approved if approve else ApprovalStatus.denied
         result = self.s.execute(update(ApprovalRow).where(
             ApprovalRow.id == approval_id, ApprovalRow.status == ApprovalStatus.pending.value,
@@ -226,24 +251,31 @@ class Unit:
 
     def outbox(self, incident_id: str, kind: str, payload: dict[str, Any], at: datetime,
                key: str | None = None) -> None:
-        self.s.execute(self._st.insert_outbox, {"incident_id": incident_id, "kind": kind, "key": key,
-                                                "payload": payload, "created_at": at, "done_at": None,
-                                                "attempts": 0})
+        self._outbox.append({"incident_id": incident_id, "kind": kind, "key": key, "payload": payload,
+                             "created_at": at, "done_at": None, "attempts": 0})
 
     # -- commit ---------------------------------------------------------------------------------------
     def flush(self) -> None:
+        """Write what is buffered, parents first (the unit calls it before any read that could need it)."""
         conn = self.s.connection()
+        if self._incidents:
+            conn.execute(insert(table_of(IncidentRow)), self._incidents)
         if self._events:
             conn.execute(self._st.insert_events, list(self._events.values()))
         if self._decisions:
             conn.execute(self._st.insert_decisions, list(self._decisions.values()))
         if self._verdicts:
             conn.execute(insert(table_of(VerdictRow)), self._verdicts)
+        if self._runs:
+            conn.execute(self._st.insert_run, self._runs)
         if self._timeline:
             conn.execute(self._st.insert_timeline, self._timeline)
+        if self._outbox:
+            conn.execute(self._st.insert_outbox, self._outbox)
         if self._seen:
             conn.execute(self._st.touch, [{"iid": k, "seen": v} for k, v in self._seen.items()])
         self._events, self._decisions, self._verdicts, self._timeline, self._seen = {}, {}, [], [], {}
+        self._incidents, self._runs, self._outbox = [], [], []
 
 
 class _Statements:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, select, update
@@ -70,6 +71,16 @@ class Cooldowns:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class LedgerSnapshot:
+    """The ledger's counts at one moment: mutations in the last hour (in all, per namespace) and the workloads
+    mutated in the blast-radius window."""
+
+    total: int
+    per_namespace: dict[str, int]
+    targets: frozenset[str]
+
+
 class LedgerView:
     """The ledger inside one locked transaction: read the counts, then maybe `reserve`, atomically."""
 
@@ -107,6 +118,15 @@ class LedgerView:
             GuardActionRow.status.in_(_COUNTED))
         value = self._s.scalar(q)  # max() keeps the column type, so the datetime comes back aware
         return value if isinstance(value, datetime) else None
+
+    def snapshot(self, now: datetime, window: float) -> LedgerSnapshot:
+        hour = now - timedelta(hours=1)
+        q = (select(GuardActionRow.namespace, func.count()).where(GuardActionRow.at >= hour,
+                                                                  GuardActionRow.status.in_(_COUNTED))
+             .group_by(GuardActionRow.namespace))
+        per_namespace = {str(ns): int(n) for ns, n in self._s.execute(q)}
+        return LedgerSnapshot(total=sum(per_namespace.values()), per_namespace=per_namespace,
+                              targets=frozenset(self.targets_since(now - timedelta(seconds=window))))
 
     def reserve(self, *, at: datetime, actor: str, action: str, target_key: str, namespace: str,
                 pods_affected: int, rule: str = "", run_id: str | None = None) -> str:
