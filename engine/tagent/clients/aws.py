@@ -49,8 +49,8 @@ class Group:
 
 @dataclass(frozen=True)
 class Stat:
-    """A statistic of one metric over a window: the mean of the period averages, the highest maximum, and
-    how many periods had data (`covered_s`: from the oldest datapoint to the end of the window)."""
+    """A statistic of one metric over a window: the mean of the period averages, the highest maximum, how
+    many periods had data, and `covered_s`: from the start of the oldest datapoint's period to now."""
 
     average: float
     maximum: float
@@ -180,7 +180,7 @@ class AwsClient:
                         for p in got.get("Datapoints", []) if "Average" in p)
         if not points:
             return None
-        covered = (now - points[0][0]).total_seconds()
+        covered = (now - points[0][0]).total_seconds() + period  # a datapoint stands for its whole period
         return Stat(average=sum(p[1] for p in points) / len(points), maximum=max(p[2] for p in points),
                     periods=len(points), covered_s=min(covered, window.total_seconds()),
                     points=tuple((p[0], p[1]) for p in points))
