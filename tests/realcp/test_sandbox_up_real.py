@@ -93,3 +93,44 @@ def test_a_port_in_use_and_a_speed_are_one_line_errors(tmp_path: Path) -> None:
     proc, log = up(tmp_path, "--speed", "10")
     assert proc.wait(60) == 2
     assert "--speed applies to the emulator only" in log.read_text()
+
+
+SCENARIO = """
+apiVersion: tagent.io/v1
+kind: SandboxScenario
+metadata: {name: tiny}
+spec:
+  nodes: [{name: node-a}]
+  workloads:
+    - {namespace: shop, name: cart, image: golang:1.22, replicas: 1}
+  script:
+    - {at: 8s, fault: crashloop, target: shop/cart}
+"""
+
+
+def test_a_scenario_file_and_its_timed_faults(tmp_path: Path) -> None:
+    require_control_plane()
+    (tmp_path / "tiny.yaml").write_text(SCENARIO)
+    proc, log = up(tmp_path, "--scenario", str(tmp_path / "tiny.yaml"))
+    try:
+        wait_for(lambda: "prometheus metrics:" in log.read_text() or proc.poll() is not None, 180, "sandbox up")
+        assert proc.poll() is None, log.read_text()
+        assert "sandbox cluster 'tiny'" in log.read_text()
+
+        def reasons() -> str:
+            done = subprocess.run(["kubectl", f"--kubeconfig={tmp_path / 'kc'}", "get", "pods", "-n", "shop", "-o",
+                                   "jsonpath={.items[*].status.containerStatuses[*].state.waiting.reason}"],
+                                  capture_output=True, text=True, timeout=60)
+            return done.stdout
+
+        assert wait_for(lambda: "CrashLoopBackOff" in reasons(), 60, "the scripted crash loop")
+        nodes = subprocess.run(["kubectl", f"--kubeconfig={tmp_path / 'kc'}", "get", "nodes", "-o", "name"],
+                               capture_output=True, text=True, timeout=60).stdout.split()
+        assert nodes == ["node/node-a"]
+        assert "scenario: injected crashloop into shop/cart" in log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)

@@ -13,14 +13,16 @@ and garbage collection are the real controllers' work.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from tagent.clients.kubernetes import KubeClient
-from tagent.errors import ExternalError
+from tagent.errors import ExternalError, ValidationError
 from tagent.sandbox import objects
 from tagent.sandbox.metrics import CONTENT_TYPE
 from tagent.sandbox.real import faults as real_faults
@@ -30,6 +32,7 @@ from tagent.sandbox.real.simkubelet import SimKubelet
 from tagent.sandbox.router import METRICS_PATH
 from tagent.sandbox.scenario import Scenario, default_scenario, load_scenario
 
+log = logging.getLogger("tagent.sandbox.real")
 KUBELET_RULES: list[dict[str, Any]] = [
     {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch", "create", "patch", "update"]},
     {"apiGroups": [""], "resources": ["nodes/status", "pods/status"], "verbs": ["patch", "update"]},
@@ -55,6 +58,7 @@ class RealSandbox:
         self.kubelet: SimKubelet | None = None
         self.nodes: NodeAgent | None = None
         self._metrics: ThreadingHTTPServer | None = None
+        self._stopping = threading.Event()
 
     @property
     def server(self) -> str:
@@ -82,12 +86,15 @@ class RealSandbox:
             self.kubelet = SimKubelet(kubelet_kube, self.scenario, self.seed)
             self.kubelet.start()
             self._serve_metrics()
+            if self.scenario.spec.script:
+                threading.Thread(target=self._run_script, name="sandbox-script", daemon=True).start()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._metrics is not None:
             self._metrics.shutdown()
             self._metrics.server_close()
@@ -111,6 +118,20 @@ class RealSandbox:
     def faults(self) -> list[dict[str, Any]]:
         assert self.admin is not None, "the sandbox is not started"
         return real_faults.RealFaults(self.admin).active()
+
+    def _run_script(self) -> None:
+        """The scenario's timed faults, `at` seconds of wall time after the start (the emulator's are sandbox
+        seconds: the same at speed 1)."""
+        began = time.monotonic()
+        for step in sorted(self.scenario.spec.script, key=lambda s: s.at):
+            if self._stopping.wait(max(0.0, began + step.at - time.monotonic())):
+                return
+            ns, name = step.target.split("/", 1)
+            try:
+                self.inject(step.fault, ns, name, **step.params)
+                log.info("scenario: injected %s into %s", step.fault, step.target)
+            except (ValidationError, ExternalError) as exc:
+                log.warning("scenario: cannot inject %s into %s: %s", step.fault, step.target, exc)
 
     # -- building the cluster ------------------------------------------------------------------------
     def _create(self, what: str, func: Any, *args: Any) -> None:
