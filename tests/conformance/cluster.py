@@ -12,6 +12,7 @@ and the few things that differ by nature between the two, each named for what it
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import uuid
@@ -26,6 +27,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tagent.clients.kubernetes import KubeClient
 from tagent.sandbox import Sandbox
+from tagent.sandbox.rbac import bound_to_service_account
 from tests.waiting import wait_for
 
 JSON_PATCH = "application/json-patch+json"
@@ -40,6 +42,7 @@ class Cluster:
     namespace: str
     tmp: Path
     sandbox: Sandbox | None = None
+    real: Any = None  # tests.fixtures.realk8s.RealK8s on the real server
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     # -- clients -------------------------------------------------------------------------------------
@@ -109,6 +112,30 @@ class Cluster:
             return d if rev == str(revision) and observed else None
 
         return wait_for(seen, 30, f"{ns}/{name} at revision {revision} on {self.server}")
+
+    def service_account_kubeconfig(self, objects: list[dict[str, Any]], namespace: str, name: str) -> Path:
+        """A kubeconfig holding a token of ServiceAccount namespace/name, with only what the RBAC objects among
+        `objects` (a rendered chart) bind to it. Real server: the objects are applied and the token comes from
+        the TokenRequest API. Emulator: the same bindings resolved into a token's rules (sandbox.rbac)."""
+        path = self.tmp / f"{namespace}-{name}.kubeconfig"
+        rbac = [o for o in objects if o["kind"] in ("ServiceAccount", "Role", "RoleBinding", "ClusterRole",
+                                                     "ClusterRoleBinding")]
+        if self.sandbox is not None:
+            bound = bound_to_service_account(rbac, namespace, name)
+            token = f"sa-{uuid.uuid4().hex}"
+            self.sandbox.add_token(token, bound.rules, roles=bound.roles, user=bound.user)
+            return self.sandbox.write_kubeconfig(path, token=token)
+        self.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": rbac}))
+        cluster_wide = [(o["kind"], o["metadata"]["name"]) for o in rbac if o["kind"].startswith("Cluster")]
+
+        def drop() -> None:
+            for kind, name in cluster_wide:
+                self.kubectl("delete", kind, name, "--ignore-not-found", check=False)
+
+        self.cleanups.append(drop)
+        token = self.real.token_for(namespace, name)
+        written: Path = self.real.kubeconfig_for(path, token, namespace)
+        return written
 
     # -- what a kubelet would do -----------------------------------------------------------------------
     def make_ready(self, selector: str, namespace: str | None = None, count: int | None = None) -> None:

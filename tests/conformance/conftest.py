@@ -28,7 +28,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]
     else:
         real = request.getfixturevalue("real_k8s")
         kubeconfig = real.kubeconfig
-        c = Cluster("real", kubeconfig, KubeClient.from_kubeconfig(kubeconfig), namespace, tmp_path)
+        c = Cluster("real", kubeconfig, KubeClient.from_kubeconfig(kubeconfig), namespace, tmp_path, real=real)
     c.create_namespace(namespace)
     try:
         yield c
