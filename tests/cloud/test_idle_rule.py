@@ -83,15 +83,6 @@ def test_protected_region_marks_every_instance(moto: MotoAws) -> None:
     assert decide(default_pack(), events) == []
 
 
-def test_protected_instance_is_refused_by_the_action_itself(moto: MotoAws, tmp_path: Path) -> None:
-    """Even when asked directly (chat, API, a hand-written rule), a protected instance is never stopped."""
-    protected = moto.launch("db-1", tags={"tagent.io/protect": "yes"})
-    with wired(moto, tmp_path) as env:
-        result = env.registry["aws.ec2_stop"].run({"instance_id": protected, "region": REGION}, env.ctx())
-    assert result.status == StepStatus.blocked and "tagent.io/protect" in result.detail
-    assert moto.state(protected) == "running"
-
-
 def test_group_at_max_with_high_cpu_is_notified(moto: MotoAws) -> None:
     moto.group("web", minimum=1, maximum=3, desired=3)
     moto.group("api", minimum=1, maximum=6, desired=3)
