@@ -108,8 +108,9 @@ def test_a_crash_loop_grows_its_restart_count_until_a_rollout_restart(real_sandb
                                         f"involvedObject.name={name}")["items"]}
     assert "BackOff" in reasons
     kubectl(kc, "rollout", "restart", "deployment/checkout", "-n", "shop")
-    wait_for(lambda: healthy(kc, "checkout") and all(not waiting(p) for p in pods_of(kc, "checkout")), 60,
-             "checkout healthy after the restart (a new revision is not bound to the crash loop)")
+    wait_for(lambda: healthy(kc, "checkout") and all(not waiting(p) for p in pods_of(kc, "checkout"))
+             and len(pods_of(kc, "checkout")) == 2, 60,
+             "checkout healthy after the restart (a new revision is not bound to the crash loop), the old pods gone")
     inject(kc, "heal", "shop/checkout")
 
 
@@ -126,8 +127,8 @@ def test_a_bad_image_waits_in_image_pull_back_off_until_rolled_back(real_sandbox
     assert old and all(p["status"]["phase"] == "Running" for p in old), "the old version keeps serving"
     assert len(get(kc, "rs", "-n", "shop", "-l", "app=cart")["items"]) == 2  # the real controller's history
     kubectl(kc, "rollout", "undo", "deployment/cart", "-n", "shop")
-    wait_for(lambda: healthy(kc, "cart") and {p["spec"]["containers"][0]["image"] for p in pods_of(kc, "cart")}
-             == {"golang:1.22"}, 60, "cart back on golang:1.22, every pod gone from the bad revision")
+    wait_for(lambda: healthy(kc, "cart") and [p["spec"]["containers"][0]["image"] for p in pods_of(kc, "cart")]
+             == ["golang:1.22"] * 2, 60, "cart back on golang:1.22, every pod of the bad revision deleted")
     inject(kc, "heal", "shop/cart")
 
 
