@@ -38,16 +38,18 @@ def book_from(data: dict[str, str], book: FaultBook | None = None) -> FaultBook:
     for raw in data.values():
         try:
             entry = json.loads(raw)
-            faults = {name: _fault(f) for name, f in (entry.get("faults") or {}).items()}
+            faults = [_fault(f) for f in (entry.get("faults") or {}).values()]
+            key = (str(entry.get("namespace", "")), str(entry.get("workload", "")))
+            bad = {str(k): float(v) for k, v in (entry.get("badCode") or {}).items()}
+            missing = {str(i) for i in entry.get("missingImages") or []}
         except (ValueError, TypeError, KeyError, AttributeError):
-            continue
-        for f in faults.values():
+            continue  # not written by an injector: skipped, as a kubelet skips what it cannot read
+        for f in faults:
             book.faults.setdefault((f.namespace, f.workload), {})[f.name] = f
-        key = (str(entry.get("namespace", "")), str(entry.get("workload", "")))
-        if entry.get("badCode"):
-            book.bad_code[key] = {str(k): float(v) for k, v in entry["badCode"].items()}
-        if entry.get("missingImages"):
-            book.missing_images[key] = {str(i) for i in entry["missingImages"]}
+        if bad:
+            book.bad_code[key] = bad
+        if missing:
+            book.missing_images[key] = missing
     return book
 
 
