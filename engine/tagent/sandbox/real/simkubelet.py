@@ -212,12 +212,16 @@ class SimKubelet:
                 self._guarded(f"delete pod {key[0]}/{key[1]}", self._finalise, key, uid)
 
     def _guarded(self, what: str, call: Callable[..., None], *args: Any) -> None:
+        """One write; its failure is counted and logged, never the end of the writer thread."""
         try:
             call(*args)
         except ExternalError as exc:
             if "HTTP 404" not in str(exc) and "HTTP 409" not in str(exc):  # gone, or changed under us: fine
                 self.errors += 1
                 log.warning("simulated kubelet: %s failed: %s", what, exc)
+        except Exception:  # a bug in one write must not stop the others; logged with its traceback
+            self.errors += 1
+            log.exception("simulated kubelet: %s failed", what)
 
     def _push_status(self, key: Key) -> None:
         with self.store.lock:
