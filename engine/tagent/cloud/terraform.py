@@ -65,7 +65,9 @@ def set_variable(text: str, variable: str, value: int, where: str) -> str:
     """`text` with `variable` set to `value`; every other line is kept byte for byte. The result is parsed
     back and must differ from the original in that value only."""
     before = _parse(text, where)
-    read_variable(text, variable, where)
+    old = read_variable(text, variable, where)
+    if isinstance(old, bool) or not isinstance(old, int):
+        raise ValidationError(f"{where}: {variable} is {old!r}, not a plain number; change it by hand")
     name = re.escape(variable)
     assignment = re.compile(rf"^(?P<lead>[ \t]*{name}[ \t]*=[ \t]*)(?P<value>[^\s#]+)", re.MULTILINE)
     block = re.compile(rf'^[ \t]*variable[ \t]+"{name}"[ \t]*\{{', re.MULTILINE)
