@@ -133,7 +133,7 @@ def test_a_bad_image_waits_in_image_pull_back_off_until_rolled_back(real_sandbox
 
 
 def test_oom_kills_are_reported_as_oom_killed(real_sandbox: tuple[RealSandbox, Path]) -> None:
-    _, kc = real_sandbox
+    sb, kc = real_sandbox
     wait_for(lambda: healthy(kc, "frontend"), 90, "frontend available")
     done = subprocess.run([sys.executable, "-m", "tagent", "sandbox", "inject", "oom", "--target", "shop/frontend",
                            "--param", "ramp=2", "--kubeconfig", str(kc)], capture_output=True, text=True, timeout=60)
@@ -153,3 +153,4 @@ def test_oom_kills_are_reported_as_oom_killed(real_sandbox: tuple[RealSandbox, P
     listed = subprocess.run([sys.executable, "-m", "tagent", "sandbox", "faults", "--kubeconfig", str(kc)],
                             capture_output=True, text=True, timeout=60)
     assert listed.stdout.strip() == "no active faults"
+    assert sb.kubelet is not None and sb.kubelet.errors == 0, "the API server took every status and event write"
