@@ -142,6 +142,26 @@ def test_wait_healthy_follows_a_real_rollout(cluster: Cluster) -> None:
     assert len([p for p in live if p.labels["pod-template-hash"] == new_hash and p.ready]) == 2
 
 
+def test_a_rollout_that_makes_no_progress_is_reported_stalled(cluster: Cluster) -> None:
+    """ProgressDeadlineExceeded from the deployment controller: wait-healthy stops at once ("stalled")
+    instead of waiting for its timeout, and the workload source reports the stall."""
+    cluster.deployment("stuck", replicas=1, image="registry.example/stuck:1")
+    cluster.make_ready("app=stuck", count=1)
+    wait_for(lambda: wl.deployment_health(cluster.kube, cluster.namespace, "stuck").healthy, 30, "v1 healthy")
+    patch = [{"op": "add", "path": "/spec/progressDeadlineSeconds", "value": 2},
+             {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "registry.example/stuck:2"}]
+    cluster.kube.call_json("patch", cluster.kube.apps.patch_namespaced_deployment, "stuck", cluster.namespace, patch,
+                           _content_type="application/json-patch+json")
+    if cluster.sandbox is not None:  # the new version's pods crash before they are ready (no kubelet on real)
+        cluster.sandbox.inject("crashloop", cluster.namespace, "stuck", after=0.2)
+    health = wait_for(lambda: (lambda h: h if h.stalled else None)(
+        wl.deployment_health(cluster.kube, cluster.namespace, "stuck")), 60, f"a stall on {cluster.server}")
+    assert not health.healthy and "exceeded its progress deadline" in health.message
+    info = cluster.kube.get_deployment(cluster.namespace, "stuck")
+    assert info.conditions["Progressing"] == ("False", "ProgressDeadlineExceeded")
+    assert info.conditions["Available"][0] == "True"  # the old pod still serves
+
+
 # -- Leases (the simulated kubelet's heartbeats; any leader election) -------------------------------------
 
 def test_lease_create_get_renew_and_conflict(cluster: Cluster) -> None:

@@ -8,6 +8,7 @@ comes back (rollout undo) is reused with the next revision number, and status/co
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from tagent.sandbox import kinds, objects
 from tagent.sandbox.events import EventRecorder
@@ -32,6 +33,8 @@ def revision(rs: Obj) -> int:
 class Controllers:
     def __init__(self, store: Store, recorder: EventRecorder, created_at: Callable[[], str]) -> None:
         self.store, self.recorder, self.created_at = store, recorder, created_at
+        # deployment uid -> (what the rollout looked like, since when): its progress deadline counts from there
+        self._progress: dict[str, tuple[tuple[object, ...], datetime]] = {}
 
     def tick(self) -> None:
         for d in self.store.items(kinds.DEPLOYMENTS):
@@ -101,6 +104,9 @@ class Controllers:
         complete = updated == desired and total == desired and new_ready == desired
         progressing = ("NewReplicaSetAvailable", f'ReplicaSet "{new_name}" has successfully progressed.') \
             if complete else ("ReplicaSetUpdated", f'ReplicaSet "{new_name}" is progressing.')
+        progressed = self._progressed(o, (new_name, updated, new_ready, total, ready, desired), complete)
+        if not progressed:
+            progressing = ("ProgressDeadlineExceeded", f'ReplicaSet "{new_name}" has timed out progressing.')
         available = ready >= desired - desired // 4
         now = self.created_at()
         old = {c["type"]: c for c in o.get("status", {}).get("conditions") or []}
@@ -119,10 +125,23 @@ class Controllers:
                       cond("Available", available, "MinimumReplicasAvailable" if available
                            else "MinimumReplicasUnavailable", "Deployment has minimum availability."
                            if available else "Deployment does not have minimum availability."),
-                      cond("Progressing", True, *progressing)]}
+                      cond("Progressing", progressed, *progressing)]}
         if desired - ready > 0:
             status["unavailableReplicas"] = desired - ready
         self.store.set_status(kinds.DEPLOYMENTS, d["metadata"]["namespace"], d["metadata"]["name"], status)
+
+    def _progressed(self, d: Obj, shape: tuple[object, ...], complete: bool) -> bool:
+        """False once a rollout has made no progress (new pods, ready pods, old pods gone) for the Deployment's
+        progressDeadlineSeconds of sandbox time, as the deployment controller reports ProgressDeadlineExceeded;
+        a complete or paused rollout never times out, and any progress starts the count again."""
+        uid, now = d["metadata"]["uid"], self.store.clock.now()
+        seen = self._progress.get(uid)
+        if seen is None or seen[0] != shape:
+            self._progress[uid] = seen = (shape, now)
+        deadline = d["spec"].get("progressDeadlineSeconds")
+        if complete or d["spec"].get("paused") or not isinstance(deadline, int):
+            return True
+        return (now - seen[1]).total_seconds() <= deadline
 
     # -- ReplicaSet ----------------------------------------------------------------------------------
     def replicaset(self, rs: Obj) -> None:
@@ -155,6 +174,8 @@ class Controllers:
         """Delete objects whose controller owner is gone (background propagation)."""
         uids = {o["metadata"]["uid"] for rt in (kinds.DEPLOYMENTS, kinds.REPLICASETS, kinds.STATEFULSETS)
                 for o in self.store.items(rt)}
+        for uid in [u for u in self._progress if u not in uids]:
+            del self._progress[uid]
         for rt in (kinds.REPLICASETS, kinds.PODS):
             for o in self.store.items(rt):
                 refs = [r for r in o["metadata"].get("ownerReferences") or [] if r.get("controller")]
