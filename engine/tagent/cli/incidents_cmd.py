@@ -1,4 +1,5 @@
-"""`tagent incidents list|show|export` and `tagent debrief`: incidents and the night's summary from the store."""
+"""`tagent incidents list|show|export`: incidents and their post-mortems from the store (`tagent debrief`:
+debrief_cmd, registered here)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:  # the store (SQLAlchemy, alembic) and the models load only wh
     from tagent.store import Store
 
 DbOpt = typer.Option(None, "--db", help="database URL (default: the configured one, SQLite under the data dir)")
-SinceOpt = typer.Option("12h", "--since", help="how far back: 30m, 12h, 2d")
 
 
 @contextmanager
@@ -114,35 +113,6 @@ def incidents_export(directory: Path = typer.Argument(..., help="where to write 
         print(f"wrote {len(paths)} post-mortem(s) to {directory}")
 
 
-def debrief(since: str = SinceOpt, audio: Path | None = typer.Option(None, "--audio", help="also speak it into "
-                                                                          "this WAV file (espeak-ng)"),
-            timezone: str = typer.Option("UTC", "--timezone", help="clock times in this IANA timezone"),
-            db: str | None = DbOpt, output: Output = OutputOpt) -> None:
-    """The morning debrief: the night's incidents in a few sentences, optionally as audio."""
-    from tagent.debrief.debrief import night_debrief, speak
-    from tagent.model import utcnow
-
-    try:
-        ZoneInfo(timezone)
-    except (ValueError, ZoneInfoNotFoundError):
-        fail(f"--timezone: unknown timezone {timezone!r}", 2)
-    start = _since(since)
-    with _store(db) as store:
-        result = night_debrief(store, start, utcnow(), timezone=timezone)
-    if audio is not None:
-        try:
-            speak(result.text, audio)
-        except TagentError as exc:
-            fail(str(exc))
-    if output == Output.json:
-        print_json({"since": result.since.isoformat(), "until": result.until.isoformat(), "text": result.text,
-                    "audio": str(audio) if audio else None, "incidents": result.incidents})
-        return
-    print(result.text)
-    if audio is not None:
-        print(f"(spoken to {audio})")
-
-
 def register(app: typer.Typer) -> None:
     group = typer.Typer(name="incidents", help="Incidents from the store: list, show, export post-mortems.",
                         no_args_is_help=True)
@@ -150,4 +120,6 @@ def register(app: typer.Typer) -> None:
     group.command("show")(incidents_show)
     group.command("export")(incidents_export)
     app.add_typer(group, name="incidents")
-    app.command("debrief")(debrief)
+    from tagent.cli import debrief_cmd
+
+    debrief_cmd.register(app)  # `tagent debrief` (and `debrief ask`) lives in its own module

@@ -16,14 +16,15 @@ from typing import Any
 
 from tagent.debrief import localtime
 from tagent.debrief.postmortem import broke_at, durations
-from tagent.model import Incident, IncidentStatus
+from tagent.model import Incident, IncidentStatus, Severity
 from tagent.store import Store
 
 MAX_INCIDENTS = 50
 STEP_WORDS = {"kubernetes.rollout_restart": "restarted it", "kubernetes.rollout_undo": "rolled it back",
               "kubernetes.scale": "scaled it", "kubernetes.delete_pod": "deleted a pod",
               "kubernetes.evict_pod": "evicted a pod", "redis.flushdb": "cleared the cache",
-              "http.request": "called its purge endpoint", "kubernetes.delete_deployment": "deleted it"}
+              "http.request": "called its purge endpoint", "kubernetes.delete_deployment": "deleted it",
+              "notify.send": "told the team", "kubernetes.wait_healthy": "watched it come back healthy"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ def _reason(incident: Incident) -> str:
     """The first event reason in words (CrashLoopBackOff: crash loop back off), else the rule's name."""
     reasons = [str(e.data.get("reason") or "") for e in incident.timeline if e.kind == "event"]
     reason = next((r for r in reasons if r and "#" not in r), "")
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", reason).lower() if reason else incident.rule.replace("-", " ")
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", reason) if reason else incident.rule
+    return re.sub(r"[-_]+", " ", words).lower()
 
 
 def _did(incident: Incident) -> list[str]:
@@ -98,8 +100,9 @@ def incident_line(incident: Incident, now: datetime, tz: tzinfo) -> Line:
     healed = incident.mitigated_at or incident.resolved_at
     if incident.status == IncidentStatus.resolved and healed is not None:
         at = localtime.stamp(healed, tz)
-        affected = _span(max(0.0, (healed - start).total_seconds()))
-        text += f" It was fixed at {at}; users were affected for {affected}."
+        took = _span(max(0.0, (healed - start).total_seconds()))
+        text += f" It was done at {at}, {took} later." if incident.severity == Severity.info else \
+            f" It was fixed at {at}; users were affected for {took}."
         facts.append(at)
     elif incident.status == IncidentStatus.failed:
         text += " The fix did not work: it needs a person."
@@ -167,3 +170,20 @@ def rephrase(narrative: Narrative, reword: Callable[[str], str] | None) -> tuple
         return narrative, lost
     return Narrative(narrative.lines, narrative.since, narrative.until, narrative.now, narrative.timezone,
                      narrative.incidents, candidate), []
+
+
+REWORD_PROMPT = ("Reword this morning debrief so it sounds like a calm colleague speaking. Keep every time "
+                 "(with its zone) and every service name exactly as written, keep the order, add no fact. "
+                 "Answer with the reworded text only.")
+
+
+def llm_reword(client: Any) -> Callable[[str], str]:
+    """A `reword` function over a tagent.llm.client.LLMClient (checked by `rephrase` before it is used)."""
+    from tagent.llm.client import ChatMessage
+
+    def reword(text: str) -> str:
+        done = client.complete([ChatMessage("system", REWORD_PROMPT), ChatMessage("user", text)],
+                               purpose="debrief", max_tokens=900)
+        return str(done.text)
+
+    return reword
