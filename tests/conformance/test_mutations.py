@@ -3,6 +3,7 @@ wait-healthy on a real rollout, the same on the emulator and on the real control
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -160,6 +161,33 @@ def test_a_rollout_that_makes_no_progress_is_reported_stalled(cluster: Cluster) 
     info = cluster.kube.get_deployment(cluster.namespace, "stuck")
     assert info.conditions["Progressing"] == ("False", "ProgressDeadlineExceeded")
     assert info.conditions["Available"][0] == "True"  # the old pod still serves
+
+
+def test_pods_failing_after_a_finished_rollout_are_not_a_stalled_rollout(cluster: Cluster) -> None:
+    """The deadline counts only while a rollout is in progress: a crash loop of a settled Deployment must not
+    read as a stalled rollout (the engine would roll back instead of restarting)."""
+    cluster.deployment("settled", replicas=1)
+    patch = [{"op": "add", "path": "/spec/progressDeadlineSeconds", "value": 2}]
+    cluster.kube.call_json("patch", cluster.kube.apps.patch_namespaced_deployment, "settled", cluster.namespace,
+                           patch, _content_type="application/json-patch+json")
+    cluster.make_ready("app=settled", count=1)
+    wait_for(lambda: cluster.kube.rollout_status(cluster.namespace, "settled").complete, 30, "the rollout done")
+    if cluster.sandbox is not None:
+        cluster.sandbox.inject("crashloop", cluster.namespace, "settled", after=0.2)
+    else:  # what a kubelet reports for a crash-looping container
+        [pod] = cluster.kube.list_raw("pods", cluster.namespace, {"app": "settled"})[0]
+        body = {"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+                           "containerStatuses": [{"name": "app", "image": "registry.example/app:1.0", "imageID": "",
+                                                  "ready": False, "restartCount": 3, "started": False,
+                                                  "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}
+        cluster.kube.call_json("pod status", cluster.kube.core.patch_namespaced_pod_status, pod["metadata"]["name"],
+                               cluster.namespace, body, _content_type="application/strategic-merge-patch+json")
+    wait_for(lambda: cluster.kube.get_deployment(cluster.namespace, "settled").available_replicas == 0, 30,
+             "the pod to be unavailable")
+    time.sleep(4 if cluster.sandbox is None else 1.5)  # twice the deadline (sandbox time runs 10x)
+    info = cluster.kube.get_deployment(cluster.namespace, "settled")
+    assert info.conditions["Progressing"] == ("True", "NewReplicaSetAvailable"), info.conditions
+    assert not wl.deployment_health(cluster.kube, cluster.namespace, "settled").stalled
 
 
 # -- Leases (the simulated kubelet's heartbeats; any leader election) -------------------------------------

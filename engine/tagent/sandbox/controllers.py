@@ -104,12 +104,19 @@ class Controllers:
         complete = updated == desired and total == desired and new_ready == desired
         progressing = ("NewReplicaSetAvailable", f'ReplicaSet "{new_name}" has successfully progressed.') \
             if complete else ("ReplicaSetUpdated", f'ReplicaSet "{new_name}" is progressing.')
-        progressed = self._progressed(o, (new_name, updated, new_ready, total, ready, desired), complete)
+        now = self.created_at()
+        old = {c["type"]: c for c in o.get("status", {}).get("conditions") or []}
+        # a finished rollout stays finished while every pod is of its ReplicaSet, even when pods crash later
+        # (the controller estimates progress only for a rollout that has not completed)
+        done = old.get("Progressing", {})
+        settled = done.get("reason") == "NewReplicaSetAvailable" and f'"{new_name}"' in done.get("message", "") \
+            and total == updated
+        if settled:
+            progressing = ("NewReplicaSetAvailable", f'ReplicaSet "{new_name}" has successfully progressed.')
+        progressed = self._progressed(o, (new_name, updated, new_ready, total, ready, desired), complete or settled)
         if not progressed:
             progressing = ("ProgressDeadlineExceeded", f'ReplicaSet "{new_name}" has timed out progressing.')
         available = ready >= desired - desired // 4
-        now = self.created_at()
-        old = {c["type"]: c for c in o.get("status", {}).get("conditions") or []}
 
         def cond(type_: str, ok: bool, reason: str, message: str) -> Obj:
             status = "True" if ok else "False"
