@@ -24,7 +24,7 @@ from tagent.api import errors
 from tagent.api.auth import bearer_dependency
 from tagent.api.deps import ChatBackend
 from tagent.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, BodyLimits
-from tagent.api.routes import chat, cluster, health, incidents, records, rules, webhooks
+from tagent.api.routes import chat, cluster, debrief, health, incidents, records, rules, webhooks
 from tagent.app.engine import Engine
 from tagent.chat.service import ChatService
 from tagent.errors import ConfigError
@@ -82,7 +82,7 @@ def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend 
         settings, kube=engine.kube, store=engine.store, clock=engine.clock)
     api_auth = [Depends(bearer_dependency(settings.api_token, "tagent-api"))]
     app.include_router(health.router)
-    for module in (cluster, incidents, rules, records, chat):
+    for module in (cluster, incidents, rules, records, chat, debrief):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=api_auth)
     webhook_token = settings.webhook_token or settings.api_token
     app.include_router(webhooks.alerts, dependencies=[Depends(bearer_dependency(webhook_token, "tagent-webhooks"))])

@@ -1,7 +1,8 @@
 """The dashboard's entry point: `streamlit run <this file>` (what `tagent dashboard` runs).
 
-Six pages (st.navigation). A notification links to `<dashboard>/?incident=<id>`: with that query
-parameter the Incidents page is the default page, so the link opens the incident directly.
+Seven pages (st.navigation), Tagent's logo in the sidebar and as the page icon. A notification links to
+`<dashboard>/?incident=<id>`: with that query parameter the Incidents page is the default page, so the
+link opens the incident directly.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ PAGES = (  # file, title, icon, url path
     ("documentation.py", "Documentation", ":material/description:", "documentation"),
     ("rules.py", "Rules", ":material/rule:", "rules"),
     ("chat.py", "Chat", ":material/chat:", "chat"),
+    ("debrief.py", "Debrief", ":material/record_voice_over:", "debrief"),
 )
+STATIC = Path(__file__).resolve().parent / "static"  # the logo (tagent.debrief's avatar face)
 
 
 def _status() -> None:
@@ -38,7 +41,8 @@ def _status() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Tagent", page_icon="🛟", layout="wide")
+    st.set_page_config(page_title="Tagent", page_icon=str(STATIC / "logo.png"), layout="wide")
+    st.logo(str(STATIC / "logo.svg"), size="large")
     default = "incidents.py" if st.query_params.get("incident") else "overview.py"
     pages = [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=path, default=file == default)
              for file, title, icon, path in PAGES]
