@@ -66,10 +66,11 @@ class Flow:
         return report
 
 
-def make_flow(env: Env, teams: WebhookReceiver, ruleset: RuleSet, start: datetime, **kw: Any) -> Flow:
+def make_flow(env: Env, teams: WebhookReceiver, ruleset: RuleSet, start: datetime, *,
+              settings_update: dict[str, Any] | None = None, **kw: Any) -> Flow:
     clock = Clock(start)
     urls = {**env.settings.notify_urls, "teams-sre": SecretStr(teams.teams_url())}
-    settings = env.settings.model_copy(update={"notify_urls": urls})
+    settings = env.settings.model_copy(update={"notify_urls": urls, **(settings_update or {})})
     notifier = Notifier.from_settings(settings, attempts=2, backoff=0.01)
     env.extra["notifier"] = notifier
     guard = Guard(env.store, settings, clock=clock)
@@ -89,7 +90,8 @@ def flow(request: pytest.FixtureRequest, tmp_path: Path, default_pack: RuleSet) 
     start = options.pop("start", NIGHT)
     with Sandbox(speed=30) as sandbox, environment(sandbox, tmp_path) as env, \
             WebhookReceiver(tls=True, cert_dir=tmp_path / "tls") as teams:
-        f = make_flow(env, teams, options.pop("ruleset", default_pack), start, **options)
+        f = make_flow(env, teams, options.pop("ruleset", default_pack), start,
+                      settings_update=options.pop("settings", None), **options)
         try:
             yield f
         finally:

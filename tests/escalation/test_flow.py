@@ -126,19 +126,25 @@ def test_an_acknowledgement_at_night_stops_night_mode(flow: Flow) -> None:
 
 
 @pytest.mark.parametrize("flow", [{"flap_limit": 1}], indirect=True)
-def test_a_fingerprint_that_comes_back_during_its_cooldown_escalates(flow: Flow) -> None:
+def test_a_fingerprint_that_comes_back_after_its_cooldown_escalates(flow: Flow) -> None:
     decision, event = crashloop(flow)
     first = flow.manager.handle(decision, [event])
     assert flow.manager.drain(30)
     assert flow.manager.store.incidents.get(first.id).status == IncidentStatus.resolved  # type: ignore[union-attr]
     flow.clock.advance(60)
     again, event2 = crashloop(flow)
-    second = flow.manager.handle(again, [event2])
+    echo = flow.manager.handle(again, [event2])  # inside the cooldown: the fix settles, nobody is told
+    flow.sent()
+    assert echo.id == first.id and flow.env.twilio.calls == []
+    assert any(e.kind == "note" and e.data.get("topic") == "echo" for e in echo.timeline)
+    flow.clock.advance(600)  # the cooldown is over and the fault is still there
+    third, event3 = crashloop(flow)
+    second = flow.manager.handle(third, [event3])
     flow.sent()
     assert second.id != first.id
     assert any(e.kind == "note" and e.data.get("incident_id") == first.id for e in second.timeline)  # linked
     assert any(e.kind == "note" and "flapping" in e.summary for e in second.timeline)
-    assert any(e.kind == "guard" and e.data["reason"] == "cooldown" for e in second.timeline)
+    assert second.status == IncidentStatus.awaiting_ack  # a person decides this time
     assert len(flow.env.twilio.calls) == 1  # the second time a person is called
     assert flow.manager.store.runs.list(incident_id=second.id) == []
 

@@ -82,7 +82,8 @@ def action_registry(settings: Settings, store: Store, guard: Guard, kube: KubeCl
 
 def knobs(settings: Settings) -> Knobs:
     return Knobs(quiet_after=settings.incident_quiet_after, settle=settings.incident_settle,
-                 call_grace=settings.call_grace, digest_after=settings.digest_after)
+                 call_grace=settings.call_grace, digest_after=settings.digest_after,
+                 sweep_every=min(30.0, settings.incident_quiet_after / 3))
 
 
 def _incidents(settings: Settings, store: Store, guard: Guard, registry: Registry, active: ActiveRules,

@@ -81,10 +81,12 @@ class Guard:
         if refusal is None:
             mode, reason, detail = self._decision_mode(d, workload() if d.mode != Mode.notify else None, now)
             if mode == VerdictMode.act:
-                refusal = admission_refusal(unit.ledger_snapshot(now, self._settings.blast_radius_window),
-                                            self._settings, d.target)
+                ledger = unit.ledger_snapshot(now, self._settings.blast_radius_window)
+                refusal = admission_refusal(ledger, self._settings, d.target)
         if refusal is None:
             refusal = self._cooldown_in(unit, d, cooldown, now)
+            if refusal is None and mode == VerdictMode.act:
+                unit.ledger_snapshot(now, self._settings.blast_radius_window).add(d.target.namespace, d.target.key)
         verdict = (Verdict(allowed=False, mode=VerdictMode.refused, reason=refusal[0], detail=refusal[1], **base)
                    if refusal is not None else Verdict(allowed=True, mode=mode, reason=reason, detail=detail, **base))
         unit.record(d, _row(verdict))

@@ -95,13 +95,10 @@ class Admitter:
         on_target = batch.known.setdefault(key, [])
         unit.add_events(events)
         mine = next((a for a in on_target if a.fingerprint == fp and not a.status.closed), None)
-        if mine is None and events:
-            seen = max(e.observed_at for e in events)
-            echo = next((a for a in on_target if a.fingerprint == fp and a.closed_at is not None
-                         and seen <= a.closed_at), None)
-            if echo is not None:  # evidence from before its incident closed (queued in a storm): not a new fault
-                self._join(unit, echo, decision, events, now, echo=True)
-                return echo.id
+        last = next((a for a in on_target if a.fingerprint == fp), None) if mine is None else None
+        if last is not None and last.closed_at is not None and self._cooling(unit, last, decision, events, now):
+            self._join(unit, last, decision, events, now, echo=True)
+            return last.id
         if mine is None:
             settle = now - timedelta(seconds=k.settle)
             other = next((a for a in on_target if a.rule != decision.rule
@@ -138,6 +135,17 @@ class Admitter:
             self._defer(unit, mine.id, decision, verdict, now)
         return mine.id
 
+    @staticmethod
+    def _cooling(unit: Unit, last: Active, decision: Decision, events: list[Event], now: datetime) -> bool:
+        """The fingerprint's last incident closed, and this decision is an echo of it: its evidence was observed
+        before the close (a storm's queue), or the rule's cooldown on the workload still runs (the fault is seen
+        again while the fix settles; after the cooldown it is a new, linked incident that acts again)."""
+        assert last.closed_at is not None
+        if events and max(e.observed_at for e in events) <= last.closed_at:
+            return True
+        until = unit.cooldown_until(decision.rule, decision.target.key)
+        return until is not None and until > now
+
     def _open(self, unit: Unit, batch: _Batch, on_target: list[Active], decision: Decision, fp: str,
               now: datetime) -> tuple[Active, int]:
         incident = Incident(fingerprint=fp, rule=decision.rule, target=decision.target, severity=decision.severity,
@@ -156,16 +164,17 @@ class Admitter:
     def _join(self, unit: Unit, other: Active, decision: Decision, events: list[Event], now: datetime, *,
               echo: bool = False) -> None:
         """Fold a decision into the workload's incident: recorded (refused, `joined_incident`), its events and a
-        note on the timeline, and no second remediation. `echo`: the same rule's evidence observed before its
-        incident closed (a storm's queue), not the fault coming back."""
+        note on the timeline, and no second remediation. `echo`: the same rule matched again while its closed
+        incident cools down (see `_cooling`)."""
         unit.record(decision, NewVerdict(
             decision_id=decision.id, actor="tagent", rule=decision.rule, rules_version=decision.rules_version,
             target_key=decision.target.key, namespace=decision.target.namespace, action=None, allowed=False,
             reason="joined_incident", detail=f"joined incident {other.id} ({other.rule})", mode="refused", at=now))
         self.p.book.events(unit, other.id, events)
         if echo:
-            self.p.book.note(unit, other.id, now, f"{decision.rule} matched again on evidence from before this "
-                             "incident closed; nothing new", topic="echo", rule=decision.rule, decision_id=decision.id)
+            self.p.book.note(unit, other.id, now, f"{decision.rule} matched again while this incident's fix settles "
+                             "(its cooldown runs); Tagent acts again if it still matches after the cooldown",
+                             topic="echo", rule=decision.rule, decision_id=decision.id)
             return
         self.p.book.note(unit, other.id, now, f"rule {decision.rule} also matched {decision.target}; it belongs to "
                          f"this incident ({other.rule}), so Tagent starts no second remediation", topic="joined",

@@ -28,7 +28,7 @@ from tagent.store.orm.base import UTCDateTime
 from tagent.store.orm.detect import DecisionRow, EventRow, VerdictRow
 from tagent.store.orm.incidents import IncidentRow, OutboxRow, TimelineRow
 from tagent.store.orm.runs import ApprovalRow, RunRow
-from tagent.store.orm.safety import CooldownRow
+from tagent.store.orm.safety import CooldownRow, GuardActionRow
 from tagent.store.records import ApprovalRecord, ApprovalStatus, CooldownAttempt, NewVerdict, RunStatus
 from tagent.store.repos.approvals import _approval, token_hash
 from tagent.store.repos.common import insert_ignore, table_of
@@ -205,10 +205,28 @@ class Unit:
         self._cooldowns[(rule, target_key)] = attempt.until
         return attempt
 
+    def cooldown_until(self, rule: str, target_key: str) -> datetime | None:
+        """When the rule's cooldown on the workload ends (None: there is none)."""
+        known = self._cooldowns.get((rule, target_key))
+        if known is not None:
+            return known
+        held = self.s.connection().execute(self._st.held, {"rule": rule, "target_key": target_key}).scalar()
+        return held if isinstance(held, datetime) else None
+
     def ledger_snapshot(self, now: datetime, window: float) -> LedgerSnapshot:
         """The guard ledger's counts, read once per unit (admission does not reserve: actions do, later)."""
         if self._ledger is None:
-            self._ledger = LedgerView(self.s).snapshot(now, window)
+            self.flush()
+            ledger = LedgerView(self.s).snapshot(now, window)
+            hour = now - timedelta(hours=1)
+            reserved = select(GuardActionRow.run_id).where(GuardActionRow.run_id.is_not(None),
+                                                           GuardActionRow.at >= hour)
+            pending = select(RunRow.namespace, RunRow.target_kind, RunRow.name).where(
+                RunRow.status == RunStatus.running.value, RunRow.dry_run.is_(False), RunRow.started_at >= hour,
+                RunRow.id.not_in(reserved))
+            for r in self.s.execute(pending):  # admitted runs that have not mutated yet count as mutations
+                ledger.add(r.namespace, WorkloadRef(kind=r.target_kind, namespace=r.namespace, name=r.name).key)
+            self._ledger = ledger
         return self._ledger
 
     # -- runs, approvals, outbox ---------------------------------------------------------------------
@@ -320,9 +338,10 @@ class Lifecycle:
 
     # -- reads outside a unit -------------------------------------------------------------------------
     def quiet(self, before: datetime, limit: int = 500) -> list[str]:
-        """Open incidents with no evidence since `before` (one query on the (status, last_seen_at) index)."""
+        """Open incidents with no evidence since `before` and no deferred decision waiting for its retry (one
+        query on the (status, last_seen_at) index)."""
         q = (select(IncidentRow.id).where(IncidentRow.status == IncidentStatus.open.value,
-                                          IncidentRow.last_seen_at < before)
+                                          IncidentRow.last_seen_at < before, IncidentRow.retry_at.is_(None))
              .order_by(IncidentRow.last_seen_at).limit(limit))
         with self._db.read() as s:
             return list(s.scalars(q))

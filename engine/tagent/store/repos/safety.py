@@ -71,14 +71,20 @@ class Cooldowns:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
+@dataclass
 class LedgerSnapshot:
     """The ledger's counts at one moment: mutations in the last hour (in all, per namespace) and the workloads
-    mutated in the blast-radius window."""
+    mutated in the blast-radius window, plus the runs admitted that have not mutated yet (`add`)."""
 
     total: int
     per_namespace: dict[str, int]
-    targets: frozenset[str]
+    targets: set[str]
+
+    def add(self, namespace: str, target_key: str) -> None:
+        """Count a run admitted to act (its mutation is not in the ledger yet)."""
+        self.total += 1
+        self.per_namespace[namespace] = self.per_namespace.get(namespace, 0) + 1
+        self.targets.add(target_key)
 
 
 class LedgerView:
@@ -126,7 +132,7 @@ class LedgerView:
              .group_by(GuardActionRow.namespace))
         per_namespace = {str(ns): int(n) for ns, n in self._s.execute(q)}
         return LedgerSnapshot(total=sum(per_namespace.values()), per_namespace=per_namespace,
-                              targets=frozenset(self.targets_since(now - timedelta(seconds=window))))
+                              targets=self.targets_since(now - timedelta(seconds=window)))
 
     def reserve(self, *, at: datetime, actor: str, action: str, target_key: str, namespace: str,
                 pods_affected: int, rule: str = "", run_id: str | None = None) -> str:

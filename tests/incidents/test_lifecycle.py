@@ -1,0 +1,97 @@
+"""The lifecycle's rules on real parts (tests/escalation/conftest.py): rate-limited decisions, cooldown
+refusals, the state machine and the typed timeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from tagent.errors import ValidationError
+from tagent.incidents.states import check, may
+from tagent.model import Decision, Event, EventSource, IncidentStatus, Mode, Severity, TimelineEntry, WorkloadRef
+from tagent.model.timeline import EventData, NoteData, OtherData, StepData
+from tagent.store import RunStatus
+from tests.escalation.conftest import Flow
+from tests.escalation.test_flow import PAYMENT, crashloop
+
+CART = WorkloadRef(namespace="shop", name="cart")
+
+
+def _crashloop_on(flow: Flow, target: WorkloadRef) -> tuple[Decision, Event]:
+    event = Event(source=EventSource.kubernetes, kind="PodState", reason="CrashLoopBackOff", target=target,
+                  values={"restarts": 4}, message="back-off restarting", observed_at=flow.clock())
+    decision = Decision(rule="crashloop-restart", rules_version="c0ffee1", target=target, event_ids=[event.id],
+                        playbook="restart-workload", mode=Mode.auto, severity=Severity.critical,
+                        decided_at=flow.clock())
+    return decision, event
+
+
+@pytest.mark.parametrize("flow", [{"settings": {"blast_radius_workloads_per_window": 1,
+                                                "restart_min_interval": 0}}], indirect=True)
+def test_a_rate_limited_decision_takes_no_cooldown_and_is_retried_when_the_limit_allows(flow: Flow) -> None:
+    decision, event = crashloop(flow)
+    first = flow.manager.handle(decision, [event])
+    assert flow.manager.drain(30)
+    assert flow.manager.get(first.id).status == IncidentStatus.resolved
+    # payment-service was mutated: a second workload now exceeds the 1-workload blast radius
+    limited, echo = _crashloop_on(flow, CART)
+    deferred = flow.manager.handle(limited, [echo])
+    (record,) = flow.manager.store.decisions.list(target=CART)
+    assert record.verdict is not None and record.verdict.reason == "blast_radius_workloads"
+    assert flow.manager.store.cooldowns.get("crashloop-restart", CART.key) is None  # no cooldown of its own
+    assert deferred.status == IncidentStatus.open
+    assert any(e.kind == "note" and e.data.get("topic") == "deferred" for e in deferred.timeline)
+    assert flow.manager.store.runs.list(incident_id=deferred.id) == []
+    assert flow.tick(20).deferred_retried == 0  # not due yet (every 30 s)
+    assert flow.tick(15).deferred_retried == 1  # due, but the limit still holds: deferred again
+    assert flow.manager.store.runs.list(incident_id=deferred.id) == []
+    report = flow.tick(600)  # the blast-radius window is over
+    assert report.deferred_retried == 1
+    assert flow.manager.drain(30)
+    (run,) = flow.manager.store.runs.list(incident_id=deferred.id)
+    assert run.status == RunStatus.succeeded
+    assert flow.manager.store.cooldowns.get("crashloop-restart", CART.key) is not None
+    assert flow.manager.get(deferred.id).status == IncidentStatus.resolved
+
+
+def test_cooldown_refusals_tell_nobody(flow: Flow) -> None:
+    decision, event = crashloop(flow)
+    first = flow.manager.handle(decision, [event])
+    assert flow.manager.drain(30)
+    told = len(flow.env.hooks.messages())
+    flow.clock.advance(5)  # the fault comes back after the fix
+    for _ in range(5):  # re-detections of a fixed fault, inside the rule's cooldown
+        again, echo = _crashloop_on(flow, PAYMENT)
+        flow.manager.handle(again, [echo])
+        flow.clock.advance(5)
+    flow.sent()
+    assert len(flow.env.hooks.messages()) == told, [m.text for m in flow.env.hooks.messages()[told:]]
+    assert flow.env.twilio.calls == []
+    refused = [r for r in flow.manager.store.decisions.list(target=PAYMENT) if r.decision.id != decision.id]
+    assert {r.verdict.reason for r in refused if r.verdict} == {"joined_incident"}  # recorded, refused
+    assert [i.id for i in flow.manager.store.incidents.list(target=PAYMENT)] == [first.id]  # they joined it
+    assert sum(e.data.get("topic") == "echo" for e in flow.manager.get(first.id).timeline) == 5
+
+
+def test_the_state_machine_refuses_to_reopen_a_closed_incident() -> None:
+    assert may(IncidentStatus.open, IncidentStatus.mitigating)
+    assert may(IncidentStatus.awaiting_ack, IncidentStatus.superseded)
+    assert not may(IncidentStatus.mitigating, IncidentStatus.superseded)
+    for closed in (IncidentStatus.resolved, IncidentStatus.failed, IncidentStatus.superseded):
+        assert closed.closed
+        with pytest.raises(ValidationError, match="cannot go from"):
+            check(closed, IncidentStatus.open)
+
+
+def test_timeline_rows_of_every_age_parse() -> None:
+    old_event = TimelineEntry(kind="event", summary="crash", data={"id": "e1", "source": "kubernetes",
+                                                                   "kind": "PodState", "reason": "CrashLoopBackOff"})
+    typed = old_event.typed()
+    assert isinstance(typed, EventData) and typed.event_kind == "PodState" and typed.reason == "CrashLoopBackOff"
+    step = TimelineEntry(kind="step", summary="restart: ok", data={"run_id": "r", "step_key": "r:steps:0",
+                                                                   "action": "kubernetes.rollout_restart"})
+    assert isinstance(step.typed(), StepData)
+    assert isinstance(TimelineEntry(kind="note", summary="n", data={"topic": "joined"}).typed(), NoteData)
+    broken = TimelineEntry(kind="step", summary="?", data={"status": "ok"})  # no run id: an older shape
+    assert isinstance(broken.typed(), OtherData) and broken.typed().data() == {"status": "ok"}
+    future = TimelineEntry(kind="forecast", summary="?", data={"x": 1})
+    assert isinstance(future.typed(), OtherData) and future.typed().kind == "forecast"
