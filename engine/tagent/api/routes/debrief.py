@@ -90,11 +90,7 @@ def debrief(service: DebriefDep, since: str = Query("12h", max_length=10), rephr
 def video(service: DebriefDep, body: VideoBody) -> Any:
     """Render the narrative (or `text`) as a video; poll the returned job."""
     text = body.text or service.narrative(_since(body.since)).text
-    try:
-        job = service.video(text, provider=body.provider, ext=f".{body.format}")
-    except ConfigError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return _job_view(job)
+    return _job_view(service.video(text, provider=body.provider, ext=f".{body.format}"))  # no key: 503
 
 
 @router.get("/debrief/video/{job_id}")
