@@ -268,16 +268,18 @@ def test_gibberish_and_out_of_scope_requests_run_nothing(env: Env, text: str) ->
     assert row.action == "chat.request" and row.result == "question"
 
 
-def test_cloud_resources_get_a_terraform_plan_and_never_run(env: Env) -> None:
+def test_unmanaged_cloud_resources_are_not_run_and_no_command_is_guessed(env: Env) -> None:
     before = cluster_state(env.kube)
     reply = env.service.ask("Please resize the orders RDS instance to db.r6g.large", "alice")
     assert reply.status is ReplyStatus.not_executed and reply.token is None
     contract = reply.contract()
-    assert contract["command"] == "terraform plan -target=aws_db_instance.orders -var='instance_class=db.r6g.large'"
-    assert contract["requires_confirmation"] is True
-    assert contract["target"] == {"kind": "cloud", "namespace": "", "name": "aws_db_instance.orders"}
+    assert contract["command"] is None and contract["requires_confirmation"] is False
+    assert contract["target"] == {"kind": "cloud", "namespace": "", "name": "RDS database"}
+    assert "Nothing was run" in reply.answer and "terraform" not in reply.answer.lower()
     bucket = env.service.ask("delete the s3 bucket logs-archive", "alice")
-    assert bucket.contract()["command"] == "terraform plan -destroy -target=aws_s3_bucket.logs-archive"
+    assert bucket.status is ReplyStatus.not_executed and bucket.contract()["command"] is None
+    server = env.service.ask("stop the ec2 instance batch-worker", "alice")  # AWS not configured here
+    assert server.status is ReplyStatus.not_executed and "TAGENT_AWS_REGIONS" in server.answer
     assert cluster_state(env.kube) == before and env.store.approvals.pending() == []
 
 

@@ -1,117 +1,209 @@
-"""Cloud resources in chat: "scale the RDS instance", "resize the s3 bucket" name no Kubernetes workload.
+"""Cloud servers in chat: what a message asks of EC2 instances and Auto Scaling groups, read against the live
+cloud inventory.
 
-Such a request is recognised by its resource words, answered with the Terraform equivalent (a targeted
-`terraform plan`) as the command to review, and stops there: `requires_confirmation` is set and nothing
-runs, because Tagent does not apply infrastructure changes (that comes with the cloud integration). It only
-takes over when the Kubernetes parse found no workload the user actually named, so "restart payment-service,
-it cannot reach RDS" still restarts payment-service.
+    parsed = cloud_intent("stop the batch worker instance", servers, groups, workloads=names, endpoint=url)
+
+- list: "list the servers", "which instances are running" -> `Intent.get` on all servers;
+- stop / start / reboot an instance, named by id (`i-0abc...`) or by its Name tag, fuzzily like workloads
+  ("batch wroker" finds batch-worker); two close names are a question, never a guess;
+- scale an Auto Scaling group: "scale the web asg to 4".
+
+A message that names a Kubernetes workload and no server word stays Kubernetes ("restart payment-service").
+Resource kinds Tagent does not manage (RDS, S3, DynamoDB, Lambda, ...) get `unsupported_intent`: a plain
+"not managed here, nothing was run", and no guessed Terraform command.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from rapidfuzz.distance import DamerauLevenshtein
+
+from tagent.actions.catalog import CATALOG
 from tagent.chat.intent import MAX_REPLICAS, MUTATING, ChatIntent, ChatParams, ChatTarget, Intent, TargetKind
-from tagent.chat.resolve import compact
+from tagent.chat.resolve import allowed_edits, compact
+from tagent.cloud.aws.provider import cli_endpoint
+from tagent.cloud.base import Server, ServerGroup
+
+SERVER_WORDS = re.compile(r"\b(?:ec2|instances?|servers?|vms?|virtual machines?|machines?|hosts?|boxes)\b")
+GROUP_WORDS = re.compile(r"\b(?:asgs?|auto ?scaling(?: groups?)?|scaling groups?|server groups?)\b")
+_INSTANCE_ID = re.compile(r"\bi-[0-9a-f]{8,17}\b")
+_VERBS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
+    (Intent.restart, re.compile(r"\b(?:reboot|restart|bounce)\b")),
+    (Intent.stop, re.compile(r"\b(?:stop|shut ?down|power ?off|turn off|halt)\b")),
+    (Intent.start, re.compile(r"\b(?:start|power ?on|turn on|boot|wake up)\b")),
+    (Intent.scale, re.compile(r"\b(?:scale|resize|set|grow|shrink|increase|decrease)\b")),
+)
+_LIST = re.compile(r"\b(?:list|show|which|what|how many|count|running|all)\b")
+_COUNT = re.compile(r"\bhow many\b")
+_FILLER = frozenset({"the", "a", "an", "my", "our", "please", "instance", "instances", "server", "servers", "ec2",
+                     "vm", "asg", "group", "to", "in", "on", "of", "and", "now", "it", "its", "desired",
+                     "capacity", "auto", "scaling", "stop", "start", "reboot", "restart", "scale", "set", "can",
+                     "you", "could", "machine", "host", "for", "me"})
+ACTION_OF: dict[Intent, str] = {Intent.stop: "aws.ec2_stop", Intent.start: "aws.ec2_start",
+                                Intent.restart: "aws.ec2_reboot", Intent.scale: "aws.asg_set_capacity"}
+
+UNMANAGED: tuple[tuple[str, str], ...] = (
+    (r"\b(?:rds|aurora)\b|\bdb instances?\b", "RDS database"),
+    (r"\bs3(?: buckets?)?\b|\bbuckets?\b", "S3 bucket"),
+    (r"\bnode ?groups?\b|\beks\b", "EKS node group"),
+    (r"\belasticache\b", "ElastiCache cluster"),
+    (r"\bdynamo ?db\b", "DynamoDB table"),
+    (r"\blambdas?\b", "Lambda function"),
+    (r"\b(?:load balancer|elb|alb|nlb)s?\b", "load balancer"),
+    (r"\bcloud ?sql\b|\bgcs\b|\bgke\b", "Google Cloud resource"),
+    (r"\bazure\b|\baks\b", "Azure resource"),
+)
 
 
 @dataclass(frozen=True)
-class CloudKind:
-    pattern: str  # regex over the lower-cased message
-    resource: str  # Terraform resource type
+class _Hit:
+    score: float
     label: str
-    count_var: str  # the variable a number usually sets for this kind
+    target: ChatTarget
+    current: int | None = None
 
 
-KINDS: tuple[CloudKind, ...] = (
-    CloudKind(r"\b(?:rds|aurora)(?: (?:db |database )?instances?)?\b|\bdb instances?\b", "aws_db_instance",
-              "AWS RDS instance", "instance_count"),
-    CloudKind(r"\bs3(?: buckets?)?\b|\bbuckets?\b", "aws_s3_bucket", "AWS S3 bucket", "bucket_count"),
-    CloudKind(r"\bnode ?groups?\b", "aws_eks_node_group", "EKS node group", "desired_size"),
-    CloudKind(r"\basg\b|\bauto ?scaling groups?\b", "aws_autoscaling_group", "AWS Auto Scaling group",
-              "desired_capacity"),
-    CloudKind(r"\bec2(?: instances?)?\b|\bvms?\b|\bvirtual machines?\b", "aws_instance", "AWS EC2 instance",
-              "instance_count"),
-    CloudKind(r"\belasticache\b", "aws_elasticache_cluster", "AWS ElastiCache cluster", "num_cache_nodes"),
-    CloudKind(r"\bdynamo ?db\b", "aws_dynamodb_table", "AWS DynamoDB table", "read_capacity"),
-    CloudKind(r"\blambdas?\b", "aws_lambda_function", "AWS Lambda function", "reserved_concurrent_executions"),
-    CloudKind(r"\b(?:load balancer|elb|alb|nlb)s?\b", "aws_lb", "AWS load balancer", "instance_count"),
-    CloudKind(r"\bcloud ?sql\b", "google_sql_database_instance", "Google Cloud SQL instance", "instance_count"),
-    CloudKind(r"\bgcs(?: buckets?)?\b", "google_storage_bucket", "Google Cloud Storage bucket", "bucket_count"),
-)
-_VERBS = ((Intent.scale, r"\b(?:scale|resize|grow|shrink|upgrade|downsize|upsize|increase|decrease|bump)\b"),
-          (Intent.delete, r"\b(?:delete|remove|destroy|drop|terminate|tear down|deprovision)\b"),
-          (Intent.restart, r"\b(?:restart|reboot|recreate|bounce|replace)\b"))
-_NOT_A_NAME = frozenset({"the", "a", "an", "my", "our", "your", "this", "that", "prod", "production", "instance",
-                         "instances", "to", "of", "in", "on", "for", "and", "please", "kindly", "cluster", "class",
-                         "size", "type", "with", "aws", "gcp", "azure", "database", "db", "it", "nodes", "by"})
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
-_SIZE = re.compile(r"\b(?:db|cache)\.[a-z0-9]+\.[a-z0-9]+\b|\b[a-z][0-9][a-z]?\.(?:nano|micro|small|medium|"
-                   r"large|xlarge|\d+xlarge)\b")
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9][a-z0-9_.-]*", text)
 
 
-def _kind(text: str) -> tuple[CloudKind, re.Match[str]] | None:
-    for kind in KINDS:
-        if m := re.search(kind.pattern, text):
-            return kind, m
+def _match(words: Sequence[str], name: str) -> float:
+    """How well a span of the message names `name` (1.0 exact, less for typos, 0.9 for a distinctive part of a
+    longer name, as "web" for web-1; 0 otherwise)."""
+    key, best = compact(name), 0.0
+    if not key:
+        return 0.0
+    parts = [p for p in re.split(r"[-_. ]+", name.lower()) if len(p) >= 3 and not p.isdigit()]
+    if (len(parts) > 1 or (parts and compact(parts[0]) != key)) and any(
+            part in words for part in parts if part not in _FILLER):
+        best = 0.9
+    for start in range(len(words)):
+        for end in range(start + 1, min(len(words), start + 3) + 1):
+            span = list(words[start:end])
+            if span[0] in _FILLER or span[-1] in _FILLER:
+                continue
+            got = compact("".join(span))
+            if got == key:
+                return 1.0
+            distance = DamerauLevenshtein.distance(got, key)
+            if distance <= allowed_edits(len(key)) and distance:
+                best = max(best, 1.0 - distance / (len(key) + 1))
+    return best
+
+
+def _servers(words: Sequence[str], text: str, servers: Sequence[Server]) -> list[_Hit]:
+    ids = set(_INSTANCE_ID.findall(text))
+    hits = []
+    for s in servers:
+        score = 1.0 if s.id in ids else _match(words, s.tags.get("Name", ""))
+        if score > 0:
+            hits.append(_Hit(score, s.label, ChatTarget(kind=TargetKind.instance, namespace=s.region, name=s.id)))
+    return sorted(hits, key=lambda h: -h.score)
+
+
+def _groups(words: Sequence[str], groups: Sequence[ServerGroup]) -> list[_Hit]:
+    hits = [_Hit(score, g.name, ChatTarget(kind=TargetKind.server_group, namespace=g.region, name=g.name), g.desired)
+            for g in groups if (score := _match(words, g.name)) > 0]
+    return sorted(hits, key=lambda h: -h.score)
+
+
+def _pick(hits: list[_Hit], what: str, text: str, intent: Intent) -> tuple[_Hit | None, ChatIntent | None]:
+    """The one target, or a question when none or two equally good ones were named."""
+    if not hits:
+        return None, None
+    if len(hits) > 1 and hits[1].score >= hits[0].score - 0.06:
+        names = ", ".join(h.label for h in hits[:4])
+        return None, ChatIntent(text=text, intent=intent, question=f"Which {what} do you mean: {names}?",
+                                question_reason="ambiguous_target", confidence=0.5,
+                                candidates=[h.target for h in hits[:4]])
+    return hits[0], None
+
+
+def command(action: str, params: dict[str, object], endpoint: str | None) -> str:
+    return CATALOG[action].render_command(params) + cli_endpoint(endpoint)
+
+
+def cloud_intent(text: str, servers: Sequence[Server], groups: Sequence[ServerGroup], *,
+                 workloads: Collection[str] = (), endpoint: str | None = None) -> ChatIntent | None:
+    """The cloud reading of a message, or None when it is not about servers or groups."""
+    lowered = text.lower()
+    words = _words(lowered)
+    server_word, group_word = SERVER_WORDS.search(lowered), GROUP_WORDS.search(lowered)
+    verb = next((intent for intent, pattern in _VERBS if pattern.search(lowered)), None)
+    names_workload = any(compact(w) in compact(lowered) for w in workloads if len(compact(w)) >= 3)
+    if verb is Intent.scale or group_word:
+        hit, question = _pick(_groups(words, groups), "Auto Scaling group", text, Intent.scale)
+        if (hit is not None or question is not None) and (group_word or not names_workload):
+            return question or _scale(text, lowered, hit, endpoint)
+    if verb in (Intent.stop, Intent.start, Intent.restart):
+        hits = _servers(words, lowered, servers)
+        hit, question = _pick(hits, "server", text, verb)
+        if (hit is not None or question is not None) and (server_word or not names_workload):
+            return question or _instance(text, verb, hit, endpoint)
+        if server_word and not names_workload and verb is not Intent.restart:
+            return ChatIntent(text=text, intent=verb, question="Which server? Name it by its Name tag or its "
+                              "instance id (say \"list the servers\" to see them).", question_reason="missing_target")
+        return None
+    if server_word and _LIST.search(lowered) and verb is None:
+        return ChatIntent(text=text, intent=Intent.get, target=ChatTarget(kind=TargetKind.instance),
+                          summary="count the running servers" if _COUNT.search(lowered) else "list the servers",
+                          confidence=0.9, command="aws ec2 describe-instances" + cli_endpoint(endpoint))
     return None
 
 
-def _name(text: str, match: re.Match[str]) -> str:
-    """The resource's name: the word right after the resource words, else the one right before them."""
-    after = re.findall(r"[a-z0-9][a-z0-9_.-]*", text[match.end():])
-    before = re.findall(r"[a-z0-9][a-z0-9_.-]*", text[:match.start()])
-    for word in [*after[:2], *reversed(before[-1:])]:
-        word = word.strip(".-")
-        if word not in _NOT_A_NAME and _NAME.match(word) and not word.isdigit() and not _SIZE.fullmatch(word):
-            return word
-    return "NAME"
+def _instance(text: str, verb: Intent, hit: _Hit | None, endpoint: str | None) -> ChatIntent:
+    assert hit is not None
+    target = hit.target
+    action = ACTION_OF[verb]
+    what = {Intent.stop: "stop", Intent.start: "start", Intent.restart: "reboot"}[verb]
+    return ChatIntent(text=text, intent=verb, target=target, requires_confirmation=True, confidence=hit.score,
+                      command=command(action, {"instance_id": target.name, "region": target.namespace}, endpoint),
+                      summary=f"{what} the EC2 instance {hit.label} in {target.namespace}")
 
 
-def _user_named(parsed: ChatIntent) -> bool:
-    """Whether the parse's target is a workload the message names outright (not a runtime word or a guess)."""
-    target = parsed.target
-    return (target is not None and target.is_workload and parsed.question is None
-            and compact(target.name) in compact(parsed.text))
+def _scale(text: str, lowered: str, hit: _Hit | None, endpoint: str | None) -> ChatIntent:
+    assert hit is not None
+    target = hit.target
+    numbers = [int(n) for n in re.findall(r"\b(\d{1,5})\b", lowered) if int(n) <= MAX_REPLICAS]
+    if not numbers:
+        return ChatIntent(text=text, intent=Intent.scale, target=target, question_reason="missing_replicas",
+                          question=f"To how many instances should {target.name} scale?", current_replicas=hit.current)
+    desired = numbers[-1]
+    return ChatIntent(text=text, intent=Intent.scale, target=target, params=ChatParams(replicas=desired),
+                      requires_confirmation=True, confidence=hit.score, current_replicas=hit.current,
+                      command=command("aws.asg_set_capacity", {"group": target.name, "region": target.namespace,
+                                                               "desired": desired}, endpoint),
+                      summary=f"scale the Auto Scaling group {target.name} in {target.namespace} from "
+                              f"{hit.current} to {desired} instances")
 
 
-def terraform_intent(parsed: ChatIntent) -> ChatIntent | None:
-    """The cloud reading of a message, or None when it is about Kubernetes (or not a change at all)."""
+def unsupported_intent(parsed: ChatIntent) -> ChatIntent | None:
+    """A change to a kind of cloud resource Tagent does not manage, or None. Nothing is guessed or run."""
     text = parsed.text.lower()
-    found = _kind(text)
-    if found is None or _user_named(parsed):
+    label = next((label for pattern, label in UNMANAGED if re.search(pattern, text)), None)
+    if label is None and (SERVER_WORDS.search(text) or GROUP_WORDS.search(text)) \
+            and any(p.search(text) for _, p in _VERBS):
+        label = "Auto Scaling group" if GROUP_WORDS.search(text) else "cloud server"
+    target = parsed.target
+    if label is None or (target is not None and target.is_workload and compact(target.name) in compact(text)):
         return None
-    intent = parsed.intent if parsed.intent in MUTATING else next(
-        (i for i, pattern in _VERBS if re.search(pattern, text)), None)
-    if intent is None or intent is Intent.rollback:
+    if parsed.intent not in MUTATING and not any(p.search(text) for _, p in _VERBS):
         return None
-    kind, match = found
-    address = f"{kind.resource}.{_name(text, match)}"
-    size = _SIZE.search(text)
-    number = next((int(n) for n in re.findall(r"\b(\d{1,4})\b", text[match.end():] or text)
-                   if int(n) <= MAX_REPLICAS), None)
-    if intent is Intent.delete:
-        command = f"terraform plan -destroy -target={address}"
-    elif intent is Intent.restart:
-        command = f"terraform plan -replace={address}"
-    else:
-        setting = (f" -var='instance_class={size.group(0)}'" if size else
-                   f" -var='{kind.count_var}={number}'" if number is not None else "")
-        command = f"terraform plan -target={address}{setting}"
-    verb = {Intent.scale: "resize", Intent.delete: "delete", Intent.restart: "replace"}[intent]
-    return ChatIntent(
-        text=parsed.text, intent=intent, target=ChatTarget(kind=TargetKind.cloud, name=address),
-        params=ChatParams(replicas=number if intent is Intent.scale and not size else None),
-        command=command, requires_confirmation=True, confidence=0.6, source=parsed.source,
-        summary=f"{verb} the {kind.label} {address} (Terraform; Tagent does not apply it)",
-        notes=[*parsed.notes, f"cloud resource ({kind.label}): Terraform plan shown, not executed"],
-    )
+    return ChatIntent(text=parsed.text, intent=parsed.intent if parsed.intent in MUTATING else Intent.unknown,
+                      target=ChatTarget(kind=TargetKind.cloud, name=label), source=parsed.source, confidence=0.6,
+                      summary=f"change a {label} (not managed by Tagent)",
+                      notes=[*parsed.notes, f"cloud resource ({label}): not managed by Tagent, nothing run"])
 
 
-def not_executed_answer(intent: ChatIntent) -> str:
-    target = intent.target.name if intent.target is not None else "the resource"
-    placeholder = " Replace NAME with the resource's name in your Terraform code." if "NAME" in target else ""
-    return (f"{target} is a cloud resource, not a Kubernetes workload. Tagent does not change cloud resources: "
-            f"review the change with `{intent.command}` in your infrastructure repository and apply it there "
-            f"(the variable name depends on your module).{placeholder} Nothing was run.")
+def unsupported_answer(intent: ChatIntent) -> str:
+    label = intent.target.name if intent.target is not None else "cloud resource"
+    return (f"That is a {label}. Tagent manages Kubernetes workloads, EC2 instances and Auto Scaling groups (when "
+            "AWS is configured with TAGENT_AWS_REGIONS); change this one in your infrastructure code. Nothing was run.")
+
+
+# chat/service.py still imports the old names; they now mean "not managed here" and guess no Terraform command.
+terraform_intent = unsupported_intent
+not_executed_answer = unsupported_answer

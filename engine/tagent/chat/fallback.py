@@ -22,6 +22,7 @@ from tagent.chat.intent import (
     MAX_REPLICAS,
     MAX_TAIL,
     MUTATING,
+    SERVER_ONLY,
     WORKLOAD_INTENTS,
     ChatIntent,
     ChatParams,
@@ -146,6 +147,8 @@ def validate_proposal(parser: Parser, parsed: ChatIntent, proposal: ToolCallProp
     try:
         intent = Intent(proposal.name)
     except ValueError:
+        return _noted(parsed, f"llm answer rejected: unknown intent {proposal.name[:40]!r}")
+    if intent in SERVER_ONLY:  # not one of its tools: cloud servers are parsed by tagent.chat.cloud only
         return _noted(parsed, f"llm answer rejected: unknown intent {proposal.name[:40]!r}")
     if intent is Intent.unknown:
         return _noted(parsed, "llm did not understand either")

@@ -26,12 +26,16 @@ class Intent(StrEnum):
     logs = "logs"
     metrics = "metrics"
     explain = "explain"
+    stop = "stop"  # cloud servers only (tagent.chat.cloud)
+    start = "start"  # cloud servers only
     unknown = "unknown"
 
 
 MUTATING: frozenset[Intent] = frozenset({Intent.scale, Intent.restart, Intent.rollback, Intent.delete})
 WORKLOAD_INTENTS: frozenset[Intent] = MUTATING | {Intent.logs}
 """Intents that need exactly one workload (Deployment or StatefulSet) as target."""
+SERVER_ONLY: frozenset[Intent] = frozenset({Intent.stop, Intent.start})
+"""Intents of cloud servers only (tagent.chat.cloud); the LLM fallback, which reads workloads, never proposes them."""
 
 
 class Metric(StrEnum):
@@ -49,7 +53,9 @@ class TargetKind(StrEnum):
     node = "node"
     pod = "pod"
     namespace = "namespace"
-    cloud = "cloud"  # a cloud resource (Terraform address in `name`): shown as a plan, never executed
+    cloud = "cloud"  # a cloud resource Tagent does not manage (an RDS instance, a bucket): never executed
+    instance = "Instance"  # a cloud server (an EC2 instance): namespace is the region, name the id
+    server_group = "ServerGroup"  # an Auto Scaling group: namespace is the region
 
 
 WORKLOAD_KINDS: frozenset[TargetKind] = frozenset({TargetKind.deployment, TargetKind.statefulset})

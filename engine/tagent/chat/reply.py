@@ -22,7 +22,7 @@ class ReplyStatus(StrEnum):
     question = "question"  # not understood, ambiguous or incomplete: ask back, nothing runs
     confirm = "confirm"  # a mutation waits for confirmation (token, typed name for deletes)
     refused = "refused"  # a mutation that will not run (protected namespace, unsupported target)
-    not_executed = "not_executed"  # a cloud change: the Terraform plan is shown, Tagent does not apply it
+    not_executed = "not_executed"  # a change to a cloud resource Tagent does not manage: nothing runs
     error = "error"  # the cluster (or store) could not be read
 
 
