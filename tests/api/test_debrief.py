@@ -54,7 +54,7 @@ def test_the_video_is_a_job_with_a_file_and_is_cached(api: TestClient, engine: E
     assert done["status"] == "done" and done["mime"] == "video/mp4" and done["seconds"] > 10
     got = api.get(done["file"])
     assert got.status_code == 200 and got.headers["content-type"] == "video/mp4"
-    with av.open(io.BytesIO(got.content)) as container:
+    with av.open(io.BytesIO(got.content), mode="r") as container:
         assert {s.type for s in container.streams} == {"video", "audio"}
         assert float(container.duration or 0) / 1e6 == pytest.approx(done["seconds"], abs=0.3)
     again = _done(api, api.post("/api/v1/debrief/video", json={"since": "12h", "format": "mp4"}).json())

@@ -18,6 +18,7 @@ from tagent.app.sources import Have, Intake, build_sources
 from tagent.chat.service import ChatService
 from tagent.clients.kubernetes import KubeClient
 from tagent.clients.prometheus import PrometheusClient
+from tagent.debrief.localtime import team_timezone
 from tagent.detect import Detector
 from tagent.errors import ConfigError, TagentError
 from tagent.escalation import Escalation
@@ -63,7 +64,8 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
     drafting = Drafting(settings, store, clock)
     incidents = _incidents(settings, store, guard, registry, active, notifier, caller, clock, drafting)
     chat = ChatService(kube, store, guard, clock, llm=ChatFallbackLLM.from_settings(settings), actions=registry,
-                       protected_namespaces=tuple(settings.protected_namespaces))
+                       protected_namespaces=tuple(settings.protected_namespaces),
+                       timezone=lambda: team_timezone(active.ruleset))  # "last night" is the team's night
     return Engine(settings, EngineParts(
         kube=kube, store=store, clock=clock, metrics=metrics, guard=guard, rules=rules, active=active,
         detector=detector, intake=intake, sources=sources, prometheus=prometheus, incidents=incidents, chat=chat,

@@ -13,11 +13,12 @@ from datetime import datetime, time, timedelta, tzinfo
 
 from tagent.chat.answers import Answer
 from tagent.chat.intent import ChatIntent
+from tagent.debrief.localtime import window
 from tagent.model import Incident
 from tagent.model.duration import parse_duration
 from tagent.store import Store
 
-NIGHT_START, NIGHT_END = time(20, 0), time(8, 0)
+NAMED = ("last-night", "this-morning", "today", "yesterday", "tonight")
 DEFAULT_PERIOD = "24h"
 MAX_INCIDENTS = 20
 
@@ -33,19 +34,10 @@ def period_range(period: str | None, now: datetime, tz: tzinfo) -> Period:
     """The time range a period word names, ending no later than `now`."""
     local = now.astimezone(tz)
     today = datetime.combine(local.date(), time(0), tzinfo=tz)
-
-    def at(day: datetime, t: time) -> datetime:
-        return day.replace(hour=t.hour, minute=t.minute)
-
     name = period or DEFAULT_PERIOD
-    if name == "last-night":
-        start, end, label = at(today - timedelta(days=1), NIGHT_START), at(today, NIGHT_END), "last night"
-    elif name == "this-morning":
-        start, end, label = today, at(today, time(12, 0)), "this morning"
-    elif name == "today":
-        start, end, label = today, today + timedelta(days=1), "today"
-    elif name == "yesterday":
-        start, end, label = today - timedelta(days=1), today, "yesterday"
+    if name in NAMED:  # the team's words, resolved by tagent.debrief.localtime (same zone, same clock)
+        named = window(name.replace("-", " "), now, tz)
+        start, end, label = named.start, named.end, named.label
     elif name == "weekend":
         saturday = today - timedelta(days=(local.weekday() - 5) % 7)
         start, end, label = saturday, saturday + timedelta(days=2), "the weekend"

@@ -17,7 +17,7 @@ outcome), so what people asked Tagent to do is as traceable as what Tagent did.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -47,9 +47,11 @@ class ChatService:
     def __init__(self, kube: KubeClient, store: Store, guard: Guard, clock: Clock = utcnow,
                  llm: ToolCaller | None = None, actions: Mapping[str, ActionRunner] | None = None, *,
                  protected_namespaces: Collection[str] = ("kube-system",), redactor: Redactor | None = None,
-                 timezone: tzinfo = UTC, token_ttl: timedelta = TOKEN_TTL, action_timeout: float = 120.0) -> None:
+                 timezone: tzinfo | Callable[[], tzinfo] = UTC, token_ttl: timedelta = TOKEN_TTL,
+                 action_timeout: float = 120.0) -> None:
         """`actions` defaults to the catalog registry over the same store, guard, client and clock.
-        `protected_namespaces` only lets `ask` refuse before issuing a token; the guard decides at `confirm`."""
+        `protected_namespaces` only lets `ask` refuse before issuing a token; the guard decides at `confirm`.
+        `timezone`: the team's (the escalation policy's), or a function giving it as the rules change."""
         self.kube, self.store, self.guard, self.clock, self.llm = kube, store, guard, clock, llm
         self.actions: Mapping[str, ActionRunner] = actions if actions is not None else build_registry(
             ActionDeps(store=store, guard=guard, kube=kube, clock=clock))
@@ -59,12 +61,14 @@ class ChatService:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, kube: KubeClient, store: Store, clock: Clock = utcnow,
-                      llm: ToolCaller | None = None) -> ChatService:
-        """Guard, actions, redaction and the LLM fallback (when configured) from one Settings."""
+                      llm: ToolCaller | None = None, timezone: tzinfo | Callable[[], tzinfo] | None = None
+                      ) -> ChatService:
+        """Guard, actions, redaction and the LLM fallback (when configured) from one Settings. `timezone`:
+        the team's (tagent.debrief.localtime.team_timezone), UTC when not given."""
         guard = Guard(store, settings, clock)
         return cls(kube, store, guard, clock, llm if llm is not None else ChatFallbackLLM.from_settings(settings),
                    protected_namespaces=[*settings.protected_namespaces, *settings.excluded_namespaces],
-                   redactor=Redactor.from_settings(settings))
+                   redactor=Redactor.from_settings(settings), timezone=timezone or UTC)
 
     # ------------------------------------------------------------------ ask
 
@@ -95,7 +99,8 @@ class ChatService:
         if intent.intent in MUTATING:
             return self._prepare(intent, user, now)
         if intent.intent is Intent.explain:
-            answer = explain(self.store, intent, now, self.timezone)
+            zone = self.timezone() if callable(self.timezone) else self.timezone
+            answer = explain(self.store, intent, now, zone)
         elif intent.intent is Intent.logs:
             answer = answers.logs(self.kube, intent)
         elif intent.intent is Intent.metrics:
