@@ -1,0 +1,43 @@
+"""The channels' settings, one pydantic model (env prefix TAGENT_), to be embedded in `tagent.settings.Settings`.
+
+    TAGENT_SLACK_SIGNING_SECRET, TAGENT_SLACK_BOT_TOKEN, TAGENT_SLACK_API_URL (default https://slack.com/api/)
+    TAGENT_SLACK_USERS='{"U012AB": "alice:operate", "bob@example.com": "bob:approve"}'   id or email -> user:role
+    TAGENT_SLACK_READ_ONLY_CHANNELS='["C0READ"]'
+    TAGENT_TEAMS_APP_ID, TAGENT_TEAMS_APP_PASSWORD, TAGENT_TEAMS_OPENID_URL, TAGENT_TEAMS_TOKEN_URL
+    TAGENT_TEAMS_USERS='{"29:1abc": "alice:approve"}'                                      AAD/Teams id -> user:role
+
+A user that is not mapped may read and nothing else.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tagent.channels.roles import parse_grant
+
+BOT_FRAMEWORK_OPENID = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+BOT_FRAMEWORK_LOGIN = "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+
+
+class ChannelSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAGENT_", extra="ignore")
+
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_users: dict[str, str] = Field(default_factory=dict)
+    slack_read_only_channels: list[str] = Field(default_factory=list)
+
+    teams_app_id: str | None = None
+    teams_app_password: SecretStr | None = None
+    teams_openid_url: str = BOT_FRAMEWORK_OPENID
+    teams_token_url: str = BOT_FRAMEWORK_LOGIN
+    teams_users: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("slack_users", "teams_users")
+    @classmethod
+    def _grants(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, grant in value.items():
+            parse_grant(key, grant)  # a bad role is a one-line error at start, not a refusal at 2 AM
+        return value

@@ -1,0 +1,1 @@
+"""Slack: signed requests in (Events API, /tagent, interactions), Block Kit out through slack-sdk's WebClient."""
