@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tagent.model import Event, Mode, StepStatus
+from tagent.model import Event, StepStatus
 from tagent.model.policy import Condition
 from tagent.playbooks.runner import RunStatus
 from tagent.sources.cloud import PROTECTED_LABEL, SCHEDULE_LABEL, CloudSource, cloud_queries
@@ -83,12 +83,19 @@ def test_protected_region_marks_every_instance(moto: MotoAws) -> None:
     assert decide(default_pack(), events) == []
 
 
-def test_group_at_max_with_high_cpu_is_notified(moto: MotoAws) -> None:
+def test_group_at_max_with_high_cpu_is_notified(moto: MotoAws, tmp_path: Path) -> None:
     moto.group("web", minimum=1, maximum=3, desired=3)
     moto.group("api", minimum=1, maximum=6, desired=3)
     for name in ("web", "api"):
         moto.put_cpu(("AutoScalingGroupName", name), [91.0, 88.0, 95.0])
     events, _ = _poll(moto)
-    decisions = decide(default_pack(), events)
-    assert [(d.rule, d.target.key, d.mode) for d in decisions] == [
-        ("asg-at-max-notify", f"ServerGroup/{REGION}/web", Mode.notify)]
+    pack = default_pack()
+    decisions = decide(pack, events)
+    assert [(d.rule, d.target.key) for d in decisions] == [("asg-at-max-notify", f"ServerGroup/{REGION}/web")]
+    with wired(moto, tmp_path) as env:
+        outcome = run_decision(env, pack, decisions[0], next(e for e in events if e.target.name == "web"))
+        assert outcome.status == RunStatus.succeeded, outcome.detail
+        assert [s.action for s in outcome.steps] == ["notify.send"]
+        [message] = env.hooks.messages()
+        assert "web in eu-west-1 is at its max size" in message.text and "= 91.33" in message.text
+    assert moto.desired("web") == 3
