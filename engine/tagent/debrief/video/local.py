@@ -65,7 +65,8 @@ def encode(speech: Speech, path: Path, *, fps: int, size: int, seed: str) -> Non
         if video_codec == "libx264":
             vstream.options = {"preset": "ultrafast", "tune": "stillimage", "crf": "28"}
         else:
-            vstream.options = {"deadline": "realtime", "cpu-used": "8", "b": "300k"}
+            vstream.options = {"deadline": "realtime", "cpu-used": "16", "lag-in-frames": "0", "b": "200k",
+                               "threads": "2"}
         rate = 48000 if audio_codec == "libopus" else speech.rate
         astream = out.add_stream(audio_codec, rate=rate)
         assert isinstance(astream, av.audio.stream.AudioStream)
