@@ -99,6 +99,8 @@ def test_controller_events_are_read_with_reason_and_object(cluster: Cluster) -> 
     assert event.involved == WorkloadRef(kind="Deployment", namespace=cluster.namespace, name="shop")
     assert "Scaled up replica set shop-" in event.message
     assert event.first_seen is not None and event.last_seen is not None and event.count >= 1
+    # every event converts, including the scheduler's events.k8s.io ones on the real server (eventTime, no count)
+    assert cluster.kube.stats.get("malformed_events", 0) == 0
 
 
 @contextmanager
