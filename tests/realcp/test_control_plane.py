@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,6 +119,7 @@ def test_no_process_outlives_its_parent(how: signal.Signals, tmp_path: Path) -> 
     bin_dir = require_control_plane()
     parent = subprocess.Popen([sys.executable, "-c", CHILD, str(bin_dir)], stdout=subprocess.PIPE, text=True,
                               cwd=tmp_path)
+    started: dict[str, Any] = {}
     try:
         assert parent.stdout is not None
         started = json.loads(parent.stdout.readline() or "{}")
@@ -129,6 +132,8 @@ def test_no_process_outlives_its_parent(how: signal.Signals, tmp_path: Path) -> 
         if parent.poll() is None:
             parent.kill()
             parent.wait(10)
+        if started.get("dir"):  # a parent that died by a signal could not remove it
+            shutil.rmtree(started["dir"], ignore_errors=True)
 
 
 def test_start_time_and_memory_are_reported(real_k8s: RealK8s) -> None:
