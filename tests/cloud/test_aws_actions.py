@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -76,6 +77,14 @@ def test_unreachable_endpoint_is_transient(moto: MotoAws, tmp_path: Path) -> Non
 
 
 def test_settings_refuse_bad_input_in_one_line() -> None:
+    assert AwsSettings(regions="eu-west-1, us-east-1").regions == ("eu-west-1", "us-east-1")  # type: ignore[arg-type]
+    assert not AwsSettings().enabled and AwsSettings(regions=(REGION,)).enabled
+    flat = SimpleNamespace(aws_regions=["eu-west-1"], aws_endpoint_url=None, aws_prices={"t3.micro": 0.02},
+                           aws_idle_schedule={"from": "20:00", "to": "06:00"})
+    embedded = AwsSettings.from_settings(flat)  # the application settings carry them with the aws_ prefix
+    assert embedded.regions == ("eu-west-1",) and embedded.endpoint_url is None
+    assert embedded.prices["t3.micro"] == 0.02 and embedded.prices["m5.large"] == 0.096
+    assert str(embedded.idle_schedule) == "20:00-06:00 UTC every day"
     with pytest.raises(ValueError, match="not an AWS region name: 'Europe'"):
         AwsSettings(regions=("Europe",))
     with pytest.raises(ValueError, match=r"hourly prices must be >= 0: t3\.micro"):

@@ -94,6 +94,12 @@ class AwsSettings(_Strict):
     protected_accounts: tuple[str, ...] = ()
     terraform: dict[str, TerraformTarget] = Field(default_factory=dict)  # "region/group name" or "group name"
 
+    @field_validator("regions", "protected_regions", "protected_accounts", mode="before")
+    @classmethod
+    def _comma_separated(cls, v: Any) -> Any:
+        """`TAGENT_AWS_REGIONS=eu-west-1,us-east-1` as well as a list."""
+        return tuple(p.strip() for p in v.split(",") if p.strip()) if isinstance(v, str) else v
+
     @field_validator("regions", "protected_regions")
     @classmethod
     def _regions(cls, v: tuple[str, ...]) -> tuple[str, ...]:
