@@ -128,6 +128,9 @@ def test_no_process_outlives_its_parent(how: signal.Signals, tmp_path: Path) -> 
         os.kill(parent.pid, how)
         parent.wait(30)
         wait_for(lambda: not any(_alive(p) for p in pids), 20, f"etcd and the kube-* processes to die ({how.name})")
+        assert Path(started["dir"]).is_dir()  # killed by a signal, the parent could not remove it ...
+        ControlPlane(bin_dir=bin_dir).stop()  # ... the next control plane does
+        assert not Path(started["dir"]).exists()
     finally:
         if parent.poll() is None:
             parent.kill()

@@ -27,6 +27,7 @@ be proxied (metrics.k8s.io is emulator-only). The controller manager and the sch
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import ssl
@@ -45,6 +46,8 @@ from tagent.sandbox.real import binaries, pki
 from tagent.sandbox.real.processes import Child, check_free, free_port
 
 HOST = "127.0.0.1"
+PREFIX = "tagent-k8s-"  # temporary state directories
+OWNER = "owner.pid"  # in a state directory: the process that made it
 KUBELET_USER = "tagent:sandbox-kubelet"
 START_TIMEOUT = 120.0  # seconds for the whole control plane on a loaded 2-core machine
 
@@ -55,7 +58,10 @@ class ControlPlane:
     def __init__(self, port: int = 0, state_dir: Path | None = None, bin_dir: Path | None = None) -> None:
         self.bin = binaries.require(bin_dir)
         self._own_dir = state_dir is None
-        self.dir = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="tagent-k8s-"))
+        if self._own_dir:
+            _sweep_stale()
+        self.dir = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix=PREFIX))
+        (self.dir / OWNER).write_text(str(os.getpid()))
         self.requested_port = port
         self.port = 0
         self.children: list[Child] = []
@@ -200,6 +206,17 @@ class ControlPlane:
 
     def _exists(self, path: str) -> bool:
         return self._request("GET", path).status_code == 200
+
+
+def _sweep_stale() -> None:
+    """Remove state directories of earlier runs whose process is gone (killed with SIGKILL, it could not)."""
+    for d in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            pid = int((d / OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _etcd_healthy(url: str) -> bool:
