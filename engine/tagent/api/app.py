@@ -4,6 +4,8 @@
     /api/v1/...                                bearer TAGENT_API_TOKEN (the dashboard holds it server-side)
     /api/alerts/alertmanager                   bearer TAGENT_WEBHOOK_TOKEN (TAGENT_API_TOKEN when it is unset)
     /api/v1/twilio/{gather,status}/{id}        X-Twilio-Signature (checked against public_url)
+    /api/slack/{events,commands,interactions}  X-Slack-Signature (TAGENT_SLACK_SIGNING_SECRET, 5-minute window)
+    /api/teams/messages                        Bot Framework JWT (TAGENT_TEAMS_OPENID_URL's keys)
 
 Listening beyond loopback needs a token for each realm (`require_tokens`): without one the app is not built.
 Every body is size- and depth-limited before a route parses it (`tagent.api.limits`: 413, 400).
@@ -24,7 +26,7 @@ from tagent.api import errors
 from tagent.api.auth import bearer_dependency
 from tagent.api.deps import ChatBackend
 from tagent.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, BodyLimits
-from tagent.api.routes import chat, cluster, debrief, health, incidents, records, rules, webhooks
+from tagent.api.routes import chat, cluster, debrief, health, incidents, records, rules, slack, teams, webhooks
 from tagent.app.engine import Engine
 from tagent.chat.service import ChatService
 from tagent.errors import ConfigError
@@ -87,6 +89,8 @@ def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend 
     webhook_token = settings.webhook_token or settings.api_token
     app.include_router(webhooks.alerts, dependencies=[Depends(bearer_dependency(webhook_token, "tagent-webhooks"))])
     app.include_router(webhooks.twilio)
+    app.include_router(slack.router)  # own auth: Slack's request signature
+    app.include_router(teams.router)  # own auth: the Bot Framework's JWT
     errors.install(app)
     app.add_middleware(BodyLimits, max_bytes=max_body_bytes, max_depth=max_json_depth,
                        refused=lambda path, why: _bad_body(engine, path, why))
