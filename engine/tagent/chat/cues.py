@@ -17,7 +17,7 @@ _CUES: dict[Intent, list[tuple[str, float]]] = {
     Intent.delete: [(r"delete", 4.0)],
     Intent.restart: [(r"restart", 4.0), (r"redeploy", 3.0), (r"kick", 2.5), (r"cycle", 2.5), (r"reload", 2.0),
                      (r"refresh", 2.0), (r"rollout", 1.5)],
-    Intent.scale: [(r"scale", 4.0), (r"(?:increase|decrease|reduce|bump|raise|lower|double|halve|add)", 2.0),
+    Intent.scale: [(r"scale", 4.0), (r"(?:increase|decrease|reduce|bump|raise|lower|double|triple|halve|add)", 2.0),
                    (r"\d+ (?:more |less |fewer |extra )?replicas", 2.5), (r"replicas (?:to )?\d+", 2.5),
                    (r"need \d+", 1.5), (r"make (?:it )?\d+", 2.5), (r"set (?:it )?to \d+", 2.0),
                    (r"(?:stop|pause|shutdown|shut down|switch off|turn off)", 3.0),
@@ -33,7 +33,7 @@ _CUES: dict[Intent, list[tuple[str, float]]] = {
     Intent.get: [(r"how many", 2.0), (r"list", 2.0), (r"status|state", 2.0), (r"describe", 2.0), (r"get", 1.5),
                  (r"count", 1.5), (r"show", 1.0), (r"running", 1.0), (r"health|healthy|up|alive|ready", 1.0),
                  (r"check", 1.0), (r"which|what is running|are there|is there", 1.0), (r"nodes", 0.5),
-                 (r"how (?:is|are)", 1.0), (r"doing|looking", 0.5)],
+                 (r"how (?:is|are)", 1.0), (r"doing|looking", 0.5), (r"looks? like", 1.5)],
 }
 _COMPILED = {intent: [(re.compile(rf"(?<![\w-])(?:{p})(?![\w-])"), w) for p, w in cues]
              for intent, cues in _CUES.items()}

@@ -84,6 +84,9 @@ _CONTRACTIONS = [(r"\b(how|what|where|who|it|that|there|here)'s\b", r"\1 is"),
                  (r"'m\b", " am"), (r"'d\b", " would"), (r"'s\b", "")]
 _COMPILED = [(re.compile(rf"(?<![\w-])(?:{p})(?![\w-])"), r) for p, r in _PHRASES]
 _SET_TO = re.compile(rf"(?<![\w-])(\d+|{NUMBER_WORDS}) (?:kar(?: ?do| dijiye| de| dena)|karo|kardo)(?![\w-])")
+# Hinglish: "do" before a light verb is the number ("cart ko do kar do"); "2 aur pods" is "2 more pods"
+_DO_SET = re.compile(r"(?<![\w-])do (?=(?:kar(?: ?do| dijiye| de| dena)|karo|kardo)(?![\w-]))")
+_AUR_MORE = re.compile(rf"(?<![\w-])(\d+|{NUMBER_WORDS}) aur (?=(?:pods?|replicas?|instances?|copies|copy)(?![\w-]))")
 _FROM = re.compile(rf"(?<![\w-])(\d+|{NUMBER_WORDS}) se(?![\w-])")
 _KEEP = re.compile(r"[^a-z0-9_\-/ ]+")
 
@@ -103,6 +106,8 @@ def normalise(text: str) -> list[str]:
     s = s.replace("/", " / ")
     s = " ".join(t.strip("-_") for t in s.split())
     # Hinglish "X ko 6 kar do" sets a count; "2 se 5" is "from 2 to 5"
+    s = _DO_SET.sub("2 ", s)
+    s = _AUR_MORE.sub(r"\1 more ", s)
     s = _SET_TO.sub(r"set to \1", s)
     s = _FROM.sub(r"from \1", s)
     for compiled, replacement in _COMPILED:

@@ -15,7 +15,9 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "si
          "eighty": 80, "ninety": 90}
 # Hindi numerals common in Hinglish chat. "do" (2) is only a number before a replica word (see below).
 _HINDI = {"ek": 1, "teen": 3, "chaar": 4, "char": 4, "paanch": 5, "panch": 5, "chhe": 6, "chheh": 6,
-          "saat": 7, "aath": 8, "nau": 9, "das": 10, "dus": 10, "bees": 20, "pachaas": 50, "sau": 100}
+          "chhah": 6, "chah": 6, "saat": 7, "aath": 8, "nau": 9, "das": 10, "dus": 10, "gyarah": 11, "gyaarah": 11,
+          "barah": 12, "baarah": 12, "terah": 13, "chaudah": 14, "pandrah": 15, "solah": 16, "satrah": 17,
+          "atharah": 18, "unnees": 19, "bees": 20, "tees": 30, "chalis": 40, "pachaas": 50, "sau": 100}
 NUMBER_WORDS = "|".join(sorted({*_UNITS, *_TENS, *_HINDI, "dozen"}, key=len, reverse=True))
 """A regex alternation of the number words, for patterns that run before the conversion."""
 _REPLICA_WORDS = {"pod", "pods", "replica", "replicas", "instance", "instances", "copy", "copies"}

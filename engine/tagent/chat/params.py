@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from tagent.chat.intent import Metric
+from tagent.chat.numbers import NUMBER_WORDS
 
 _UNITS = {"s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s", "m": "m", "min": "m", "mins": "m",
           "minute": "m", "minutes": "m", "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h", "ghante": "h",
@@ -27,6 +28,18 @@ _METRICS = [("error_rate", Metric.error_rate), ("request_rate", Metric.request_r
 _STOP_WORDS = {"stop", "pause", "shutdown", "off"}
 
 
+# a negative or fractional number in the raw text: never a replica count, and never silently another one
+_INVALID_COUNT = re.compile(
+    rf"(?<![\w.-])-\s?\d+(?![\w-])|(?<![\w.])\d+\.\d+(?![\w.])"
+    rf"|(?<![\w-])(?:minus|negative)\s+(?:\d+|{NUMBER_WORDS})(?![\w-])", re.I)
+
+
+def invalid_count(text: str) -> str | None:
+    """The first negative or non-whole number of a message ("-2", "2.5", "minus three"), else None."""
+    found = _INVALID_COUNT.search(text)
+    return found.group(0) if found else None
+
+
 @dataclass(frozen=True)
 class ReplicaRequest:
     """What the message says about the replica count. `unclear` means: ask."""
@@ -35,6 +48,15 @@ class ReplicaRequest:
     delta: int | None = None
     factor: float | None = None
     unclear: str | None = None
+    stated_from: int | None = None  # "from 2 to 5": the count the user believes runs now
+
+    @property
+    def relative(self) -> bool:
+        return self.absolute is None and (self.delta is not None or self.factor is not None)
+
+    def exact(self, current: int) -> bool:
+        """Whether a factor gives a whole count from `current` (half of 3 does not)."""
+        return self.factor is None or float(current * self.factor).is_integer()
 
     def resolve(self, current: int | None) -> int | None:
         """The target count, given the current one (needed for relative requests)."""
@@ -57,10 +79,13 @@ def replica_request(tokens: list[str]) -> ReplicaRequest:
     """Read the replica count a scale message asks for."""
     if "double" in tokens:
         return ReplicaRequest(factor=2.0)
+    if "triple" in tokens:
+        return ReplicaRequest(factor=3.0)
     if "halve" in tokens or ("half" in tokens and "replicas" in tokens):
         return ReplicaRequest(factor=0.5)
     counts: list[int] = []
     deltas: list[int] = []
+    stated_from: int | None = None
     for i, tok in enumerate(tokens):
         if not tok.isdigit():
             continue
@@ -70,7 +95,8 @@ def replica_request(tokens: list[str]) -> ReplicaRequest:
             continue
         value = int(tok)
         if before == "from":
-            continue  # "from 2 to 10": 2 is the current count, not the request
+            stated_from = value  # "from 2 to 10": 2 is the current count, not the request
+            continue
         if before in ("by", "add", "plus", "minus", "delete") or after in ("more", "extra", "less", "fewer"):
             deltas.append(value * _direction(tokens, i))
         elif before in _COUNT_BEFORE or "replicas" in (before, after) or sum(t.isdigit() for t in tokens) == 1:
@@ -81,7 +107,7 @@ def replica_request(tokens: list[str]) -> ReplicaRequest:
         shown = ", ".join(str(n) for n in sorted(set(counts) | {abs(d) for d in deltas}))
         return ReplicaRequest(unclear=f"I read more than one number ({shown}).")
     if counts:
-        return ReplicaRequest(absolute=counts[0])
+        return ReplicaRequest(absolute=counts[0], stated_from=stated_from)
     if len(set(deltas)) == 1:
         return ReplicaRequest(delta=deltas[0])
     if any(t in _STOP_WORDS for t in tokens) or "zero" in tokens:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tagent.chat import params as p
+from tagent.chat.compound import compound
 from tagent.chat.cues import score_intents
 from tagent.chat.intent import (
     MAX_REPLICAS,
@@ -65,6 +66,9 @@ class Parser:
         if len(text) > MAX_TEXT:
             return ChatIntent(text=text[:MAX_TEXT], intent=Intent.unknown, question_reason="not_understood",
                               question=f"That message is too long (over {MAX_TEXT} characters). {HELP}")
+        return compound(text, self._parse_one) or self._parse_one(text)
+
+    def _parse_one(self, text: str) -> ChatIntent:
         tokens = fix_verb_typos(normalise(text), self.resolver.alias_distances(normalise(text)))
         ctx = _Context(text=text, tokens=tokens)
         self._namespace_hint(ctx)
@@ -165,18 +169,12 @@ class Parser:
             return question
         target, current = mention.target, mention.replicas
         values: dict[str, object] = {}
+        request: p.ReplicaRequest | None = None
         if intent is Intent.scale:
-            request = p.replica_request(ctx.tokens)
-            replicas = request.resolve(current)
-            if request.unclear:
-                return self._ask(ctx, intent, f"{request.unclear} How many replicas should {target} have? "
-                                 f"It runs {current} now.", "unclear_replicas", target, current)
-            if replicas is None:
-                return self._ask(ctx, intent, f"How many replicas should {target} have? It runs {current} now.",
-                                 "missing_replicas", target, current)
-            if replicas > MAX_REPLICAS:
-                return self._ask(ctx, intent, f"{replicas} replicas is over the limit of {MAX_REPLICAS}. How many "
-                                 f"replicas should {target} have?", "replicas_out_of_range", target, current)
+            asked = self._replicas(ctx, target, current)
+            if isinstance(asked, ChatIntent):
+                return asked
+            replicas, request = asked
             values["replicas"] = replicas
         elif intent is Intent.rollback:
             values["revision"] = p.revision(ctx.tokens)
@@ -184,7 +182,40 @@ class Parser:
             tail = p.tail_lines(ctx.tokens)
             values["tail"] = min(tail or 100, 10000)
             values["since"] = p.duration_after(ctx.tokens, ("last", "past", "since", "previous"))
-        return self._make(ctx, intent, target, ChatParams(**values), mention.score, current, mention.labels)
+        made = self._make(ctx, intent, target, ChatParams(**values), mention.score, current, mention.labels)
+        if request is not None and request.relative and current is not None:
+            change = (f"{request.delta:+d}" if request.delta is not None
+                      else {2.0: "doubled", 3.0: "tripled", 0.5: "halved"}.get(request.factor or 0, "changed"))
+            made = made.model_copy(update={"summary": f"{made.summary} ({change}, from the {current} running now)"})
+        return made
+
+    def _replicas(self, ctx: _Context, target: ChatTarget, current: int | None
+                  ) -> tuple[int, p.ReplicaRequest] | ChatIntent:
+        """The replica count a scale message asks for, or the question to ask instead of guessing one."""
+        def ask(text: str, reason: str) -> ChatIntent:
+            question = f"{text} How many replicas should {target} have? It runs {current} now."
+            return self._ask(ctx, Intent.scale, question.strip(), reason, target, current)
+
+        bad = p.invalid_count(ctx.text)
+        if bad is not None:
+            return ask(f"I read {bad.strip()!r}: a replica count is a whole number, 0 or more, and I do not turn "
+                       "it into another one.", "invalid_replicas")
+        request = p.replica_request(ctx.tokens)
+        if request.unclear:
+            return ask(request.unclear, "unclear_replicas")
+        if request.stated_from is not None and current is not None and request.stated_from != current:
+            return ask(f"You said from {request.stated_from}, but {target} runs {current} now.", "count_mismatch")
+        if request.relative and current is not None and not request.exact(current):
+            return ask(f"That is not a whole number of replicas from the {current} running now.", "unclear_replicas")
+        if request.delta is not None and current is not None and current + request.delta < 0:
+            return ask(f"{abs(request.delta)} fewer than the {current} running now is below zero.",
+                       "replicas_out_of_range")
+        replicas = request.resolve(current)
+        if replicas is None:
+            return ask("", "missing_replicas")
+        if replicas > MAX_REPLICAS:
+            return ask(f"{replicas} replicas is over the limit of {MAX_REPLICAS}.", "replicas_out_of_range")
+        return replicas, request
 
     def _read_intent(self, ctx: _Context, intent: Intent) -> ChatIntent:
         mention, close = pick(ctx.workloads)
