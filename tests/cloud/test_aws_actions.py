@@ -41,6 +41,16 @@ def test_protected_instance_is_refused_whoever_asks(moto: MotoAws, tmp_path: Pat
     assert moto.state(protected) == "running"
 
 
+def test_group_member_is_not_stopped_alone(moto: MotoAws, tmp_path: Path) -> None:
+    moto.group("workers", minimum=1, maximum=2, desired=1)
+    [member] = [i["InstanceId"] for r in moto.client("ec2").describe_instances()["Reservations"]
+                for i in r["Instances"]]
+    with wired(moto, tmp_path) as env:
+        result = env.registry["aws.ec2_stop"].run({"instance_id": member, "region": REGION}, env.ctx())
+    assert result.status == StepStatus.blocked and "belongs to the Auto Scaling group workers" in result.detail
+    assert moto.state(member) == "running"
+
+
 def test_protected_account_and_group(moto: MotoAws, tmp_path: Path) -> None:
     plain = moto.launch("batch")
     moto.group("pay", minimum=1, maximum=4, desired=2, tags={"tagent.io/protect": "true"})

@@ -20,6 +20,10 @@ pytestmark = pytest.mark.skipif("cloud" not in Condition.model_fields,
 HOUR = [2.0, 1.5, 3.0, 2.2, 1.0, 2.5, 4.0, 1.2, 2.0, 3.1, 2.4, 1.9]  # 5-minute averages, all below 5 %
 
 
+def _instance_ids(moto: MotoAws) -> list[str]:
+    return [i["InstanceId"] for r in moto.client("ec2").describe_instances()["Reservations"] for i in r["Instances"]]
+
+
 def _poll(moto: MotoAws, **settings: object) -> tuple[list[Event], CloudSource]:
     pack = default_pack()
     events: list[Event] = []
@@ -34,16 +38,20 @@ def test_idle_instance_is_stopped_and_the_saving_recorded(moto: MotoAws, tmp_pat
     busy = moto.launch("web-1")
     protected = moto.launch("db-1", tags={"tagent.io/protect": "true"})
     young = moto.launch("new-1")
-    for instance, values in ((idle, HOUR), (busy, [55.0] * 12), (protected, HOUR), (young, HOUR[:2])):
+    moto.group("workers", minimum=1, maximum=2, desired=1)  # its member would be replaced if stopped
+    [member] = [i for i in _instance_ids(moto) if i not in (idle, busy, protected, young)]
+    for instance, values in ((idle, HOUR), (busy, [55.0] * 12), (protected, HOUR), (young, HOUR[:2]),
+                             (member, HOUR)):
         moto.put_cpu(("InstanceId", instance), values)
 
     pack = default_pack()
     with wired(moto, tmp_path) as env:
         events: list[Event] = []
         source = CloudSource(env.deps.aws, env.deps.aws.settings, cloud_queries(pack.rules.values()), events.append)
-        assert source.poll_once() == 3
-        assert source.stats["insufficient_data"] == 1  # ten minutes of data is no idle hour
-        assert {s.id for s in source.servers} == {idle, busy, protected, young}
+        assert source.poll_once() == 4
+        # ten minutes of data is no idle hour; the workers group has no group metrics at all
+        assert source.stats["insufficient_data"] == 2
+        assert {s.id for s in source.servers} == {idle, busy, protected, young, member}
         by_id = {e.target.name: e for e in events}
         assert by_id[idle].values["value"] == pytest.approx(sum(HOUR) / len(HOUR))
         assert by_id[protected].labels[PROTECTED_LABEL] == "true" and by_id[idle].labels[PROTECTED_LABEL] == "false"
@@ -54,7 +62,7 @@ def test_idle_instance_is_stopped_and_the_saving_recorded(moto: MotoAws, tmp_pat
         assert outcome.status == RunStatus.succeeded, outcome.detail
 
         assert moto.state(idle) in ("stopping", "stopped")
-        assert {moto.state(i) for i in (busy, protected, young)} == {"running"}
+        assert {moto.state(i) for i in (busy, protected, young, member)} == {"running"}
         stop = outcome.steps[0].result
         assert stop.status == StepStatus.ok and stop.data["hourly_saving"] == 0.096 and stop.data["currency"] == "USD"
         assert stop.command.startswith(f"aws ec2 stop-instances --instance-ids {idle} --region {REGION}")

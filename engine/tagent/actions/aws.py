@@ -63,11 +63,20 @@ class _Instance(_Aws):
 
 class Ec2Stop(_Instance):
     """Stop an instance. A stop that happens opens a period in the savings ledger (one instance for the
-    duration), and the hourly price of its type from the price table is recorded with it."""
+    duration), and the hourly price of its type from the price table is recorded with it. A member of an
+    Auto Scaling group is refused: the group would replace it (scale the group instead)."""
 
     name = "aws.ec2_stop"
     verb = "stops"
     in_doubt = "verify"
+
+    def _plan(self, values: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
+        plan = super()._plan(values, ctx)
+        group = self.server(values).group
+        if group:
+            raise GuardRefusal("in_group", f"{values['instance_id']} belongs to the Auto Scaling group {group}, which "
+                               "would replace a stopped instance: scale the group instead")
+        return plan
 
     def _applied(self, plan: dict[str, Any], values: dict[str, Any], ctx: ActionContext) -> str | None:
         state = self.server(values).state

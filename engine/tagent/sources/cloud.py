@@ -11,7 +11,8 @@ The comparison is detect's job, as for PromQL conditions.
 
 Events carry the resource's tags as labels plus three labels rules can select on:
 `tagent.io/protected` (true/false: protect tag, protected region or account), `tagent.io/schedule`
-(open/closed: inside the idle-stop schedule of the settings) and, for groups, `tagent.io/at-max`.
+(open/closed: inside the idle-stop schedule of the settings), for servers `tagent.io/in-group` (a member of
+an Auto Scaling group, which would replace it if stopped) and for groups `tagent.io/at-max`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tagent.sources.base import Clock, Emit, Source
 PROTECTED_LABEL = "tagent.io/protected"
 SCHEDULE_LABEL = "tagent.io/schedule"
 AT_MAX_LABEL = "tagent.io/at-max"
+IN_GROUP_LABEL = "tagent.io/in-group"  # an Auto Scaling group member: the group replaces it when it is stopped
 MIN_COVERAGE = 0.9  # share of the window the data must cover
 MAX_LABELS = 48
 OnCloudChange = Callable[[list[Server], list[ServerGroup]], None]
@@ -123,7 +125,7 @@ class CloudSource(Source):
             for s in servers:
                 if s.running:
                     labels = {PROTECTED_LABEL: _flag(server_protection(self.settings, s) is not None),
-                              "instance_type": s.type, **_tags(s.tags)}
+                              IN_GROUP_LABEL: _flag(bool(s.group)), "instance_type": s.type, **_tags(s.tags)}
                     items.append((s.region, s.id, server_ref(s), labels))
         else:
             for g in groups:
@@ -155,7 +157,7 @@ class CloudSource(Source):
 
 def _tags(tags: Mapping[str, str]) -> dict[str, str]:
     """Resource tags as labels; a tag cannot pose as one of the computed labels."""
-    return {k: v for k, v in tags.items() if k not in (PROTECTED_LABEL, SCHEDULE_LABEL, AT_MAX_LABEL)}
+    return {k: v for k, v in tags.items() if k not in (PROTECTED_LABEL, SCHEDULE_LABEL, AT_MAX_LABEL, IN_GROUP_LABEL)}
 
 
 def _flag(value: bool) -> str:
