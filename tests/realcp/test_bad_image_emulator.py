@@ -43,3 +43,14 @@ def test_bad_image_waits_in_image_pull_back_off_until_rolled_back(sandbox: Sandb
     pods = _cart(sandbox)
     assert {p["spec"]["containers"][0]["image"] for p in pods} == before
     assert not [p for p in pods if _waiting(p)], "no pod waits after the rollback"
+
+
+@pytest.mark.parametrize("sandbox", [{"speed": 10}], indirect=True)
+def test_a_statefulset_crash_loop_crashes_its_pods(sandbox: Sandbox) -> None:
+    """The fault is bound to the revision the pods carry (controller-revision-hash is NAME-HASH for a
+    StatefulSet), as on the real controllers (tests/realcp/test_real_sandbox.py)."""
+    fault = sandbox.inject("crashloop", "shop", "postgres")
+    pod = sandbox.store.get(kinds.PODS, "shop", "postgres-0")
+    assert fault["revision"] == pod["metadata"]["labels"]["controller-revision-hash"]
+    wait_for(lambda: _waiting(sandbox.store.get(kinds.PODS, "shop", "postgres-0")) == "CrashLoopBackOff", 15,
+             "postgres-0 in CrashLoopBackOff")

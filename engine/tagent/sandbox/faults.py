@@ -142,8 +142,9 @@ class Injector:
                 self.book.bad_code.pop(key, None)
                 self.book.missing_images.pop(key, None)
                 return record
-            if fault == "crashloop":
-                record.revision = template_hash(wl["spec"]["template"])
+            if fault == "crashloop":  # a StatefulSet's pods carry controller-revision-hash NAME-HASH
+                revision = template_hash(wl["spec"]["template"])
+                record.revision = revision if wl["kind"] == "Deployment" else f"{name}-{revision}"
             elif fault == "error-spike":
                 record.revision = code_hash(wl["spec"]["template"]["spec"])
             elif fault == "oom":
