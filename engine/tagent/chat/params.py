@@ -97,7 +97,10 @@ def replica_request(tokens: list[str]) -> ReplicaRequest:
         if before == "from":
             stated_from = value  # "from 2 to 10": 2 is the current count, not the request
             continue
-        if before in ("by", "add", "plus", "minus", "delete") or after in ("more", "extra", "less", "fewer"):
+        after2 = tokens[i + 2] if i + 2 < len(tokens) else ""
+        relative = ("more", "extra", "less", "fewer")  # "2 more", and "one pod less"
+        if before in ("by", "add", "plus", "minus", "delete") or after in relative \
+                or (after == "replicas" and after2 in relative):
             deltas.append(value * _direction(tokens, i))
         elif before in _COUNT_BEFORE or "replicas" in (before, after) or sum(t.isdigit() for t in tokens) == 1:
             counts.append(value)
