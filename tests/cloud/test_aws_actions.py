@@ -143,3 +143,38 @@ def test_printed_cli_command_does_the_same(moto: MotoAws, tmp_path: Path, action
     cli = moto.run_cli(dry.command)
     assert cli.returncode == 0, cli.stderr
     assert probe(moto, twin) == probe(moto, acted) != (before if action != "aws.ec2_reboot" else None)
+
+
+class Journal:
+    """The plan of an interrupted attempt, as the playbook journal keeps it (tagent.actions.PlanBook)."""
+
+    def __init__(self, plan: dict[str, object] | None = None) -> None:
+        self.plan = plan
+
+    def recall(self) -> dict[str, object] | None:
+        return self.plan
+
+    def record(self, plan: dict[str, object]) -> None:
+        self.plan = dict(plan)
+
+
+def test_an_interrupted_stop_is_not_repeated_and_saves_once(moto: MotoAws, tmp_path: Path) -> None:
+    worker = moto.launch("batch", instance_type="t3.large")
+    params = {"instance_id": worker, "region": REGION}
+    with wired(moto, tmp_path) as env:
+        first = Journal()
+        done = env.registry["aws.ec2_stop"].run(params, env.ctx(run_id="run-1", plans=first))
+        assert done.status == StepStatus.ok and first.plan == {"from_state": "running", "instance_type": "t3.large",
+                                                               "name": "batch"}
+        # the engine died before journaling the outcome: the step runs again with attempt 2
+        again = env.registry["aws.ec2_stop"].run(params, env.ctx(run_id="run-1", attempt=2, plans=first))
+        assert again.status == StepStatus.ok and again.detail.startswith("already applied before the interruption")
+        assert [(s.target.name, s.run_id) for s in env.store.savings.list()] == [(worker, "run-1")]
+
+        moto.group("web", minimum=1, maximum=5, desired=2)
+        scale = {"group": "web", "region": REGION, "desired": 3}
+        journal = Journal()
+        assert env.registry["aws.asg_set_capacity"].run(scale, env.ctx(plans=journal)).status == StepStatus.ok
+        resumed = env.registry["aws.asg_set_capacity"].run(scale, env.ctx(attempt=2, plans=journal))
+        assert resumed.detail == "already applied before the interruption: desired capacity already 3"
+    assert moto.state(worker) in ("stopping", "stopped") and moto.desired("web") == 3
