@@ -74,7 +74,7 @@ def test_questions_with_citations_and_follow_ups(api: TestClient, engine: Engine
     first = api.post("/api/v1/debrief/ask", json={"question": "why did it crash?"}).json()
     assert first["incident_id"] == ids[0] and "CrashLoopBackOff" in first["answer"]
     assert first["citations"] and all(c["incident_id"] == ids[0] for c in first["citations"])
-    assert first["citations"][0]["link"] == f"/incidents?incident={ids[0]}"
+    assert first["citations"][0]["link"] == f"/?incident={ids[0]}"
     nxt = api.post("/api/v1/debrief/ask", json={"question": "and the one after that?",
                                                 "conversation_id": first["conversation_id"], "video": True}).json()
     assert nxt["incident_id"] == ids[1] and "checkout" in nxt["answer"] and nxt["citations"]

@@ -54,7 +54,7 @@ class Citation:
 
     def as_dict(self) -> dict[str, Any]:
         return {"incident_id": self.incident_id, "entry": self.entry, "at": self.at, "kind": self.kind,
-                "summary": self.summary, "link": f"/incidents?incident={self.incident_id}"}
+                "summary": self.summary, "link": f"/?incident={self.incident_id}"}
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def _transcript(story: dict[str, Any]) -> None:
         iid = line.get("incident_id")
         if iid:
             pm = titles.get(iid, {}).get("postmortem")
-            st.markdown(f"{line['text']}  \n[incident {iid}](/incidents?incident={iid})"
+            st.markdown(f"{line['text']}  \n[incident {iid}](/?incident={iid})"
                         + (f" · post-mortem: *{pm}*" if pm else ""))
         else:
             st.markdown(line["text"])
@@ -61,7 +61,7 @@ def _conversation(api: ApiClient, as_audio: bool) -> None:
         with st.chat_message("assistant"):
             st.markdown(turn["answer"])
             for n, c in enumerate(turn["citations"], 1):
-                st.markdown(f"[{n}] [incident {c['incident_id']}](/incidents?incident={c['incident_id']}) "
+                st.markdown(f"[{n}] [incident {c['incident_id']}]({c['link']}) "
                             f"· {c['kind']} at {c['at'][:19]} · {c['summary']}")
             if turn.get("clip"):
                 _play(turn["clip"], as_audio, turn["answer"])
