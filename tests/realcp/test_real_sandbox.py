@@ -70,6 +70,8 @@ def test_the_scenario_runs_on_real_controllers(real_sandbox: tuple[RealSandbox, 
     sb, kc = real_sandbox
     nodes = get(kc, "nodes")["items"]
     assert sorted(n["metadata"]["name"] for n in nodes) == ["node-a", "node-b", "node-c"]
+    version = json.loads(kubectl(kc, "version", "-o", "json"))["serverVersion"]["gitVersion"]
+    assert {n["status"]["nodeInfo"]["kubeletVersion"] for n in nodes} == {version}
     leases = get(kc, "leases", "-n", "kube-node-lease")["items"]
     assert sorted(lease["metadata"]["name"] for lease in leases) == ["node-a", "node-b", "node-c"]
     for w in sb.scenario.spec.workloads:

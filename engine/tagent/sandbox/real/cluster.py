@@ -80,7 +80,8 @@ class RealSandbox:
             self._populate()
             kubelet_kube = KubeClient.from_kubeconfig(
                 self.write_kubeconfig(self.control_plane.dir / "kubelet.kubeconfig", self.control_plane.kubelet_token))
-            self.nodes = NodeAgent(kubelet_kube, self.scenario.spec.nodes)
+            version = str(self.control_plane.api("GET", "/version").get("gitVersion", ""))
+            self.nodes = NodeAgent(kubelet_kube, self.scenario.spec.nodes, version)
             self.nodes.register()
             self.nodes.start()
             self.kubelet = SimKubelet(kubelet_kube, self.scenario, self.seed)

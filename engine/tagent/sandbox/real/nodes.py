@@ -29,10 +29,13 @@ def node_ip(index: int) -> str:
     return f"10.0.0.{10 + index}"
 
 
-def node_object(spec: NodeSpec, index: int, now: datetime) -> dict[str, Any]:
-    """The Node as the emulator builds it, minus what the API server sets itself."""
+def node_object(spec: NodeSpec, index: int, now: datetime, version: str = "") -> dict[str, Any]:
+    """The Node as the emulator builds it, minus what the API server sets itself; `version`: the kubelet's
+    (this control plane's release: kubelets run the control plane's version or an older one)."""
     node = objects.node(spec.name, node_ip(index), spec.cpu, spec.memory, spec.pods, spec.zone, rfc3339(now),
                         rfc3339(now), control_plane=False)
+    if version:
+        node["status"]["nodeInfo"].update(kubeletVersion=version, kubeProxyVersion=version)
     node["metadata"].pop("creationTimestamp", None)
     node.update(apiVersion="v1", kind="Node")
     return node
@@ -45,8 +48,8 @@ def _micro(now: datetime) -> str:
 class NodeAgent:
     """Registers the nodes and heartbeats them in a thread until `stop()`."""
 
-    def __init__(self, kube: KubeClient, nodes: tuple[NodeSpec, ...]) -> None:
-        self.kube, self.nodes = kube, nodes
+    def __init__(self, kube: KubeClient, nodes: tuple[NodeSpec, ...], version: str = "") -> None:
+        self.kube, self.nodes, self.version = kube, nodes, version
         self.leases = k8s.CoordinationV1Api(kube.api_client)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -54,7 +57,7 @@ class NodeAgent:
     def register(self) -> None:
         now = datetime.now(UTC)
         for i, spec in enumerate(self.nodes):
-            body = node_object(spec, i, now)
+            body = node_object(spec, i, now, self.version)
             try:
                 self.kube.call_json(f"register node {spec.name}", self.kube.core.create_node, body)
             except ExternalError as exc:
@@ -64,7 +67,7 @@ class NodeAgent:
             self._renew(spec.name, now)
 
     def _status(self, spec: NodeSpec, index: int, now: datetime) -> None:
-        status = node_object(spec, index, now)["status"]
+        status = node_object(spec, index, now, self.version)["status"]
         self.kube.call_json(f"status of node {spec.name}", self.kube.core.patch_node_status, spec.name,
                             {"status": status}, _content_type=MERGE)
 
