@@ -5,9 +5,8 @@ from __future__ import annotations
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import WebClient
 
-from tagent.api.deps import ChatBackend
 from tagent.app.engine import Engine
-from tagent.channels.core import ChannelCore
+from tagent.channels.core import ChannelCore, ChatBackend
 from tagent.channels.roles import Directory
 from tagent.channels.settings import ChannelSettings
 from tagent.channels.slack.bot import SlackBot

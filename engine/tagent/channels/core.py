@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from tagent.api.deps import ChatBackend
 from tagent.app.engine import Engine
 from tagent.channels.roles import Person, Role
 from tagent.chat.reply import ChatReply, ChatResult, ReplyStatus
 from tagent.model import Incident
+
+
+class ChatBackend(Protocol):
+    """What a channel needs from the chat service (`tagent.chat.service.ChatService` satisfies it)."""
+
+    def ask(self, text: str, user: str) -> Any: ...
+
+    def confirm(self, token: str, user: str, typed_name: str | None = None) -> Any: ...
+
+    def decline(self, token: str, user: str) -> Any: ...
 
 
 class IncidentAction(StrEnum):
