@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +64,7 @@ class Database:
         self.url = parsed
         self.masked_url = mask_url(parsed)
         self.dialect: str = parsed.get_backend_name()
+        self._gate = _WriteGate(enabled=self.is_sqlite)
         try:
             if self.is_sqlite:
                 assert parsed.database is not None
@@ -85,12 +87,14 @@ class Database:
         return self.dialect == "sqlite"
 
     @contextmanager
-    def write(self, lock: str | None = None) -> Iterator[Session]:
+    def write(self, lock: str | None = None, *, urgent: bool = False) -> Iterator[Session]:
         """A short read-write transaction, committed on exit and rolled back on error.
 
         `lock` names a critical section serialized across processes and replicas (a PostgreSQL
-        transaction-level advisory lock; SQLite write transactions are already serialized)."""
-        with Session(self.engine, expire_on_commit=False, autoflush=True) as session, session.begin():
+        transaction-level advisory lock; SQLite write transactions are already serialized). `urgent` (SQLite):
+        this process' other writers let it go first (the incident lifecycle before playbook journals)."""
+        with self._gate.hold(urgent), Session(self.engine, expire_on_commit=False, autoflush=True) as session, \
+                session.begin():
             conn = session.connection(execution_options={_IMMEDIATE: True})
             if lock is not None and not self.is_sqlite:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(lock)})
@@ -99,7 +103,7 @@ class Database:
     @contextmanager
     def write_core(self, lock: str | None = None) -> Iterator[Connection]:
         """Like `write`, on a bare Core connection: for hot paths where ORM bookkeeping is pure overhead."""
-        with self.engine.connect() as conn:
+        with self._gate.hold(False), self.engine.connect() as conn:
             conn = conn.execution_options(**{_IMMEDIATE: True})
             with conn.begin():
                 if lock is not None and not self.is_sqlite:
@@ -124,6 +128,45 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _WriteGate:
+    """SQLite: this process' writers queue here rather than in SQLite's busy handler, which sleeps (up to 100 ms a
+    time) even after the lock is free, so many small transactions (playbook journals) starved a big one (the
+    dispatcher's batch). Urgent writers go first: others wait while one is waiting. Re-entrant per thread."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._lock = threading.RLock()
+        self._cond = threading.Condition()
+        self._urgent = 0
+        self._owner: int | None = None
+
+    @contextmanager
+    def hold(self, urgent: bool) -> Iterator[None]:
+        if not self.enabled:
+            yield
+            return
+        me = threading.get_ident()
+        if urgent:
+            with self._cond:
+                self._urgent += 1
+        elif self._owner != me:
+            with self._cond:
+                self._cond.wait_for(lambda: self._urgent == 0, timeout=BUSY_TIMEOUT_S)
+        try:
+            self._lock.acquire()
+        finally:
+            if urgent:
+                with self._cond:
+                    self._urgent -= 1
+                    self._cond.notify_all()
+        outer, self._owner = self._owner, me
+        try:
+            yield
+        finally:
+            self._owner = outer
+            self._lock.release()
 
 
 def _enable_wal(cur: Any) -> None:

@@ -329,7 +329,7 @@ class Lifecycle:
     def unit(self) -> Iterator[Unit]:
         """One serialized read-write transaction; buffered writes are flushed before the commit and the
         unit's `after_commit` callbacks run once it committed."""
-        with self._db.write(lock=LIFECYCLE_LOCK) as s:
+        with self._db.write(lock=LIFECYCLE_LOCK, urgent=True) as s:
             unit = Unit(self._db, s, self._st)
             yield unit
             unit.flush()
