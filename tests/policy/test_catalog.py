@@ -17,9 +17,11 @@ from tagent.policy.values import check_value, is_template
 DOCUMENTED = {"kubernetes.rollout_restart", "kubernetes.delete_pod", "kubernetes.evict_pod", "kubernetes.rollout_undo",
               "kubernetes.scale", "kubernetes.wait_healthy", "redis.flushdb", "http.request", "prometheus.verify",
               "notify.send", "notify.page", "approval.request", "wait",
-              "kubernetes.delete_deployment"}  # RULES.md: "the catalog may grow"; chat deletes need it
+              "kubernetes.delete_deployment",  # RULES.md: "the catalog may grow"; chat deletes need it
+              "aws.ec2_stop", "aws.ec2_start", "aws.ec2_reboot", "aws.asg_set_capacity"}  # issue 17: cloud servers
 MUTATING = {"kubernetes.rollout_restart", "kubernetes.delete_pod", "kubernetes.evict_pod", "kubernetes.rollout_undo",
-            "kubernetes.scale", "redis.flushdb", "http.request", "kubernetes.delete_deployment"}
+            "kubernetes.scale", "redis.flushdb", "http.request", "kubernetes.delete_deployment",
+            "aws.ec2_stop", "aws.ec2_start", "aws.ec2_reboot", "aws.asg_set_capacity"}
 
 
 def test_catalog_holds_exactly_the_documented_actions() -> None:
