@@ -35,6 +35,7 @@ PAGES = [  # url path, title, text that proves live data
     ("documentation", "Documentation", "Search post-mortems"),
     ("rules", "Rules", "Active version"),
     ("chat", "Chat", "how many servers are running?"),
+    ("debrief", "Debrief", "Transcript"),
 ]
 
 pytestmark = [pytest.mark.browser,
@@ -146,7 +147,7 @@ def test_pages_opened_by_their_url_keep_the_apps_navigation(dashboard: str, engi
                 _settled(page)
                 nav = page.locator('[data-testid="stSidebarNav"]')
                 links = [text.strip() for text in nav.locator("a").all_inner_texts()]
-                # the six titles in order (each after its icon's ligature), never the files' lower-case names
+                # the seven titles in order (each after its icon's ligature), never the files' lower-case names
                 assert [next((t for t in titles if line.endswith(t)), line) for line in links] == titles, (path, links)
                 sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
                 assert "Tagent" in sidebar and "API connected" in sidebar, (path, sidebar[:300])
