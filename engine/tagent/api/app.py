@@ -25,6 +25,7 @@ from fastapi import Depends, FastAPI
 from tagent.api import errors
 from tagent.api.auth import bearer_dependency
 from tagent.api.deps import ChatBackend
+from tagent.api.identity import identity_dependency
 from tagent.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, BodyLimits
 from tagent.api.routes import chat, cluster, debrief, health, incidents, records, rules, slack, teams, webhooks
 from tagent.app.engine import Engine
@@ -82,7 +83,8 @@ def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend 
     app.state.settings = settings
     app.state.chat = chat_service or getattr(engine, "chat", None) or ChatService.from_settings(
         settings, kube=engine.kube, store=engine.store, clock=engine.clock)
-    api_auth = [Depends(bearer_dependency(settings.api_token, "tagent-api"))]
+    app.state.api_users = dict(getattr(settings, "api_users", None) or {})  # personal tokens: user -> token
+    api_auth = [Depends(identity_dependency(settings.api_token, "tagent-api"))]
     app.include_router(health.router)
     for module in (cluster, incidents, rules, records, chat, debrief):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=api_auth)

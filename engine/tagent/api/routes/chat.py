@@ -8,28 +8,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 
 from tagent.api.deps import ChatDep
+from tagent.api.identity import acting_user
 from tagent.api.schemas import ChatBody, ConfirmBody, DeclineBody
 
 router = APIRouter(tags=["chat"])
 
 
 @router.post("/chat")
-def chat(chat: ChatDep, body: ChatBody) -> Any:
+def chat(chat: ChatDep, body: ChatBody, request: Request) -> Any:
     """The intent, its kubectl equivalent and answer; `token` when it mutates and needs a confirmation."""
-    return jsonable_encoder(chat.ask(body.text, body.user))
+    return jsonable_encoder(chat.ask(body.text, acting_user(request, body, "user")))
 
 
 @router.post("/chat/confirm")
-def confirm(chat: ChatDep, body: ConfirmBody) -> Any:
+def confirm(chat: ChatDep, body: ConfirmBody, request: Request) -> Any:
     """Run a confirmed mutation (once per token), through the guard."""
-    return jsonable_encoder(chat.confirm(body.token, body.user, body.typed_name))
+    return jsonable_encoder(chat.confirm(body.token, acting_user(request, body, "user"), body.typed_name))
 
 
 @router.post("/chat/decline")
-def decline(chat: ChatDep, body: DeclineBody) -> Any:
+def decline(chat: ChatDep, body: DeclineBody, request: Request) -> Any:
     """The user said no: the token is spent and nothing runs."""
-    return jsonable_encoder(chat.decline(body.token, body.user))
+    return jsonable_encoder(chat.decline(body.token, acting_user(request, body, "user")))

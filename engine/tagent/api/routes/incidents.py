@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from tagent.api.deps import EngineDep
+from tagent.api.identity import acting_user
 from tagent.api.schemas import ByBody, DenyBody
 from tagent.api.views.drafts import proposal_view
 from tagent.api.views.incidents import incident_detail
@@ -58,33 +59,34 @@ def incident(engine: EngineDep, incident_id: str) -> dict[str, Any]:
 
 
 @router.post("/incidents/{incident_id}/ack")
-def acknowledge(engine: EngineDep, incident_id: str, body: ByBody) -> dict[str, Any]:
+def acknowledge(engine: EngineDep, incident_id: str, body: ByBody, request: Request) -> dict[str, Any]:
     """A person has it: escalation stops (and Night Mode does not act on its own)."""
     _incident(engine, incident_id)
+    by = acting_user(request, body, "by")
     if engine.incidents is not None:
-        engine.incidents.acknowledge(incident_id, by=body.by)
+        engine.incidents.acknowledge(incident_id, by=by)
     else:
-        engine.store.incidents.acknowledge(incident_id, by=body.by, at=engine.clock())
+        engine.store.incidents.acknowledge(incident_id, by=by, at=engine.clock())
     return incident_detail(engine, _incident(engine, incident_id))
 
 
 @router.post("/incidents/{incident_id}/approve")
-def approve(engine: EngineDep, incident_id: str, body: ByBody) -> dict[str, Any]:
+def approve(engine: EngineDep, incident_id: str, body: ByBody, request: Request) -> dict[str, Any]:
     """Approve the pending playbook: it runs now, through the guard."""
     _incident(engine, incident_id)
     incidents = _manager(engine, "approving a playbook")
     _needs_proposal(engine, incident_id, "approve")
-    incidents.approve(incident_id, by=body.by)
+    incidents.approve(incident_id, by=acting_user(request, body, "by"))
     return incident_detail(engine, _incident(engine, incident_id))
 
 
 @router.post("/incidents/{incident_id}/deny")
-def deny(engine: EngineDep, incident_id: str, body: DenyBody) -> dict[str, Any]:
+def deny(engine: EngineDep, incident_id: str, body: DenyBody, request: Request) -> dict[str, Any]:
     """Refuse the pending playbook; nothing runs."""
     _incident(engine, incident_id)
     incidents = _manager(engine, "denying a playbook")
     _needs_proposal(engine, incident_id, "deny")
-    incidents.deny(incident_id, by=body.by, reason=body.reason)
+    incidents.deny(incident_id, by=acting_user(request, body, "by"), reason=body.reason)
     return incident_detail(engine, _incident(engine, incident_id))
 
 
