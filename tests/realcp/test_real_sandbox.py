@@ -176,3 +176,20 @@ def test_a_statefulset_crash_loop_is_bound_to_its_revision(real_sandbox: tuple[R
              and not waiting(postgres()) and postgres()["status"]["phase"] == "Running", 90,
              "postgres-0 recreated on the new revision, not crashing")
     inject(kc, "heal", "shop/postgres")
+
+
+def test_bad_injections_are_one_line_errors(real_sandbox: tuple[RealSandbox, Path]) -> None:
+    _, kc = real_sandbox
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tagent", "sandbox", "inject", *args, "--kubeconfig", str(kc)],
+                              capture_output=True, text=True, timeout=60)
+
+    missing = run("oom", "--target", "shop/nope")
+    assert missing.returncode == 1
+    assert missing.stderr == 'error: no deployment or statefulset "nope" in namespace "shop"\n'
+    wrong = run("error-spike", "--target", "shop/cart", "--param", "rate=7")
+    assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1
+    assert "rate must be a number in [0.0, 1.0]" in wrong.stderr
+    unknown = run("error-spike", "--target", "shop/cart", "--param", "speed=2")
+    assert unknown.returncode == 1 and "takes no parameter 'speed'" in unknown.stderr
