@@ -24,10 +24,11 @@ from tagent.channels.settings import ChannelSettings
 from tagent.settings import Settings
 from tests.api.conftest import engine, engine_settings, rules_dir  # noqa: F401  (fixtures)
 from tests.api.server import serve
-from tests.channels.standins import BotFrameworkIssuer, Connector, SlackApi
+from tests.channels.standins import BotFrameworkIssuer, Connector, SlackApi, SocketModeServer
 
 SIGNING_SECRET = "slack-signing-secret-for-tests"
 BOT_TOKEN = "xoxb-test-bot-token"
+APP_TOKEN = "xapp-test-app-token"
 APP_ID = "00000000-app-id-for-tests"
 APP_PASSWORD = "teams-app-password-for-tests"
 USERS = {"U0OPS": "asha:operate", "U0BOSS": "bob:approve", "U0READ": "ravi:read"}
@@ -36,7 +37,9 @@ TEAMS_USERS = {"29:ops": "asha:operate", "29:boss": "bob:approve", "29:read": "r
 
 class Stands:
     def __init__(self, stack: ExitStack) -> None:
-        self.slack = SlackApi(BOT_TOKEN)
+        self.socket = SocketModeServer()
+        stack.callback(self.socket.close)
+        self.slack = SlackApi(BOT_TOKEN, APP_TOKEN, self.socket.url)
         self.issuer = BotFrameworkIssuer(APP_ID, APP_PASSWORD)
         self.connector = Connector(self.issuer)
         self.slack_url = stack.enter_context(serve(self.slack.app))
@@ -58,6 +61,7 @@ def channel_app(engine: Engine, settings: Settings, stands: Stands) -> FastAPI: 
             app.include_router(module.router)
     app.state.channel_settings = ChannelSettings(
         slack_signing_secret=SecretStr(SIGNING_SECRET), slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_app_token=SecretStr(APP_TOKEN),
         slack_api_url=f"{stands.slack_url}/api/", slack_users=USERS, slack_read_only_channels=["C0READONLY"],
         teams_app_id=APP_ID, teams_app_password=SecretStr(APP_PASSWORD), teams_openid_url=stands.issuer.openid_url,
         teams_token_url=f"{stands.issuer.url}/token", teams_users=TEAMS_USERS)

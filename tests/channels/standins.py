@@ -23,6 +23,8 @@ from urllib.parse import parse_qs
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, HTTPException, Request
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import serve as ws_serve
 
 from tests.api.server import serve
 
@@ -49,14 +51,19 @@ class Recorder:
 
 
 class SlackApi(Recorder):
-    def __init__(self, bot_token: str) -> None:
+    def __init__(self, bot_token: str, app_token: str = "", socket_url: str = "") -> None:
         super().__init__()
-        self.bot_token = bot_token
+        self.bot_token, self.app_token, self.socket_url = bot_token, app_token, socket_url
         self.ts = itertools.count(1)
         self.app = FastAPI()
 
         @self.app.post("/api/{method}")
         async def method(method: str, request: Request) -> dict[str, Any]:
+            if method == "apps.connections.open":  # Socket Mode: the app-level token, never the bot's
+                if not self.app_token or request.headers.get("authorization") != f"Bearer {self.app_token}":
+                    return {"ok": False, "error": "invalid_auth"}
+                self.add(Call(method, {}))
+                return {"ok": True, "url": self.socket_url}
             if request.headers.get("authorization") != f"Bearer {self.bot_token}":
                 return {"ok": False, "error": "invalid_auth"}
             raw = await request.body()
@@ -72,6 +79,40 @@ class SlackApi(Recorder):
             self.add(Call(method, args))
             ts = args.get("ts") or f"1700000000.{next(self.ts):06d}"
             return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": args}
+
+
+class SocketModeServer:
+    """Slack's Socket Mode end: says hello, pushes envelopes, collects the acknowledgements."""
+
+    def __init__(self) -> None:
+        self.acks: list[dict[str, Any]] = []
+        self.connections: list[Any] = []
+        self.lock = threading.Lock()
+        self.server = ws_serve(self._session, "127.0.0.1", 0)
+        self.url = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="socket-mode", daemon=True)
+        self.thread.start()
+
+    def _session(self, connection: Any) -> None:
+        connection.send(json.dumps({"type": "hello", "num_connections": 1}))
+        with self.lock:
+            self.connections.append(connection)
+        try:
+            for raw in connection:
+                with self.lock:
+                    self.acks.append(json.loads(raw))
+        except ConnectionClosed:
+            pass  # the client went away (its close() does not always send a close frame)
+
+    def push(self, envelope: dict[str, Any]) -> None:
+        with self.lock:
+            live = list(self.connections)
+        assert live, "no Socket Mode connection"
+        live[-1].send(json.dumps(envelope))
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
 
 
 class BotFrameworkIssuer:

@@ -10,6 +10,7 @@ from tagent.channels.core import ChannelCore, ChatBackend
 from tagent.channels.roles import Directory
 from tagent.channels.settings import ChannelSettings
 from tagent.channels.slack.bot import SlackBot
+from tagent.channels.slack.socket import SlackSocket
 from tagent.channels.teams.bot import TeamsBot
 from tagent.channels.teams.connector import Connector
 from tagent.channels.teams.verify import BotFrameworkAuth
@@ -24,6 +25,13 @@ def slack_bot(settings: ChannelSettings, engine: Engine, chat: ChatBackend) -> S
     return SlackBot(ChannelCore(engine, chat),
                     Directory("slack", settings.slack_users, settings.slack_read_only_channels), client,
                     SignatureVerifier(settings.slack_signing_secret.get_secret_value()))
+
+
+def slack_socket(settings: ChannelSettings, engine: Engine, chat: ChatBackend) -> SlackSocket | None:
+    """Socket Mode when TAGENT_SLACK_APP_TOKEN is set (start() it; stop() at shutdown), else None."""
+    if settings.slack_app_token is None:
+        return None
+    return SlackSocket(slack_bot(settings, engine, chat), settings.slack_app_token.get_secret_value())
 
 
 def teams_bot(settings: ChannelSettings, engine: Engine, chat: ChatBackend) -> TeamsBot:

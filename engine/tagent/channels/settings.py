@@ -1,6 +1,7 @@
 """The channels' settings, one pydantic model (env prefix TAGENT_), to be embedded in `tagent.settings.Settings`.
 
     TAGENT_SLACK_SIGNING_SECRET, TAGENT_SLACK_BOT_TOKEN, TAGENT_SLACK_API_URL (default https://slack.com/api/)
+    TAGENT_SLACK_APP_TOKEN (xapp-...: Socket Mode instead of the HTTP routes, for clusters without ingress)
     TAGENT_SLACK_USERS='{"U012AB": "alice:operate", "bob@example.com": "bob:approve"}'   id or email -> user:role
     TAGENT_SLACK_READ_ONLY_CHANNELS='["C0READ"]'
     TAGENT_TEAMS_APP_ID, TAGENT_TEAMS_APP_PASSWORD, TAGENT_TEAMS_OPENID_URL, TAGENT_TEAMS_TOKEN_URL
@@ -25,6 +26,7 @@ class ChannelSettings(BaseSettings):
 
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # xapp-...: Socket Mode (no ingress needed)
     slack_api_url: str = "https://slack.com/api/"
     slack_users: dict[str, str] = Field(default_factory=dict)
     slack_read_only_channels: list[str] = Field(default_factory=list)
