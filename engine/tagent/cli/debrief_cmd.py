@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from tagent.cli.common import Output, OutputOpt, fail, print_json
-from tagent.errors import TagentError
+from tagent.errors import ConfigError, TagentError
 
 if TYPE_CHECKING:
     from tagent.debrief.service import DebriefService
@@ -30,9 +30,12 @@ TzOpt = typer.Option(None, "--timezone", help="IANA zone (default: the escalatio
 
 
 @contextmanager
-def _service(db: str | None, data_dir: Path | None, timezone: str | None) -> Iterator[DebriefService]:
+def _service(db: str | None, data_dir: Path | None, timezone: str | None,
+             rephrase: bool = False) -> Iterator[DebriefService]:
     from tagent.debrief.localtime import timezone_of_rules, zone
+    from tagent.debrief.narrative import llm_reword
     from tagent.debrief.service import DebriefService
+    from tagent.llm.client import LLMClient
     from tagent.model import utcnow
     from tagent.settings import load_settings
     from tagent.store import Store
@@ -40,10 +43,14 @@ def _service(db: str | None, data_dir: Path | None, timezone: str | None) -> Ite
     try:
         settings = load_settings(data_dir=data_dir)
         tz: tzinfo = zone(timezone) if timezone else timezone_of_rules(settings.rules)
+        client = LLMClient.from_settings(settings) if rephrase else None
+        if rephrase and client is None:
+            raise ConfigError("--rephrase needs an LLM (TAGENT_LLM_* settings), and none is configured")
         store = Store.open(db or settings.database_url)
     except TagentError as exc:
-        fail(str(exc), 2 if "zone" in str(exc) else 1)
-    service = DebriefService(store, utcnow, tz, settings.data_dir / "debrief")
+        fail(str(exc), 2 if "zone" in str(exc) or "--rephrase" in str(exc) else 1)
+    service = DebriefService(store, utcnow, tz, settings.data_dir / "debrief",
+                             reword=llm_reword(client) if client is not None else None)
     try:
         yield service
     finally:
@@ -64,6 +71,8 @@ def debrief(ctx: typer.Context, since: str = typer.Option("12h", "--since", help
             video: Path | None = typer.Option(None, "--video", help="write the avatar video here (.mp4 or .webm)"),
             provider: str | None = typer.Option(None, "--provider", help="local (default), d-id or heygen"),
             audio: Path | None = typer.Option(None, "--audio", help="also speak it into this WAV file (espeak-ng)"),
+            rephrase: bool = typer.Option(False, "--rephrase", help="let the LLM reword it (kept only when every "
+                                                                     "time and name survives)"),
             timezone: str | None = TzOpt, db: str | None = DbOpt, data_dir: Path | None = DataDirOpt,
             output: Output = OutputOpt) -> None:
     """The morning debrief: the night's incidents told in local time; as audio or an avatar video."""
@@ -74,9 +83,9 @@ def debrief(ctx: typer.Context, since: str = typer.Option("12h", "--since", help
     if video is not None and video.suffix.lower() not in (".mp4", ".webm"):
         fail("--video: name the file .mp4 or .webm", 2)
     window = _since(since)
-    with _service(db, data_dir, timezone) as service:
+    with _service(db, data_dir, timezone, rephrase) as service:
         try:
-            story = service.narrative(window)
+            story = service.narrative(window, rephrase=rephrase)
             rendered = None
             if video is not None:
                 chosen = service.providers(provider)
