@@ -57,6 +57,11 @@ class SlackApi(Recorder):
         self.ts = itertools.count(1)
         self.app = FastAPI()
 
+        @self.app.post("/commands/{command_id}")  # a slash command's response_url
+        async def respond(command_id: str, request: Request) -> dict[str, Any]:
+            self.add(Call("response_url", {"id": command_id, **(await request.json())}))
+            return {"ok": True}
+
         @self.app.post("/api/{method}")
         async def method(method: str, request: Request) -> dict[str, Any]:
             if method == "apps.connections.open":  # Socket Mode: the app-level token, never the bot's

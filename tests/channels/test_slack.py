@@ -117,6 +117,20 @@ def test_a_read_only_slash_command_is_answered_in_the_response(client: TestClien
     assert set(buttons(confirm["blocks"])) == {"chat.confirm", "chat.cancel"}
 
 
+def test_a_command_slower_than_its_budget_is_acknowledged_then_answered_at_its_response_url(
+        client: TestClient, stands: Stands) -> None:
+    post_signed(client, "/api/slack/events", json.dumps({"type": "url_verification", "challenge": "x"}).encode())
+    client.app.state.slack_bot.command_budget = 0.0  # type: ignore[attr-defined]  # every command is "slow"
+    body = urlencode({"command": "/tagent", "text": "how many nodes are running?", "user_id": "U0READ",
+                      "channel_id": "C0OPS", "response_url": f"{stands.slack_url}/commands/c1"}).encode()
+    answer = post_signed(client, "/api/slack/commands", body).json()
+    assert answer["response_type"] == "ephemeral" and "Working on it" in answer["text"]
+    later = wait_for(lambda: stands.slack.named("response_url"), timeout=15)
+    assert isinstance(later, list)
+    assert later[0].args["id"] == "c1" and "3" in later[0].args["text"]
+    assert later[0].args["response_type"] == "in_channel"
+
+
 def test_a_delete_asks_for_the_name_through_a_modal(client: TestClient, stands: Stands, engine: Engine) -> None:
     posted = _mention(client, stands, "U0OPS", "delete deployment frontend in shop")
     token = buttons(posted["blocks"])["chat.delete"]

@@ -13,12 +13,15 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import parse_qs
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import WebClient
+from slack_sdk.webhook import WebhookClient
 
 from tagent.channels.core import ChannelCore, IncidentAction, Said
 from tagent.channels.roles import Directory, Person
@@ -36,8 +39,10 @@ class Unverified(Exception):
 
 class SlackBot:
     def __init__(self, core: ChannelCore, directory: Directory, client: WebClient, verifier: SignatureVerifier,
-                 seen_limit: int = 1000) -> None:
+                 seen_limit: int = 1000, command_budget: float = 2.5) -> None:
         self.core, self.directory, self.client, self.verifier = core, directory, client, verifier
+        self.command_budget = command_budget  # Slack waits 3 s for a slash command's response
+        self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-command")
         self._seen: OrderedDict[str, None] = OrderedDict()  # event ids already handled (Slack retries)
         self._seen_limit = seen_limit
 
@@ -91,10 +96,33 @@ class SlackBot:
 
     # ------------------------------------------------------------------ /tagent
     def command(self, form: Mapping[str, str]) -> dict[str, Any]:
-        """Answered in the HTTP response: a read in the channel, a confirmation with its buttons."""
+        """Answered in the HTTP response when it is ready within `command_budget` seconds (a read in the
+        channel, a change as a confirmation with its buttons); otherwise acknowledged at once and answered
+        through the command's response_url when done."""
+        future: Future[dict[str, Any]] = self._workers.submit(self._command, dict(form))
+        try:
+            return future.result(timeout=self.command_budget)
+        except FutureTimeout:
+            url = form.get("response_url", "")
+            future.add_done_callback(lambda done: self._respond_later(url, done))
+            return {"response_type": "ephemeral", "text": "Working on it; the answer follows here."}
+
+    def _command(self, form: Mapping[str, str]) -> dict[str, Any]:
         person = self.directory.person(form.get("user_id", ""), where=form.get("channel_id"))
         said = self._said(person, form.get("text", "").strip())
         return {"response_type": "in_channel", "text": said.text, "blocks": blocks.said_blocks(said)}
+
+    def _respond_later(self, url: str, done: Future[dict[str, Any]]) -> None:
+        if not url or done.exception() is not None:
+            log.warning("slack: a slow /tagent command could not be answered (%s)",
+                        "no response_url" if not url else type(done.exception()).__name__)
+            return
+        try:
+            answer = WebhookClient(url, timeout=10).send_dict(done.result())
+            if answer.status_code >= 300:
+                log.warning("slack: response_url refused the answer: HTTP %s", answer.status_code)
+        except OSError as exc:
+            log.warning("slack: response_url unreachable: %s", exc)
 
     # ------------------------------------------------------------------ clicks
     def interaction(self, payload: Mapping[str, Any], later: Later) -> dict[str, Any]:
