@@ -191,3 +191,31 @@ def test_an_incident_alerts_approve_button_runs_the_waiting_playbook(
     found = engine.store.incidents.get(incident_id)
     assert found is not None and any(e.summary == "approved by bob" for e in found.timeline)
     assert wait_for(lambda: engine.kube.get_deployment("shop", "cart").revision > before, timeout=30)
+
+
+def test_signed_garbage_is_refused_in_one_line_and_changes_nothing(
+        client: TestClient, stands: Stands, engine: Engine) -> None:
+    for path, body in (("/api/slack/events", b"not json"), ("/api/slack/events", b"[1, 2]"),
+                       ("/api/slack/interactions", b"payload=%7Bnope"), ("/api/slack/interactions", b"x=1")):
+        answer = post_signed(client, path, body)
+        assert answer.status_code == 400, (path, body, answer.text)
+        assert answer.json() == {"detail": "the body is not a JSON object"}
+    odd = [{"type": "event_callback", "event": "text"}, {"type": "event_callback", "event": {"type": "app_mention"}},
+           {"type": "something_else"}]
+    for payload in odd:
+        assert post_signed(client, "/api/slack/events", json.dumps(payload).encode()).status_code == 200
+    clicks = [{"type": "block_actions", "actions": [{"action_id": "incident.explode", "value": "x"}],
+               "user": {"id": "U0BOSS"}, "channel": {"id": "C0OPS"}},
+              {"type": "block_actions", "actions": [{"action_id": "incident.approve", "value": "no-such-incident"}],
+               "user": {"id": "U0BOSS"}, "channel": {"id": "C0OPS"}},
+              {"type": "block_actions", "actions": [{"action_id": "chat.confirm", "value": "forged-token"}],
+               "user": {"id": "U0OPS"}, "channel": {"id": "C0OPS"}, "message": {"ts": "1.2", "text": "x"}},
+              {"type": "view_submission", "user": {"id": "U0OPS"}, "view": {"callback_id": "chat.delete",
+                                                                           "private_metadata": "{broken"}}]
+    for payload in clicks:
+        answer = post_signed(client, "/api/slack/interactions", urlencode({"payload": json.dumps(payload)}).encode())
+        assert answer.status_code == 200
+    assert engine.kube.get_deployment("shop", "cart").replicas == 2
+    texts = [c.args.get("text", "") for c in stands.slack.calls]
+    assert any("No incident no-such-incident" in t for t in texts)
+    assert any("Unknown confirmation" in t for t in texts)

@@ -130,3 +130,18 @@ def test_an_incident_cards_approve_runs_the_waiting_playbook(
     found = engine.store.incidents.get(incident_id)
     assert found is not None and any(e.summary == "approved by bob" for e in found.timeline)
     assert wait_for(lambda: engine.kube.get_deployment("shop", "cart").revision > before, timeout=30)
+
+
+def test_garbage_activities_change_nothing(client: TestClient, stands: Stands, engine: Engine) -> None:
+    token = stands.issuer.sign(stands.connector_url)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/teams/messages", content=b"not json", headers=headers).status_code == 400
+    assert client.post("/api/teams/messages", content=b"[]", headers=headers).status_code == 400
+    for activity in ({"type": "message", "serviceUrl": stands.connector_url},  # no conversation, no sender
+                     {"type": "conversationUpdate", "serviceUrl": stands.connector_url},
+                     _activity(stands, "29:boss", value={"tagent": {"do": "incident", "action": "explode"}}),
+                     _activity(stands, "29:boss", value={"tagent": {"do": "confirm", "token": "forged"}})):
+        assert client.post("/api/teams/messages", json=activity, headers=headers).status_code == 200
+    assert engine.kube.get_deployment("shop", "cart").replicas == 2
+    assert [c.method for c in stands.connector.calls] == ["reply"]  # only the forged token's refusal
+    assert "Unknown confirmation" in json.dumps(stands.connector.calls[0].args)
