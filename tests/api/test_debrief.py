@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import av
@@ -12,8 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tagent.app.engine import Engine
+from tagent.debrief.video.local import LocalVideo
 from tagent.model import IncidentStatus
+from tests.debrief import standins
 from tests.debrief.nightdata import add
+from tests.serving import serve
 
 
 def _night(engine: Engine) -> list[str]:
@@ -81,3 +85,18 @@ def test_questions_with_citations_and_follow_ups(api: TestClient, engine: Engine
     assert _done(api, nxt["video"])["status"] == "done"  # spoken by the same avatar
     assert api.post("/api/v1/debrief/ask", json={"question": ""}).status_code == 422
     assert api.post("/api/v1/debrief/ask", json={"question": "why?", "conversation_id": "a/b"}).status_code == 422
+
+
+def test_a_hosted_avatar_through_the_api(api: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """D-ID (its stand-in) chosen by the environment: the job asks for WebM, the hosted avatar makes MP4."""
+    clip = LocalVideo().render("A face from elsewhere.", tmp_path / "clip.mp4").path.read_bytes()
+    behaviour = standins.Behaviour(video=clip, polls_before_done=0)
+    with serve(standins.did(behaviour)) as url:
+        monkeypatch.setenv("TAGENT_DID_API_KEY", behaviour.key)
+        monkeypatch.setenv("TAGENT_DID_URL", url)
+        monkeypatch.setenv("TAGENT_DID_SOURCE_URL", "https://example.test/face.png")
+        job = api.post("/api/v1/debrief/video", json={"text": "Hello.", "provider": "d-id", "format": "webm"}).json()
+        done = _done(api, job)
+    assert done["status"] == "done" and done["provider"] == "d-id" and done["mime"] == "video/mp4", done
+    assert api.get(done["file"]).content == clip
+    assert behaviour.seen[0][3]["script"]["input"] == "Hello."

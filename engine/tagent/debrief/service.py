@@ -55,6 +55,7 @@ class DebriefService:
         if not text.strip() or len(text) > 20_000:
             raise ValidationError("the text to speak must be 1..20000 characters")
         chosen = self.providers(provider)  # ConfigError now (a missing key), not later in the job
+        ext = ext if chosen.name == "local" else ".mp4"  # the hosted avatars make MP4 only
         return self.jobs.submit(chosen.name, lambda: self.cache.render(chosen, text, ext), **meta)
 
     def ask(self, question: str, conversation_id: str | None = None) -> Answer:

@@ -117,7 +117,7 @@ def ask(service: DebriefDep, body: AskBody) -> Any:
     out = answer.as_dict()
     if body.video:
         try:
-            out["video"] = _job_view(service.video(answer.text, provider="local", ext=".webm"))
+            out["video"] = _job_view(service.video(answer.text, ext=".webm"))  # the same avatar as the night
         except ConfigError as exc:
             out["video"] = {"status": "failed", "error": str(exc)}
     return out

@@ -21,8 +21,8 @@ CONVERSATION, TURNS, VIDEOS = "debrief_conversation", "debrief_turns", "debrief_
 RENDER_WAIT = 120.0
 
 
-def _video(api: ApiClient, job: dict[str, Any], wait: float) -> bytes | None:
-    """The job's file once done (polled for up to `wait` seconds), else None."""
+def _video(api: ApiClient, job: dict[str, Any], wait: float) -> tuple[bytes, str] | None:
+    """The job's file and its type once done (polled for up to `wait` seconds), else None."""
     deadline = time.monotonic() + wait
     while job.get("status") in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(0.3)
@@ -31,14 +31,15 @@ def _video(api: ApiClient, job: dict[str, Any], wait: float) -> bytes | None:
         if job.get("status") == "failed":
             st.warning(f"The video could not be made: {job.get('error')}", icon="🎬")
         return None
-    return api._send("GET", f"/api/v1/debrief/video/{job['id']}/file").content
+    return api._send("GET", f"/api/v1/debrief/video/{job['id']}/file").content, str(job.get("mime") or "video/webm")
 
 
-def _play(data: bytes, as_audio: bool, key: str) -> None:
+def _play(clip: tuple[bytes, str], as_audio: bool, key: str) -> None:
+    data, mime = clip
     if as_audio:
-        st.audio(data, format="audio/webm")
+        st.audio(data, format=mime.replace("video/", "audio/"))
     else:
-        st.video(data, format="video/webm")
+        st.video(data, format=mime)
     st.caption(f"debrief clip {key[:8]}")
 
 
