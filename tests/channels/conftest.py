@@ -1,5 +1,6 @@
 """A real Engine on the sandbox with its API (tests/api/conftest.py), the Slack and Teams routes, and the
-local stand-ins they talk to. Users: asha operates, bob approves, ravi reads; C_READONLY is a read-only channel."""
+local stand-ins they talk to. Users: asha and meera operate, bob approves, ravi reads; C0READONLY is a
+read-only channel."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ BOT_TOKEN = "xoxb-test-bot-token"
 APP_TOKEN = "xapp-test-app-token"
 APP_ID = "00000000-app-id-for-tests"
 APP_PASSWORD = "teams-app-password-for-tests"
-USERS = {"U0OPS": "asha:operate", "U0BOSS": "bob:approve", "U0READ": "ravi:read"}
+USERS = {"U0OPS": "asha:operate", "U0OPS2": "meera:operate", "U0BOSS": "bob:approve", "U0READ": "ravi:read"}
 TEAMS_USERS = {"29:ops": "asha:operate", "29:boss": "bob:approve", "29:read": "ravi:read"}
 
 

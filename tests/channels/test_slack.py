@@ -69,7 +69,7 @@ def test_a_mention_scales_after_the_requesters_click_and_nobody_elses(
     message = {"ts": "1700000000.000001", "text": posted["text"]}
     assert engine.kube.get_deployment("shop", "cart").replicas == 2  # nothing ran yet
 
-    for intruder in ("U0READ", "U0BOSS"):  # a reader may not; an approver may not use asha's token either
+    for intruder in ("U0READ", "U0OPS2"):  # a reader may not; another operator may not use asha's token
         assert post_signed(client, "/api/slack/interactions",
                            click_body(intruder, "chat.confirm", token, message)).status_code == 200
         assert engine.kube.get_deployment("shop", "cart").replicas == 2
@@ -88,6 +88,19 @@ def test_a_mention_scales_after_the_requesters_click_and_nobody_elses(
 
     post_signed(client, "/api/slack/interactions", click_body("U0OPS", "chat.confirm", token, message))
     assert "already used" in stands.slack.named("chat.update")[-1].args["text"]
+
+
+def test_an_approver_may_confirm_someone_elses_request_and_is_named(
+        client: TestClient, stands: Stands, engine: Engine) -> None:
+    posted = _mention(client, stands, "U0OPS", "scale cart in shop to 3")
+    token = buttons(posted["blocks"])["chat.confirm"]
+    message = {"ts": "1700000000.000003", "text": posted["text"]}
+    post_signed(client, "/api/slack/interactions", click_body("U0BOSS", "chat.confirm", token, message))
+    assert wait_for(lambda: engine.kube.get_deployment("shop", "cart").replicas == 3)
+    assert "confirmed by bob" in stands.slack.named("chat.update")[-1].args["text"]
+    audit = engine.store.audit.list(limit=50)
+    assert any(a.actor == "chat:bob" and a.action == "chat.confirm" and a.result == "done" for a in audit)
+    assert any(a.actor == "chat:asha" and a.action == "chat.request" for a in audit)
 
 
 def test_read_only_users_and_channels_are_refused_before_any_button(

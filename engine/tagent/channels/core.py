@@ -3,7 +3,8 @@ confirmation or to the incident manager, each checked against the clicking perso
 
 A mutation asked by someone who may only read is refused: the confirmation the chat service prepared is
 declined at once (spent, audited), so no button that could run it is ever shown. A click is checked again
-(role now, then the chat service's own checks: one-time token, expiry, the requester's own).
+(role now, then the chat service's own checks: one-time token, expiry, and the requester's own request
+unless the clicker holds the approve role).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class ChatBackend(Protocol):
 
     def ask(self, text: str, user: str) -> Any: ...
 
-    def confirm(self, token: str, user: str, typed_name: str | None = None) -> Any: ...
+    def confirm(self, token: str, user: str, typed_name: str | None = None, *, approver: bool = False) -> Any: ...
 
     def decline(self, token: str, user: str) -> Any: ...
 
@@ -85,7 +86,8 @@ class ChannelCore:
     def confirm(self, person: Person, token: str, typed_name: str | None = None) -> Clicked:
         if not person.may(Role.operate):
             return Clicked(text=f"Refused: {person.user} may not confirm changes. Nothing was changed.", acted=False)
-        result: ChatResult = self.chat.confirm(token, person.user, typed_name)
+        # the requester confirms their own request; an approver may confirm anyone's
+        result: ChatResult = self.chat.confirm(token, person.user, typed_name, approver=person.may(Role.approve))
         return Clicked(text=f"{result.answer} (confirmed by {person.user})" if result.ok else result.answer,
                        acted=result.ok, result=result)
 

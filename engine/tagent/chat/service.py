@@ -135,11 +135,14 @@ class ChatService:
 
     # ------------------------------------------------------------------ confirm
 
-    def confirm(self, token: str, user: str, typed_name: str | None = None) -> ChatResult:
-        """Run the mutation a token stands for, once, through the guard and the actions."""
+    def confirm(self, token: str, user: str, typed_name: str | None = None, *,
+                approver: bool = False) -> ChatResult:
+        """Run the mutation a token stands for, once, through the guard and the actions. Only the user who
+        asked may confirm, unless the caller vouches that `user` is an allowed approver (a chat channel's
+        approve role): then anyone's request may be confirmed, and the audit names the approver."""
         _check_user(user)
         now = self._now()
-        record, problem = self._usable(token, user, now)
+        record, problem = self._usable(token, user, now, approver=approver)
         intent = _intent_of(record) if record is not None else None
         if problem is None and intent is not None and intent.intent is Intent.delete and intent.target is not None \
                 and (typed_name or "").strip() != intent.target.name:
@@ -174,7 +177,8 @@ class ChatService:
                     approval_id=record.id if record else None)
         return result
 
-    def _usable(self, token: str, user: str, now: datetime) -> tuple[ApprovalRecord | None, tuple[str, str] | None]:
+    def _usable(self, token: str, user: str, now: datetime, *,
+                approver: bool = False) -> tuple[ApprovalRecord | None, tuple[str, str] | None]:
         """The approval behind a token, and why it cannot be used (None when it can)."""
         record = self.store.approvals.lookup(token) if token and len(token) <= 200 else None
         if record is None or record.kind != APPROVAL_KIND:
@@ -186,7 +190,7 @@ class ChatService:
         if record.status is ApprovalStatus.expired or (record.expires_at is not None and record.expires_at <= now):
             return record, ("expired", "This confirmation expired (tokens last "
                             f"{round(self.token_ttl.total_seconds() / 60)} minutes). Ask again. Nothing was changed.")
-        if record.requested_by != _actor(user):
+        if record.requested_by != _actor(user) and not approver:
             return record, ("other_user", "This confirmation belongs to someone else. Nothing was changed.")
         return record, None
 
