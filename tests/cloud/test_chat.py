@@ -81,10 +81,13 @@ def test_confirmation_is_for_the_asker_and_can_be_declined(chat: Chat) -> None:
     assert reply.status is ReplyStatus.confirm and "aws ec2 reboot-instances" in reply.answer
     stolen = chat.service.confirm(reply.token or "", "mallory")
     assert stolen.status is ResultStatus.refused and stolen.reason == "other_user"
+    other = chat.service.ask(f"reboot {web}", "alice")
+    vouched = chat.service.confirm(other.token or "", "bob", approver=True)  # a channel's approver
+    assert vouched.status is ResultStatus.done, vouched.answer
     declined = chat.service.decline(reply.token or "", "alice")
     assert declined.status is ResultStatus.declined
     assert chat.service.confirm(reply.token or "", "alice").status is ResultStatus.refused
-    assert not [r for r in chat.store.audit.list() if r.action == "aws.ec2_reboot"]
+    assert [r.actor for r in chat.store.audit.list() if r.action == "aws.ec2_reboot"] == ["chat:bob"]
 
 
 def test_two_close_names_are_a_question(chat: Chat) -> None:

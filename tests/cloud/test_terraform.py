@@ -12,10 +12,12 @@ import hcl2
 import pytest
 from pydantic import SecretStr
 
+from tagent.cloud.aws import AwsCloud
 from tagent.cloud.settings import TerraformTarget
 from tagent.cloud.terraform import TerraformProposer, read_variable, set_variable
 from tagent.errors import ValidationError
 from tagent.model import StepStatus
+from tagent.settings import Settings
 from tests.cloud.motoserver import REGION, MotoAws
 from tests.cloud.pack import wired
 from tests.drafts.forge_server import ForgeServer
@@ -145,3 +147,12 @@ def test_hcl_edits_are_checked() -> None:
         set_variable("size = var.other\n", "size", 3, "x.tfvars")
     with pytest.raises(ValueError, match="leaves the repository"):
         TerraformTarget(repo_url="x", forge_repo="a/b", file="envs/../../etc/x.tf", variable="v")
+
+
+def test_built_from_the_forge_settings_of_drafted_rules(tmp_path: Path) -> None:
+    assert TerraformProposer.from_settings(Settings(data_dir=tmp_path)) is None  # no forge: refused, not guessed
+    proposer = TerraformProposer.from_settings(Settings(data_dir=tmp_path, forge_kind="gitlab",
+                                                        forge_token=SecretStr(TOKEN), forge_url="http://forge.test"))
+    assert proposer is not None and (proposer.forge_kind, proposer.forge_url) == ("gitlab", "http://forge.test")
+    assert proposer.workdir == tmp_path / "terraform-git"
+    assert AwsCloud.from_settings(Settings(data_dir=tmp_path)) is None  # no aws_regions: AWS is off

@@ -115,15 +115,18 @@ class ServerChat:
                          approval_id=record.id, expires_at=record.expires_at)
 
     # ------------------------------------------------------------------ confirm
-    def confirm(self, token: str, user: str, typed_name: str | None = None) -> ChatResult:
+    def confirm(self, token: str, user: str, typed_name: str | None = None, *, approver: bool = False) -> ChatResult:
+        """Run a confirmed cloud change. `approver`: the caller vouches that `user` may confirm anyone's request
+        (a chat channel's approve role); otherwise only the user who asked may."""
         record = self._record(token)
         if record is None:
-            return self.inner.confirm(token, user, typed_name)
+            return (self.inner.confirm(token, user, typed_name, approver=True) if approver
+                    else self.inner.confirm(token, user, typed_name))
         _check_user(user)
         now = self.inner.clock()
         change = record.payload[PAYLOAD_KEY]
         intent = ChatIntent.model_validate(change["intent"])
-        problem = _problem(record, user, now)
+        problem = _problem(record, user, now, approver=approver)
         if problem is None and self.inner.store.approvals.decide(token, approve=True, by=_actor(user), at=now) is None:
             problem = ("used", "This confirmation was used or expired a moment ago. Nothing was changed.")
         if problem is not None:
@@ -183,14 +186,14 @@ class ServerChat:
                                    detail=json.dumps(detail, ensure_ascii=False), dry_run=dry_run)
 
 
-def _problem(record: ApprovalRecord, user: str, now: datetime) -> tuple[str, str] | None:
+def _problem(record: ApprovalRecord, user: str, now: datetime, *, approver: bool = False) -> tuple[str, str] | None:
     if record.status is ApprovalStatus.approved:
         return "used", "This confirmation was already used; a token works once. Nothing was changed."
     if record.status is ApprovalStatus.denied:
         return "declined", "This request was cancelled. Nothing was changed."
     if record.status is ApprovalStatus.expired or (record.expires_at is not None and record.expires_at <= now):
         return "expired", "This confirmation expired. Ask again. Nothing was changed."
-    if record.requested_by != _actor(user):
+    if record.requested_by != _actor(user) and not approver:
         return "other_user", "This confirmation belongs to someone else. Nothing was changed."
     return None
 

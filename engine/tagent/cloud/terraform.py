@@ -29,6 +29,7 @@ from tagent.cloud.base import ServerGroup
 from tagent.cloud.settings import TerraformTarget
 from tagent.errors import PermanentError, ValidationError
 from tagent.model.core import utcnow
+from tagent.settings import Settings
 
 DEFAULT_AUTHOR = "Tagent <tagent@localhost>"
 
@@ -114,6 +115,17 @@ class TerraformProposer:
                  transport: httpx.BaseTransport | None = None, clock: Any = utcnow) -> None:
         self.workdir, self.forge_kind, self.forge_token, self.forge_url = workdir, forge_kind, forge_token, forge_url
         self.git_token, self.author, self.transport, self.clock = git_token, author, transport, clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, transport: httpx.BaseTransport | None = None
+                      ) -> TerraformProposer | None:
+        """The forge of drafted rules (kind, API URL, token) and the rules repository's Git token; None without a
+        forge token (then Terraform-managed groups are refused with a clear reason)."""
+        if settings.forge_token is None:
+            return None
+        return cls(settings.data_dir / "terraform-git", forge_kind=settings.forge_kind,
+                   forge_token=settings.forge_token, forge_url=settings.forge_url, git_token=settings.rules_git_token,
+                   transport=transport)
 
     def _clone(self, target: TerraformTarget) -> RulesBranches:
         slug = hashlib.sha1(target.repo_url.encode(), usedforsecurity=False).hexdigest()[:12]

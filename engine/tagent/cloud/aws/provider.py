@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import boto3
 
@@ -35,6 +36,12 @@ class AwsCloud:
         self._session, self._timeout = session, timeout
         self._clients: dict[str, AwsClient] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> AwsCloud | None:
+        """AWS from the `aws_*` application settings; None while TAGENT_AWS_REGIONS is empty."""
+        aws = AwsSettings.from_settings(settings)
+        return cls(aws) if aws.enabled else None
 
     @property
     def regions(self) -> Sequence[str]:
