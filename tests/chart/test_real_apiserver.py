@@ -178,7 +178,7 @@ def test_readme_command_installs_upgrades_and_uninstalls(helm: Path, real_k8s: R
         assert can_i(kubeconfig, "get", "pods", "-n", "shop") == "yes"
         assert can_i(kubeconfig, "patch", "deployments.apps", "-n", "shop") == "no"  # readOnly now
         assert can_i(kubeconfig, "get", "secrets", "-n", "tagent") == "no"
-        assert can_i(kubeconfig, "create", "pods/exec", "-n", "shop") == "no"
+        assert can_i(kubeconfig, "create", "pods", "--subresource=exec", "-n", "shop") == "no"
         run_helm(helm, kubeconfig, "upgrade", "tagent", "./charts/tagent", "--namespace", "tagent", "--reuse-values",
                  "--set", "readOnly=false")
         assert can_i(kubeconfig, "patch", "deployments.apps", "-n", "shop") == "yes"

@@ -53,7 +53,7 @@ class Action:
 _NS = Param("namespace", "string", "namespace of the workload", default="{{ target.namespace }}")
 _NAME = Param("name", "string", "name of the workload", default="{{ target.name }}")
 _KIND = Param("kind", "string", "workload kind", default="{{ target.kind }}",
-              choices=("Deployment", "StatefulSet", "DaemonSet"))
+              choices=("Deployment", "StatefulSet"))
 _POD = Param("pod", "string", "pod name (the event's pod by default)", default="{{ event.labels.pod }}")
 _MESSAGE = Param("message", "string", "text of the notification",
                  default="{{ rule.name }}: {{ event.reason }} on {{ target.namespace }}/{{ target.name }}")
