@@ -9,13 +9,14 @@ environment when the app has none) over the app's engine and chat service.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from tagent.api.deps import get_chat, get_engine
 from tagent.channels.build import slack_bot
+from tagent.channels.core import ChatBackend
 from tagent.channels.settings import ChannelSettings
 from tagent.channels.slack.bot import SlackBot, Unverified, parse_form
 from tagent.errors import ConfigError
@@ -34,7 +35,7 @@ def get_bot(request: Request) -> SlackBot:
     bot = getattr(request.app.state, "slack_bot", None)
     if bot is None:
         try:
-            bot = slack_bot(channel_settings(request), get_engine(request), get_chat(request))
+            bot = slack_bot(channel_settings(request), get_engine(request), cast(ChatBackend, get_chat(request)))
         except ConfigError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
         request.app.state.slack_bot = bot

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from tagent.api.deps import get_chat, get_engine
 from tagent.api.routes.slack import channel_settings
 from tagent.channels.build import teams_bot
+from tagent.channels.core import ChatBackend
 from tagent.channels.teams.bot import BadActivity, TeamsBot
 from tagent.channels.teams.verify import Unauthenticated
 from tagent.errors import ConfigError
@@ -26,7 +27,7 @@ def get_bot(request: Request) -> TeamsBot:
     bot = getattr(request.app.state, "teams_bot", None)
     if bot is None:
         try:
-            bot = teams_bot(channel_settings(request), get_engine(request), get_chat(request))
+            bot = teams_bot(channel_settings(request), get_engine(request), cast(ChatBackend, get_chat(request)))
         except ConfigError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
         request.app.state.teams_bot = bot

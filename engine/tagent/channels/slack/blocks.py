@@ -52,7 +52,7 @@ def incident_blocks(incident_id: str, line: str, waiting: str | None, done: str 
     blocks = [_section(f"*Incident {incident_id}*: {line}" + (f"\nWaiting for approval: {waiting}" if waiting else ""))]
     if done:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": done[:_MAX_TEXT]}]})
-    actions = [a for a in IncidentAction if waiting or a is IncidentAction.ack]
+    actions = list(IncidentAction)  # always all four: a click on Approve with nothing waiting says so
     blocks.append({"type": "actions", "block_id": "incident", "elements": [
         _button(LABELS[a], INCIDENT_PREFIX + a.value, incident_id,
                 "primary" if a is IncidentAction.approve else "danger" if a is IncidentAction.deny else None)

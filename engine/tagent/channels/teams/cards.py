@@ -53,7 +53,7 @@ def incident_card(incident_id: str, line: str, waiting: str | None, done: str | 
     if done:
         body.append(_text(done, isSubtle=True))
     actions = [_submit(LABELS[a], {"do": "incident", "action": a.value, "incident": incident_id})
-               for a in IncidentAction if waiting or a is IncidentAction.ack]
+               for a in IncidentAction]  # always all four: Approve with nothing waiting says so
     return _card(body, actions)
 
 
