@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 # Debian packages the suite needs, as "command:package" pairs; only missing ones are installed.
 DEB_NEEDS := gcc:gcc make:make git:git kubectl:kubernetes-client prometheus:prometheus \
 	prometheus-alertmanager:prometheus-alertmanager redis-server:redis-server chromium:chromium \
-	chromedriver:chromium-driver espeak-ng:espeak-ng openssl:openssl
+	chromedriver:chromium-driver espeak-ng:espeak-ng openssl:openssl /usr/bin/aws:awscli
 
 .PHONY: install system-deps control-plane lint types layers pytest test demo clean
 
@@ -21,10 +21,11 @@ install: $(VENV)/.installed
 system-deps:
 	@bash scripts/system-deps.sh $(DEB_NEEDS)
 
-# The real Kubernetes control plane for the conformance and real end-to-end tests, built once into
-# ~/.cache/tagent (scripts/control-plane.sh). Without Go those tests skip (with CI=true they fail).
-control-plane:
-	@if command -v go >/dev/null 2>&1; then bash scripts/control-plane.sh; \
+# The real Kubernetes control plane for the conformance and real end-to-end tests, and the helm binary for
+# the README's install command, built once from Go modules into ~/.cache/tagent (scripts/control-plane.sh,
+# tests/chart/helm_binary.py). Without Go those tests skip (with CI=true they fail).
+control-plane: install
+	@if command -v go >/dev/null 2>&1; then bash scripts/control-plane.sh && $(PY) -m tests.chart.helm_binary; \
 	else echo "control plane: Go is not installed; tests on the real control plane will be skipped"; fi
 
 lint: install
