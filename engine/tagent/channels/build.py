@@ -6,6 +6,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import WebClient
 
 from tagent.app.engine import Engine
+from tagent.channels.alerts import IncidentAlerts
 from tagent.channels.core import ChannelCore, ChatBackend
 from tagent.channels.roles import Directory
 from tagent.channels.settings import ChannelSettings
@@ -40,3 +41,14 @@ def teams_bot(settings: ChannelSettings, engine: Engine, chat: ChatBackend) -> T
     auth = BotFrameworkAuth(settings.teams_openid_url, audience=settings.teams_app_id)
     connector = Connector(settings.teams_token_url, settings.teams_app_id, settings.teams_app_password)
     return TeamsBot(ChannelCore(engine, chat), Directory("teams", settings.teams_users), auth, connector)
+
+
+def incident_alerts(settings: ChannelSettings, slack: SlackBot | None, teams: TeamsBot | None) -> IncidentAlerts | None:
+    """Alerts with buttons where the settings name a Slack channel or a Teams conversation, else None."""
+    to_slack = slack is not None and bool(settings.slack_incident_channel)
+    to_teams = teams is not None and bool(settings.teams_incident_service_url and settings.teams_incident_conversation)
+    if not (to_slack or to_teams):
+        return None
+    return IncidentAlerts(slack=slack, slack_channel=settings.slack_incident_channel, teams=teams,
+                          teams_service_url=settings.teams_incident_service_url,
+                          teams_conversation=settings.teams_incident_conversation)

@@ -3,9 +3,10 @@
     TAGENT_SLACK_SIGNING_SECRET, TAGENT_SLACK_BOT_TOKEN, TAGENT_SLACK_API_URL (default https://slack.com/api/)
     TAGENT_SLACK_APP_TOKEN (xapp-...: Socket Mode instead of the HTTP routes, for clusters without ingress)
     TAGENT_SLACK_USERS='{"U012AB": "alice:operate", "bob@example.com": "bob:approve"}'   id or email -> user:role
-    TAGENT_SLACK_READ_ONLY_CHANNELS='["C0READ"]'
+    TAGENT_SLACK_READ_ONLY_CHANNELS='["C0READ"]'   TAGENT_SLACK_INCIDENT_CHANNEL=C0INCIDENTS
     TAGENT_TEAMS_APP_ID, TAGENT_TEAMS_APP_PASSWORD, TAGENT_TEAMS_OPENID_URL, TAGENT_TEAMS_TOKEN_URL
     TAGENT_TEAMS_USERS='{"29:1abc": "alice:approve"}'                                      AAD/Teams id -> user:role
+    TAGENT_TEAMS_INCIDENT_SERVICE_URL, TAGENT_TEAMS_INCIDENT_CONVERSATION                  where incidents go
 
 A user that is not mapped may read and nothing else.
 """
@@ -30,12 +31,15 @@ class ChannelSettings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_users: dict[str, str] = Field(default_factory=dict)
     slack_read_only_channels: list[str] = Field(default_factory=list)
+    slack_incident_channel: str | None = None  # where new incidents are posted with their buttons
 
     teams_app_id: str | None = None
     teams_app_password: SecretStr | None = None
     teams_openid_url: str = BOT_FRAMEWORK_OPENID
     teams_token_url: str = BOT_FRAMEWORK_LOGIN
     teams_users: dict[str, str] = Field(default_factory=dict)
+    teams_incident_service_url: str | None = None  # the conversation's connector, from any activity's serviceUrl
+    teams_incident_conversation: str | None = None
 
     @field_validator("slack_users", "teams_users")
     @classmethod
