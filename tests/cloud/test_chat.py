@@ -67,7 +67,12 @@ def test_lists_running_instances_and_stops_one_after_confirmation(chat: Chat) ->
     again = chat.service.confirm(reply.token or "", "alice")
     assert again.status is ResultStatus.refused and again.reason == "used"
 
-    rows = list(reversed(chat.store.audit.list()))
+    started = chat.service.ask("start the old-box server", "alice")
+    assert started.status is ReplyStatus.confirm and f"aws ec2 start-instances --instance-ids {old}" in started.answer
+    assert chat.service.confirm(started.token or "", "alice").status is ResultStatus.done
+    assert chat.moto.state(old) in ("pending", "running")
+
+    rows = [r for r in reversed(chat.store.audit.list()) if old not in r.target_key]
     assert [(r.action, r.result) for r in rows] == [
         ("chat.request", "answered"), ("chat.request", "confirm"), ("aws.ec2_stop", "ok"), ("chat.confirm", "done"),
         ("chat.confirm", "refused")]
@@ -97,6 +102,17 @@ def test_two_close_names_are_a_question(chat: Chat) -> None:
     assert reply.status is ReplyStatus.question and reply.token is None
     assert "web-1" in reply.answer and "web-2" in reply.answer
     assert chat.store.approvals.pending() == []
+
+
+def test_the_issue_example_scales_the_web_asg(chat: Chat) -> None:
+    chat.moto.group("web", minimum=2, maximum=8, desired=2)
+    reply = chat.service.ask("scale the web ASG to 4", "alice")
+    assert reply.status is ReplyStatus.confirm and reply.intent.target is not None, reply.answer
+    assert (reply.intent.target.kind, reply.intent.target.name, reply.intent.params.replicas) == (
+        TargetKind.server_group, "web", 4)
+    assert chat.moto.desired("web") == 2
+    assert chat.service.confirm(reply.token or "", "alice").status is ResultStatus.done
+    assert chat.moto.desired("web") == 4
 
 
 def test_group_scaled_within_bounds_and_refused_beyond(chat: Chat) -> None:

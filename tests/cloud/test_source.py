@@ -37,6 +37,10 @@ def test_inventory_changes_are_reported_once(moto: MotoAws) -> None:
     assert mine.launched_at is not None and mine.launched_at.tzinfo is not None
     assert [(g.name, g.desired, g.minimum, g.maximum, len(g.members)) for g in groups] == [("api", 1, 1, 3, 1)]
     assert any(s.group == "api" for s in servers)  # the group's member knows its group
+    assert source.cpu == {}  # no datapoints yet
+    moto.put_cpu(("InstanceId", web), [30.0, 50.0])
+    source.poll_once()
+    assert source.cpu == {web: 40.0} and len(seen) == 1  # CPU is not an inventory change
     moto.stop(web)
     source.poll_once()
     assert len(seen) == 2 and next(s for s in seen[1][0] if s.id == web).state == "stopped"

@@ -2,7 +2,8 @@
 rules' `cloud` conditions ask for.
 
 Every round lists the servers (state, type, tags, launch time) and groups (desired/min/max) of each region;
-`on_change` receives the whole inventory when it differs from the last one (the dashboard and chat read it).
+`on_change` receives the whole inventory when it differs from the last one (the dashboard and chat read it),
+and `cpu` holds each running server's CPUUtilization over the last `cpu_window` (15 minutes).
 Then, for each `cloud` condition of the enabled rules (`CloudQuery`, keyed by `condition_key(rule, i)`), it
 reads the metric over the condition's window for every running server (or every group) and emits one
 `CloudMetric` event whose `value` is the window's average (or maximum). A window not covered by data (an
@@ -67,11 +68,14 @@ class CloudSource(Source):
     name = "cloud"
 
     def __init__(self, provider: CloudProvider, settings: AwsSettings, queries: Iterable[CloudQuery], emit: Emit, *,
-                 on_change: OnCloudChange | None = None, interval: float = 300.0, clock: Clock = utcnow) -> None:
+                 on_change: OnCloudChange | None = None, interval: float = 300.0, clock: Clock = utcnow,
+                 cpu_window: float = 900.0) -> None:
         super().__init__(emit, interval=interval, clock=clock)
         self.provider, self.settings, self.on_change = provider, settings, on_change
         self.servers: list[Server] = []
         self.groups: list[ServerGroup] = []
+        self.cpu: dict[str, float] = {}  # running server id -> average CPUUtilization (%) over `cpu_window`
+        self.cpu_window = cpu_window
         self._queries: tuple[CloudQuery, ...] = tuple(queries)
         self._fingerprint: str | None = None
         self._lock = threading.Lock()
@@ -98,6 +102,7 @@ class CloudSource(Source):
             except PermanentError as exc:
                 self.count("cloud_errors", f"{region}: {exc}")
         self._inventory(servers, groups)
+        self._cpu(servers)
         emitted = 0
         for query in self.queries:
             for event in self._evaluate(query, servers, groups):
@@ -115,6 +120,23 @@ class CloudSource(Source):
             self.stats["changes"] += 1
             if self.on_change is not None:
                 self.on_change(servers, groups)
+
+    def _cpu(self, servers: list[Server]) -> None:
+        """The recent CPU of every running server, for the dashboard and chat (0 s window: switched off)."""
+        if self.cpu_window <= 0:
+            return
+        now, window, cpu = self.clock(), timedelta(seconds=self.cpu_window), {}
+        for s in servers:
+            if not s.running:
+                continue
+            try:
+                usage = self.provider.usage(s.region, "instance", s.id, "CPUUtilization", window, now)
+            except (TransientError, PermanentError) as exc:
+                self.count("cloud_errors", f"CPU of {s.id}: {exc}")
+                continue
+            if usage is not None:
+                cpu[s.id] = usage.average
+        self.cpu = cpu
 
     def _evaluate(self, query: CloudQuery, servers: list[Server], groups: list[ServerGroup]) -> list[Event]:
         now = self.clock()
