@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +46,7 @@ class Kubelet:
         self.pods: dict[str, PodState] = {}
         self._rng = random.Random(seed)
         self._ip_counter = 0
+        self._load: Counter[str] | None = None  # pods per node, counted once a tick (see _schedule)
         self.pulls: dict[tuple[str, str], Pull] = {}  # (pod uid, container) -> failed pull
 
     # -- adoption and scheduling ---------------------------------------------------------------------
@@ -88,11 +89,11 @@ class Kubelet:
         names = sorted(n["metadata"]["name"] for n in self.store.items(kinds.NODES))
         if not names:
             return pod
-        load = dict.fromkeys(names, 0)
-        for other in self.pods.values():
-            if other.node in load:
-                load[other.node] += 1
+        if self._load is None:  # counted once per tick, then kept up to date: linear in the pod count
+            self._load = Counter(other.node for other in self.pods.values() if other.node)
+        load = self._load
         node = pod["spec"].get("nodeName") or min(names, key=lambda name: load[name])
+        load[node] += 1
         self._ip_counter += 1
         index = names.index(node) if node in names else 9
         state.node, state.scheduled_at = node, state.created if state.created < now else now
@@ -114,6 +115,7 @@ class Kubelet:
     # -- the tick ------------------------------------------------------------------------------------
     def tick(self, now: datetime, dt: float, bootstrap: bool = False) -> None:
         pods = self.store.items(kinds.PODS)
+        self._load = None
         live = set()
         for pod in pods:
             uid = pod["metadata"]["uid"]
