@@ -39,6 +39,7 @@ def test_follow_ups_move_through_the_night_and_cite_the_timeline(store: Store) -
     first = a.ask("why did it crash?")
     assert "payment-service: CrashLoopBackOff (restarts 3) [1]" in first.text
     assert [c.kind for c in first.citations] == ["event", "decision"]
+    assert [c.local for c in first.citations] == ["2:15 AM IST", "2:15 AM IST"]  # the team's time, as said
     assert all(c.incident_id == first.incident_id for c in first.citations)
     nxt = a.ask("and the one after that?", first.conversation_id)
     assert nxt.text.startswith("Last night at 3:40 AM IST, checkout") and nxt.incident_id != first.incident_id

@@ -51,9 +51,11 @@ class Citation:
     at: str
     kind: str
     summary: str
+    local: str = ""  # the time in the team's zone, as the answer says it: "2:15 AM IST"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"incident_id": self.incident_id, "entry": self.entry, "at": self.at, "kind": self.kind,
+        return {"incident_id": self.incident_id, "entry": self.entry, "at": self.at, "local": self.local,
+                "kind": self.kind,
                 "summary": self.summary, "link": f"/?incident={self.incident_id}"}
 
 
@@ -165,13 +167,16 @@ class DebriefAsker:
             return len(conv.incidents) - 1
         return None
 
+    def _cite(self, incident_id: str, entry: int, at: datetime, kind: str, summary: str) -> Citation:
+        return Citation(incident_id, entry, at.isoformat(), kind, summary, localtime.stamp(at, self.tz))
+
     def _overview(self, found: list[Incident], window: localtime.Window, cid: str) -> Answer:
         span = f"{localtime.stamp(window.start, self.tz)} to {localtime.stamp(window.end, self.tz)}"
         if not found:
             return Answer(f"No incidents {window.label} ({span}).", cid)
         cites, lines = [], []
         for n, inc in enumerate(found, 1):
-            cites.append(Citation(inc.id, -1, broke_at(inc).isoformat(), "incident", f"{inc.rule} on {inc.target}"))
+            cites.append(self._cite(inc.id, -1, broke_at(inc), "incident", f"{inc.rule} on {inc.target}"))
             lines.append(f"{localtime.stamp(broke_at(inc), self.tz)}: {inc.rule} on {inc.target.name}, "
                          f"{inc.status.value} [{n}]")
         head = f"{len(found)} incident{'s' if len(found) != 1 else ''} {window.label} ({span}): "
@@ -219,7 +224,7 @@ class DebriefAsker:
         else:
             used = pick(("event", "step"))[:4]
             text = incident_line(inc, now, self.tz).text + "".join(f" [{k}]" for k in range(1, len(used) + 1))
-        cites = tuple(Citation(inc.id, n, timeline[n].at.isoformat(), timeline[n].kind, timeline[n].summary[:200])
+        cites = tuple(self._cite(inc.id, n, timeline[n].at, timeline[n].kind, timeline[n].summary[:200])
                       for n in used)
-        return Answer(text, cid, cites or (Citation(inc.id, -1, broke_at(inc).isoformat(), "incident",
+        return Answer(text, cid, cites or (self._cite(inc.id, -1, broke_at(inc), "incident",
                                                     f"{inc.rule} on {inc.target}"),), inc.id)

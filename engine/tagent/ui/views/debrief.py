@@ -34,13 +34,12 @@ def _video(api: ApiClient, job: dict[str, Any], wait: float) -> tuple[bytes, str
     return api._send("GET", f"/api/v1/debrief/video/{job['id']}/file").content, str(job.get("mime") or "video/webm")
 
 
-def _play(clip: tuple[bytes, str], as_audio: bool, key: str) -> None:
+def _play(clip: tuple[bytes, str], as_audio: bool) -> None:
     data, mime = clip
     if as_audio:
         st.audio(data, format=mime.replace("video/", "audio/"))
     else:
         st.video(data, format=mime)
-    st.caption(f"debrief clip {key[:8]}")
 
 
 def _transcript(story: dict[str, Any]) -> None:
@@ -63,9 +62,10 @@ def _conversation(api: ApiClient, as_audio: bool) -> None:
             st.markdown(turn["answer"])
             for n, c in enumerate(turn["citations"], 1):
                 st.markdown(f"[{n}] [incident {c['incident_id']}]({c['link']}) "
-                            f"· {c['kind']} at {c['at'][:19]} · {c['summary']}")
+                            f"· {c['kind']} at {c.get('local') or c['at'][:19]} · {c['summary']}")
             if turn.get("clip"):
-                _play(turn["clip"], as_audio, turn["answer"])
+                with st.columns([1, 3])[0]:  # the same face, smaller: the answer's text is the main thing
+                    _play(turn["clip"], as_audio)
     question = st.chat_input("Ask about the night: why did it crash? and the one after that? show me the log",
                              key="debrief_question")
     if not question:
@@ -99,7 +99,7 @@ def render(api: ApiClient) -> None:
             if data is not None:
                 st.session_state[VIDEOS][story["text"]] = data
         if data is not None:
-            _play(data, as_audio, "night")
+            _play(data, as_audio)
     with transcript:
         st.subheader("Transcript")
         _transcript(story)
