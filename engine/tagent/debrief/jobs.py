@@ -1,16 +1,17 @@
 """Video renders as jobs: the API answers at once with a job id, one worker renders in the background.
 
 One worker, because the local provider uses the CPU the engine needs and the hosted ones are paid per
-video; jobs wait in line. The map of jobs is bounded (the oldest finished ones are forgotten first).
+video; jobs wait in line. The worker is a daemon thread, so a hosted render still polling never holds up
+the process's exit. The map of jobs is bounded (the oldest finished ones are forgotten first).
 """
 
 from __future__ import annotations
 
+import queue
 import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,9 @@ class VideoJobs:
         self.keep = keep
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagent-debrief-video")
+        self._queue: queue.Queue[tuple[Job, Callable[[], Rendered]] | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="tagent-debrief-video", daemon=True)
+        self._worker.start()
 
     def submit(self, provider: str, work: Callable[[], Rendered], **meta: Any) -> Job:
         job = Job(secrets.token_hex(8), provider, meta=meta)
@@ -48,8 +51,12 @@ class VideoJobs:
             done = [k for k, j in self._jobs.items() if j.status in ("done", "failed")]
             for k in done[: max(0, len(self._jobs) - self.keep)]:
                 del self._jobs[k]
-        self._pool.submit(self._run, job, work)
+        self._queue.put((job, work))
         return job
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            self._run(*item)
 
     def _run(self, job: Job, work: Callable[[], Rendered]) -> None:
         job.status = "running"
@@ -74,4 +81,10 @@ class VideoJobs:
         return job
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop after the job in hand; queued ones are dropped."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._queue.put(None)

@@ -32,6 +32,9 @@ class VideoCache:
         """The cached video of `text` by `provider`, rendered first when missing."""
         path = self.path(provider, text, ext)
         with _GUARD:
+            if len(_LOCKS) > 1000:  # forget the locks nobody holds, so the map stays small
+                for name in [k for k, held in _LOCKS.items() if not held.locked()]:
+                    del _LOCKS[name]
             lock = _LOCKS.setdefault(str(path), threading.Lock())
         with lock:  # one render per key in this process; others wait and get the file
             if path.exists() and path.stat().st_size > 0:
