@@ -17,6 +17,7 @@ _PHRASES: list[tuple[str, str]] = [
     # Hinglish verbs with a meaning, before the light verbs ("kar do") are dropped
     (r"band (?:kar(?: ?do| ?dijiye| ?dena| ?de)?|karo|kardo)", "delete"),
     (r"hata(?: ?do| ?dijiye| ?dena| ?de)|hatao|hatado|nikal do|uda do|khatam kar(?: ?do)?", "delete"),
+    (r"wapas chalu(?: kar(?: ?do)?| karo)?", "wake"),  # "turn it on again": after a scale-down, a wake-up
     (r"(?:phir se|dobara|fir se|firse|wapas) (?:chalu|start|shuru)(?: kar(?: ?do)?| karo)?", "restart"),
     (r"(?:kam|ghata)(?: kar(?: ?do)?| karo| do)|ghatao", "decrease"),
     (r"badha(?: ?do| dijiye)?|badhao|zyada kar(?: ?do)?|jyada kar(?: ?do)?", "increase"),

@@ -75,6 +75,14 @@ class ReplicaRequest:
         return self.absolute is not None or self.delta is not None or self.factor is not None
 
 
+_WAKE = re.compile(r"(?<![\w-])(?:wake|bring(?: \S+){0,3} back|restore(?: \S+){0,4} replicas)(?![\w-])")
+
+
+def wakes(tokens: list[str]) -> bool:
+    """"wake up X", "bring X back", "restore X's replicas": back to the count from before a scale-down."""
+    return bool(_WAKE.search(" ".join(tokens)))
+
+
 def replica_request(tokens: list[str]) -> ReplicaRequest:
     """Read the replica count a scale message asks for."""
     if "double" in tokens:

@@ -211,6 +211,9 @@ class Parser:
             return ask(f"{abs(request.delta)} fewer than the {current} running now is below zero.",
                        "replicas_out_of_range")
         replicas = request.resolve(current)
+        if replicas is None and p.wakes(ctx.tokens):
+            return ask("Waking it up restores its count from before Tagent scaled it down, if Tagent did.",
+                       "restore_replicas")
         if replicas is None:
             return ask("", "missing_replicas")
         if replicas > MAX_REPLICAS:

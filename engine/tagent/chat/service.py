@@ -30,6 +30,7 @@ from tagent.chat.history import explain
 from tagent.chat.intent import MUTATING, ChatIntent, ChatTarget, Intent, TargetKind
 from tagent.chat.parser import HELP, MAX_TEXT
 from tagent.chat.reply import ChatReply, ChatResult, ReplyStatus, ResultStatus
+from tagent.chat.wake import restore
 from tagent.clients.kubernetes import KubeClient
 from tagent.errors import ExternalError, ValidationError
 from tagent.guard import Clock, Guard
@@ -89,6 +90,8 @@ class ChatService:
         return reply
 
     def _reply(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
+        if intent.question_reason == "restore_replicas":  # "wake up X": the savings ledger knows its old count
+            intent = restore(self.store, intent)
         cloud = terraform_intent(intent) if intent.intent in MUTATING or not intent.actionable else None
         if cloud is not None:
             return ChatReply(intent=cloud, status=ReplyStatus.not_executed, answer=not_executed_answer(cloud),
