@@ -67,9 +67,18 @@ class Source:
         raise NotImplementedError
 
     def count(self, what: str, detail: str, n: int = 1) -> None:
-        """Count one kind of bad input or failure and log it (the counter is what tests and /metrics read)."""
+        """Count one kind of bad input or failure and log it (the counter is what tests and /metrics read).
+
+        A failure that repeats every poll (a cluster without metrics-server, a Prometheus that is down) is
+        logged as a warning at its 1st, 10th, 100th, ... occurrence and at debug level in between, so the
+        log says what is wrong without repeating it every second.
+        """
+        before = self.stats[what]
         self.stats[what] += n
-        self.log.warning("%s: %s (%s so far): %s", self.name, what, self.stats[what], detail)
+        after = self.stats[what]
+        loud = before == 0 or len(str(after)) > len(str(before))  # crossed 1, 10, 100, ...
+        self.log.log(logging.WARNING if loud else logging.DEBUG, "%s: %s (%s so far): %s",
+                     self.name, what, after, detail)
 
     def _send(self, event: Event) -> None:
         self.stats["events"] += 1

@@ -21,10 +21,11 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from statistics import fmean
 
 from tagent.clients.exposition import ExpositionClient
-from tagent.clients.kubernetes import KubeClient, PodInfo
+from tagent.clients.kubernetes import KubeClient, PodInfo, PodUsage
 from tagent.clients.prometheus import PrometheusClient
 from tagent.errors import ExternalError, PermanentError, TransientError
 from tagent.model.core import Event, EventSource, WorkloadRef, utcnow
@@ -34,6 +35,7 @@ from tagent.sources.exposition import ExpositionRates
 from tagent.sources.kube_view import clean_labels
 from tagent.sources.targets import PodResolver, target_from_labels
 
+METRICS_API_RETRY_S = 300.0  # how long a cluster without metrics.k8s.io is not asked again
 _BY = "namespace, pod"
 
 
@@ -89,6 +91,7 @@ class MetricsSource(Source):
         self.resolve_pod = resolve_pod if resolve_pod is not None else (kube.resolve_pod if kube else None)
         self.exposition = exposition if prometheus is None else None  # a Prometheus server supersedes it
         self._rates = ExpositionRates(exposition_window_s, self.resolve_pod)
+        self._metrics_api_retry_at: datetime | None = None
 
     @property
     def available(self) -> tuple[str, ...]:
@@ -167,15 +170,30 @@ class MetricsSource(Source):
                 for (metric, target), value in values.items()
                 if not self.namespace or target.namespace == self.namespace}
 
+    def _pod_usage(self) -> dict[tuple[str, str], PodUsage]:
+        """Pod usage from metrics.k8s.io; a cluster that does not serve it (no metrics-server: 404) is asked
+        again only every METRICS_API_RETRY_S, so a poll every second does not hit a missing API every time."""
+        assert self.kube is not None
+        now = self.clock()
+        if self._metrics_api_retry_at is not None and now < self._metrics_api_retry_at:
+            return {}
+        try:
+            usage = {(u.namespace, u.name): u for u in self.kube.pod_metrics(self.namespace)}
+        except PermanentError as exc:
+            self._metrics_api_retry_at = now + timedelta(seconds=METRICS_API_RETRY_S)
+            self.count("metrics_api_errors", f"{exc}; asking again in {METRICS_API_RETRY_S:g} s")
+            return {}
+        except ExternalError as exc:
+            self.count("metrics_api_errors", str(exc))  # e.g. a timeout: restarts still work
+            return {}
+        self._metrics_api_retry_at = None
+        return usage
+
     def from_kube(self) -> Found:
         assert self.kube is not None
         pods = [p for p in self.kube.list_pods(self.namespace) if not p.deleting and p.phase in ("Running",
                                                                                                   "Pending")]
-        try:
-            usage = {(u.namespace, u.name): u for u in self.kube.pod_metrics(self.namespace)}
-        except ExternalError as exc:
-            self.count("metrics_api_errors", str(exc))  # e.g. no metrics-server: restarts still work
-            usage = {}
+        usage = self._pod_usage()
         by_target: dict[WorkloadRef, list[PodInfo]] = defaultdict(list)
         for pod in pods:
             by_target[self.kube.owner_of(pod)].append(pod)
