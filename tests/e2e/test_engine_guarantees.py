@@ -47,7 +47,11 @@ def sandbox_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
 
 
 def make_engine(kubeconfig: Path, db: Path, clock: Callable[[], datetime]) -> Engine:
-    settings = Settings(rules=str(REPO), kubeconfig=kubeconfig, data_dir=db.parent / "data")
+    # the rate limits (10 an hour per namespace, 5 workloads per 10 min) would defer most of the storm
+    # (tests/incidents/test_storm.py is about that): this is about cooldowns
+    settings = Settings(rules=str(REPO), kubeconfig=kubeconfig, data_dir=db.parent / "data",
+                        blast_radius_workloads_per_window=1000, rate_limit_namespace_per_hour=1000,
+                        rate_limit_global_per_hour=1000)
     return build_engine(settings, store=Store.open(f"sqlite:///{db}"), clock=clock)
 
 
@@ -77,7 +81,7 @@ def admitted_per(engine: Engine, since: datetime) -> Counter[tuple[str, str]]:
 
 
 def test_a_storm_gives_one_decision_per_workload_per_cooldown(sandbox_kubeconfig: Path, tmp_path: Path) -> None:
-    """Half the workloads crash-loop, half are OOM-killed (one rule each: the incident manager folds a second
+    """Half the workloads crash-loop, half are OOM-killed (one rule each: the incident lifecycle folds a second
     rule's decision on a workload into the first rule's incident without asking the guard); every other
     event of the storm matches nothing (Kubernetes BackOff events, restart counts)."""
     clock = ManualClock(T0)
@@ -102,7 +106,10 @@ def test_a_storm_gives_one_decision_per_workload_per_cooldown(sandbox_kubeconfig
 
         # every matching event was decided and judged; exactly one per workload got through
         assert engine.state.events_seen == 1000 and engine.state.decisions == 500 and len(records) == 500
-        assert verdicts == {(True, "ok"): 50, (False, "cooldown"): 450}
+        # the rest were refused: in the cooldown, or joined to the workload's incident while its cooldown runs
+        # (its fix failed at once: these workloads are not in the cluster)
+        assert verdicts[(True, "ok")] == 50 and sum(verdicts.values()) == 500
+        assert {reason for allowed, reason in verdicts if not allowed} <= {"cooldown", "joined_incident"}
         assert sorted(per.values()) == [1] * 50
         rule_of = {"CrashLoopBackOff": "crashloop-restart", "OOMKilled": "oomkilled-restart"}
         assert set(per) == {(rule_of[fault[w.name]], w.name) for w in workloads}

@@ -67,7 +67,7 @@ def test_cooldown_refusals_tell_nobody(flow: Flow) -> None:
     assert len(flow.env.hooks.messages()) == told, [m.text for m in flow.env.hooks.messages()[told:]]
     assert flow.env.twilio.calls == []
     refused = [r for r in flow.manager.store.decisions.list(target=PAYMENT) if r.decision.id != decision.id]
-    assert {r.verdict.reason for r in refused if r.verdict} == {"joined_incident"}  # recorded, refused
+    assert {r.verdict.reason for r in refused if r.verdict} == {"cooldown"}  # recorded as such, told nobody
     assert [i.id for i in flow.manager.store.incidents.list(target=PAYMENT)] == [first.id]  # they joined it
     assert sum(e.data.get("topic") == "echo" for e in flow.manager.get(first.id).timeline) == 5
 

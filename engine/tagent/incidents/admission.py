@@ -96,9 +96,11 @@ class Admitter:
         unit.add_events(events)
         mine = next((a for a in on_target if a.fingerprint == fp and not a.status.closed), None)
         last = next((a for a in on_target if a.fingerprint == fp), None) if mine is None else None
-        if last is not None and last.closed_at is not None and self._cooling(unit, last, decision, events, now):
-            self._join(unit, last, decision, events, now, echo=True)
-            return last.id
+        if last is not None and last.closed_at is not None:
+            echo = self._echo(unit, last, decision, events, now)
+            if echo is not None:
+                self._join(unit, last, decision, events, now, echo=echo)
+                return last.id
         if mine is None:
             settle = now - timedelta(seconds=k.settle)
             other = next((a for a in on_target if a.rule != decision.rule
@@ -136,15 +138,18 @@ class Admitter:
         return mine.id
 
     @staticmethod
-    def _cooling(unit: Unit, last: Active, decision: Decision, events: list[Event], now: datetime) -> bool:
-        """The fingerprint's last incident closed, and this decision is an echo of it: its evidence was observed
-        before the close (a storm's queue), or the rule's cooldown on the workload still runs (the fault is seen
-        again while the fix settles; after the cooldown it is a new, linked incident that acts again)."""
+    def _echo(unit: Unit, last: Active, decision: Decision, events: list[Event], now: datetime) -> str | None:
+        """Why this decision is an echo of the fingerprint's closed incident (None: it is not): its evidence was
+        observed before the close (a storm's queue), or the rule's cooldown on the workload still runs (the
+        fault is seen again while the fix settles; after the cooldown it is a new, linked incident that acts)."""
         assert last.closed_at is not None
         if events and max(e.observed_at for e in events) <= last.closed_at:
-            return True
+            return "evidence from before the incident closed"
         until = unit.cooldown_until(decision.rule, decision.target.key)
-        return until is not None and until > now
+        if until is None or until <= now:
+            return None
+        return (f"rule {decision.rule} already acted on {decision.target} recently; cooldown ends at "
+                f"{until.isoformat()} (in {(until - now).total_seconds():.0f}s)")
 
     def _open(self, unit: Unit, batch: _Batch, on_target: list[Active], decision: Decision, fp: str,
               now: datetime) -> tuple[Active, int]:
@@ -162,19 +167,22 @@ class Admitter:
         return active, flaps
 
     def _join(self, unit: Unit, other: Active, decision: Decision, events: list[Event], now: datetime, *,
-              echo: bool = False) -> None:
-        """Fold a decision into the workload's incident: recorded (refused, `joined_incident`), its events and a
-        note on the timeline, and no second remediation. `echo`: the same rule matched again while its closed
-        incident cools down (see `_cooling`)."""
+              echo: str | None = None) -> None:
+        """Fold a decision into the workload's incident: recorded as refused, its events and a note on the
+        timeline, and no second remediation. Another rule's decision is `joined_incident`; an `echo` of the same
+        rule's closed incident (see `_echo`) is `cooldown` when its cooldown runs."""
+        reason = "cooldown" if echo and "cooldown ends at" in echo else "joined_incident"
+        detail = f"{echo}; joined incident {other.id}" if echo else f"joined incident {other.id} ({other.rule})"
         unit.record(decision, NewVerdict(
-            decision_id=decision.id, actor="tagent", rule=decision.rule, rules_version=decision.rules_version,
-            target_key=decision.target.key, namespace=decision.target.namespace, action=None, allowed=False,
-            reason="joined_incident", detail=f"joined incident {other.id} ({other.rule})", mode="refused", at=now))
+            decision_id=decision.id, actor=f"rule:{decision.rule}" if echo else "tagent", rule=decision.rule,
+            rules_version=decision.rules_version, target_key=decision.target.key,
+            namespace=decision.target.namespace, action=None, allowed=False, reason=reason, detail=detail,
+            mode="refused", at=now))
         self.p.book.events(unit, other.id, events)
         if echo:
-            self.p.book.note(unit, other.id, now, f"{decision.rule} matched again while this incident's fix settles "
-                             "(its cooldown runs); Tagent acts again if it still matches after the cooldown",
-                             topic="echo", rule=decision.rule, decision_id=decision.id)
+            self.p.book.note(unit, other.id, now, f"{decision.rule} matched again after this incident closed "
+                             f"({echo}); Tagent acts again if it still matches after the cooldown", topic="echo",
+                             rule=decision.rule, decision_id=decision.id)
             return
         self.p.book.note(unit, other.id, now, f"rule {decision.rule} also matched {decision.target}; it belongs to "
                          f"this incident ({other.rule}), so Tagent starts no second remediation", topic="joined",
