@@ -160,8 +160,12 @@ def test_a_delete_asks_for_the_name_through_a_modal(client: TestClient, stands: 
         assert answer.json() == {"response_action": "clear"}
 
     submit("frontent")
-    assert "type the name frontend exactly" in stands.slack.named("chat.update")[-1].args["text"]
+    assert "type the name frontend exactly" in stands.slack.named("chat.postMessage")[-1].args["text"]
+    assert stands.slack.named("chat.update") == []  # the plan keeps its buttons: the token is still good
     assert engine.kube.get_deployment("shop", "frontend").replicas >= 1  # still there
+    submit("frontend")
+    assert stands.slack.named("chat.update")[-1].args["text"].startswith("Done")
+    assert wait_for(lambda: "frontend" not in {w.ref.name for w in engine.kube.list_workloads()}, timeout=20)
 
 
 @pytest.mark.parametrize("sandbox", [{"speed": 30}], indirect=True)

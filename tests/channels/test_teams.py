@@ -145,3 +145,22 @@ def test_garbage_activities_change_nothing(client: TestClient, stands: Stands, e
     assert engine.kube.get_deployment("shop", "cart").replicas == 2
     assert [c.method for c in stands.connector.calls] == ["reply"]  # only the forged token's refusal
     assert "Unknown confirmation" in json.dumps(stands.connector.calls[0].args)
+
+
+def test_a_delete_needs_the_name_typed_into_the_card(client: TestClient, stands: Stands, engine: Engine) -> None:
+    asked = _activity(stands, "29:ops", "<at>Tagent</at> delete deployment frontend in shop")
+    _send(client, stands, asked)
+    reply = stands.connector.named("reply")[-1].args
+    card = _card(reply)
+    assert any(b.get("type") == "Input.Text" and b.get("id") == "typed_name" for b in card["body"])
+    confirm = next(s for s in _submits(card) if s["do"] == "confirm")
+    _send(client, stands, _activity(stands, "29:ops", value={"tagent": confirm, "typed_name": "frontent"},
+                                    reply_to=reply["id"]))
+    assert "type the name frontend exactly" in json.dumps(stands.connector.named("reply")[-1].args)
+    assert stands.connector.named("update") == []  # the card keeps its buttons: the token is still good
+    assert engine.kube.get_deployment("shop", "frontend").replicas == 3
+    _send(client, stands, _activity(stands, "29:ops", value={"tagent": confirm, "typed_name": "frontend"},
+                                    reply_to=reply["id"]))
+    assert "Done" in json.dumps(stands.connector.named("update")[-1].args)
+    names = wait_for(lambda: "frontend" not in {w.ref.name for w in engine.kube.list_workloads()}, timeout=20)
+    assert names

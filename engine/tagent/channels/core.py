@@ -38,6 +38,7 @@ class IncidentAction(StrEnum):
 
 NEEDS: dict[IncidentAction, Role] = {IncidentAction.ack: Role.operate, IncidentAction.approve: Role.approve,
                                      IncidentAction.deny: Role.approve, IncidentAction.fix_now: Role.approve}
+RETRYABLE = ("other_user", "wrong_name")  # refusals of one click that leave the confirmation usable
 DONE = {IncidentAction.ack: "acknowledged", IncidentAction.approve: "approved", IncidentAction.deny: "denied",
         IncidentAction.fix_now: "fixed now (playbook approved)"}
 

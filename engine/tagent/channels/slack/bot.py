@@ -23,7 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from tagent.channels.core import ChannelCore, IncidentAction, Said
+from tagent.channels.core import RETRYABLE, ChannelCore, IncidentAction, Said
 from tagent.channels.roles import Directory, Person
 from tagent.channels.slack import blocks
 from tagent.errors import ValidationError
@@ -172,8 +172,8 @@ class SlackBot:
             clicked = self.core.cancel(person, value)
         else:
             return
-        if clicked.result is None or clicked.result.reason in ("other_user",):
-            # a refusal for this person only: the message keeps its buttons for the one who may click
+        if clicked.result is None or clicked.result.reason in RETRYABLE:
+            # a refusal for this click only: the message keeps its buttons for the one who may click
             self._call(self.client.chat_postMessage, channel=channel, thread_ts=ts, text=clicked.text)
             return
         self._call(self.client.chat_update, channel=channel, ts=ts, text=clicked.text,
@@ -187,6 +187,10 @@ class SlackBot:
             log.warning("slack: a delete confirmation without its metadata or typed name was ignored")
             return
         clicked = self.core.confirm(person, str(meta.get("token", "")), str(typed or ""))
+        if clicked.result is None or clicked.result.reason in RETRYABLE:  # the plan keeps its buttons
+            self._call(self.client.chat_postMessage, channel=str(meta.get("channel", "")),
+                       thread_ts=str(meta.get("ts", "")) or None, text=clicked.text)
+            return
         self._call(self.client.chat_update, channel=str(meta.get("channel", "")), ts=str(meta.get("ts", "")),
                    text=clicked.text, blocks=blocks.outcome_blocks(str(meta.get("plan", "")), clicked.text))
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from tagent.channels.core import ChannelCore, Clicked, IncidentAction, Said
+from tagent.channels.core import RETRYABLE, ChannelCore, Clicked, IncidentAction, Said
 from tagent.channels.roles import Directory, Person
 from tagent.channels.teams import cards
 from tagent.channels.teams.connector import Connector, ConnectorError
@@ -88,7 +88,7 @@ class TeamsBot:
             clicked = self.core.cancel(person, str(data.get("token", "")))
         else:
             return
-        if clicked.result is not None and clicked.result.reason != "other_user":
+        if clicked.result is not None and clicked.result.reason not in RETRYABLE:
             self._update_or_reply(service_url, conversation, card_id,
                                   cards.message(cards.outcome_card(clicked.text), clicked.text))
         else:
