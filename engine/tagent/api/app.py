@@ -4,8 +4,8 @@
     /api/v1/...                                bearer TAGENT_API_TOKEN (the dashboard holds it server-side)
     /api/alerts/alertmanager                   bearer TAGENT_WEBHOOK_TOKEN (TAGENT_API_TOKEN when it is unset)
     /api/v1/twilio/{gather,status}/{id}        X-Twilio-Signature (checked against public_url)
-    /api/slack/{events,commands,interactions}  X-Slack-Signature (TAGENT_SLACK_SIGNING_SECRET, 5-minute window)
-    /api/teams/messages                        Bot Framework JWT (TAGENT_TEAMS_OPENID_URL's keys)
+    /api/slack/{events,commands,interactions}  X-Slack-Signature (the app's signing secret, 5-minute window)
+    /api/teams/messages                        Bot Framework JWT (the OpenID metadata's keys)
 
 Listening beyond loopback needs a token for each realm (`require_tokens`): without one the app is not built.
 Every body is size- and depth-limited before a route parses it (`tagent.api.limits`: 413, 400).
