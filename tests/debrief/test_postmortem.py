@@ -72,3 +72,17 @@ def test_every_list_of_moments_is_in_time_order() -> None:
     assert [line.split("] ")[1] for line in timeline.strip().splitlines()] == [
         "CrashLoopBackOff on payment-service-1", "BackOff again", "paged on-call", "playbook restart-workload (auto)",
         "acknowledged by ana", "restart ok", "probe failed", "resolved: workload healthy"]
+
+
+def test_postmortem_times_are_the_teams_local_time_with_its_zone() -> None:
+    """Issue 16: every post-mortem time shows local time with its zone (the escalation policy's)."""
+    from zoneinfo import ZoneInfo
+
+    md = render_postmortem(incident(), tz=ZoneInfo("Asia/Kolkata"))
+    assert "| broke | 2026-11-26 07:30:00 IST | 0 s |" in md  # 02:00 UTC is 07:30 in India
+    assert "| detected | 2026-11-26 07:30:03 IST | 3 s |" in md
+    assert "| 2026-11-26 07:30:05 IST | restart |" in md  # the step table too
+    assert "- 2026-11-26 07:30:20 IST [status] resolved: workload healthy" in md
+    assert "UTC" not in md
+    winter = render_postmortem(incident(), tz=ZoneInfo("Europe/Berlin"))
+    assert "| broke | 2026-11-26 03:00:00 CET | 0 s |" in winter

@@ -8,15 +8,20 @@ Git SHA, the evidence, and follow-ups. The LLM may add an explanation section la
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from tagent.model import Incident, IncidentStatus, TimelineEntry
 
 Redactor = Callable[[str], str]
 
 
-def _ts(at: datetime | None) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at else "n/a"
+def _stamp(at: datetime | None, tz: tzinfo = UTC) -> str:
+    """'2026-11-26 07:30:03 IST': the moment in the team's zone, with the zone's abbreviation."""
+    if at is None:
+        return "n/a"
+    local = at.astimezone(tz)
+    name = local.tzname() or "UTC"
+    return f"{local:%Y-%m-%d %H:%M:%S} {'UTC' if name in ('UTC', '+00') else name}"
 
 
 def _span(start: datetime | None, end: datetime | None) -> str:
@@ -55,7 +60,7 @@ def durations(incident: Incident) -> dict[str, float | None]:
     }
 
 
-def _steps_table(entries: list[TimelineEntry], redact: Redactor) -> list[str]:
+def _steps_table(entries: list[TimelineEntry], redact: Redactor, tz: tzinfo) -> list[str]:
     steps = [e for e in entries if e.kind == "step"]
     if not steps:
         return ["Tagent ran no playbook step for this incident."]
@@ -65,7 +70,7 @@ def _steps_table(entries: list[TimelineEntry], redact: Redactor) -> list[str]:
         cmd = redact(str(d.get("command") or "")).replace("|", "\\|")
         detail = redact(str(d.get("detail") or "")).replace("|", "\\|").replace("\n", " ")
         result = f"{d.get('status', '?')}" + (f": {detail}" if detail else "")
-        lines.append(f"| {_ts(e.at)} | {d.get('step', '')} | `{d.get('action', '')}` | {result} | "
+        lines.append(f"| {_stamp(e.at, tz)} | {d.get('step', '')} | `{d.get('action', '')}` | {result} | "
                      + (f"`{cmd}`" if cmd else "") + " |")
     return lines
 
@@ -86,8 +91,13 @@ def _follow_ups(incident: Incident) -> list[str]:
     return items or ["None found automatically."]
 
 
-def render_postmortem(incident: Incident, redact: Redactor = lambda s: s) -> str:
-    """Markdown post-mortem of one incident. `redact` masks secrets in every free-text field."""
+def render_postmortem(incident: Incident, redact: Redactor = lambda s: s, *, tz: tzinfo = UTC) -> str:
+    """Markdown post-mortem of one incident. `redact` masks secrets in every free-text field; every time is
+    shown in `tz` with its zone (the team's: tagent.debrief.localtime.team_timezone; UTC by default)."""
+
+    def _ts(at: datetime | None) -> str:
+        return _stamp(at, tz)
+
     tl = sorted(incident.timeline, key=lambda e: e.at)
     start = broke_at(incident)
     d = durations(incident)
@@ -124,7 +134,7 @@ def render_postmortem(incident: Incident, redact: Redactor = lambda s: s) -> str
         "",
         "## What Tagent did",
         "",
-        *_steps_table(tl, redact),
+        *_steps_table(tl, redact, tz),
         "",
     ]
     people = [e for e in tl if e.kind in ("notification", "call", "ack", "approval")]
