@@ -60,8 +60,7 @@ def test_every_command_has_a_section_and_every_section_a_command() -> None:
 def test_each_section_lists_exactly_its_options(path: str) -> None:
     cmd = commands()[path]
     section = documented_sections()[path]
-    if getattr(cmd, "commands", None):  # a group: its subcommands carry the options
-        assert not options(cmd), f"{path} has options of its own"
+    if getattr(cmd, "commands", None) and not options(cmd):  # a plain group: its subcommands carry the options
         return
     assert documented_options(section) == options(cmd)
     # every argument appears in the usage line, upper case (RULE_FILE, PATHS...)
