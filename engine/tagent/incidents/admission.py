@@ -235,8 +235,9 @@ class Admitter:
             return
         self.start(unit, incident_id, decision, events, ruleset, now, dry_run=verdict.mode == VerdictMode.dry_run,
                    out=out)
-        unit.outbox(incident_id, "notify", {"did": f"started playbook {decision.playbook}", "first": created}, now,
-                    key=opened if created else None)
+        if created:  # acting again on a known incident: its outcome (resolved, failed) is what people hear next
+            unit.outbox(incident_id, "notify", {"did": f"started playbook {decision.playbook}", "first": True}, now,
+                        key=opened)
 
     def ask(self, unit: Unit, incident_id: str, decision: Decision, events: list[Event], now: datetime) -> None:
         approval_id = unit.request_approval(
