@@ -2,8 +2,10 @@
 
 A period word becomes a concrete time range in the operator's timezone ("last night" is 20:00 yesterday
 to 08:00 today, never later than now), then the store is asked for the incidents opened in it. Each one is
-told in a line (when, severity, rule, target, outcome and how long it took) with its post-mortem's title
-and summary line when one was written, so the answer stands on its own in a chat window.
+told in a line (when, in local time with its zone; severity, rule, target, outcome and how long it took)
+with its post-mortem's title and summary line when one was written, so the answer stands on its own in a
+chat window. A message naming an incident id, or asking why a named workload failed, gets that one incident
+explained (tagent.chat.incident).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
+from tagent.chat import incident as one
 from tagent.chat.answers import Answer
 from tagent.chat.intent import ChatIntent
-from tagent.debrief.localtime import window
+from tagent.debrief.localtime import stamp, window
 from tagent.model import Incident
 from tagent.model.duration import parse_duration
 from tagent.store import Store
@@ -75,6 +78,17 @@ def _summary_line(markdown: str) -> str:
 def explain(store: Store, intent: ChatIntent, now: datetime, tz: tzinfo) -> Answer:
     period = period_range(intent.params.period, now, tz)
     target = intent.target
+    named = target is not None and bool(target.name)
+    wanted = one.named_id(intent.text)  # "explain incident 3f9a2b7c1d4e5f60": that incident
+    if wanted is not None:
+        if (found_one := one.find_by_id(store, wanted)) is not None:
+            return one.explain_one(store, found_one, now, tz)
+        if not named:
+            return one.not_found(wanted)
+    if named and target is not None and one.asks_why(intent.text):  # "why did X crash?": X's latest incident
+        since = period.start if intent.params.period else None
+        if (latest := one.latest_on(store, target.namespace, target.name, since, period.end)) is not None:
+            return one.explain_one(store, latest, now, tz)
     found = [i for i in store.incidents.list(since=period.start, limit=500) if i.opened_at < period.end
              and (target is None or not target.name
                   or (i.target.namespace, i.target.name) == (target.namespace, target.name))]
@@ -87,7 +101,7 @@ def explain(store: Store, intent: ChatIntent, now: datetime, tz: tzinfo) -> Answ
     lines, data = [], []
     for incident in found[:MAX_INCIDENTS]:
         pm = store.postmortems.get(incident.id)
-        line = (f"- {incident.opened_at.astimezone(tz).strftime('%H:%M')} {incident.severity.value} "
+        line = (f"- {stamp(incident.opened_at, tz)} {incident.severity.value} "
                 f"{incident.rule} on {incident.target.namespace}/{incident.target.name}: "
                 f"{incident.status.value}{_took(incident)}")
         if pm is not None:
@@ -97,7 +111,7 @@ def explain(store: Store, intent: ChatIntent, now: datetime, tz: tzinfo) -> Answ
         lines.append(line)
         data.append({"id": incident.id, "rule": incident.rule, "target": incident.target.key,
                      "severity": incident.severity.value, "status": incident.status.value,
-                     "opened_at": incident.opened_at.isoformat(),
+                     "opened_at": incident.opened_at.isoformat(), "opened_local": stamp(incident.opened_at, tz),
                      "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
                      "postmortem": pm.title if pm is not None else None})
     more = f"\n({len(found) - MAX_INCIDENTS} more not shown)" if len(found) > MAX_INCIDENTS else ""
