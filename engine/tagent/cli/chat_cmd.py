@@ -91,6 +91,7 @@ def chat(
     from tagent.chat.reply import ReplyStatus
     from tagent.chat.service import ChatService
     from tagent.clients.kubernetes import KubeClient
+    from tagent.debrief.localtime import timezone_of_rules
     from tagent.settings import load_settings
     from tagent.store import Store
 
@@ -104,7 +105,9 @@ def chat(
     except (TagentError, OSError) as exc:
         fail(str(exc))
     try:
-        service = ChatService.from_settings(settings, kube=kube, store=store)
+        # "last night" and every time in an answer are the team's (the escalation policy's zone)
+        service = ChatService.from_settings(settings, kube=kube, store=store,
+                                            timezone=timezone_of_rules(settings.rules))
         reply = service.ask(text, who)
         if reply.status is ReplyStatus.error:
             fail(reply.answer)
