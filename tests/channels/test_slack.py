@@ -236,3 +236,18 @@ def test_signed_garbage_is_refused_in_one_line_and_changes_nothing(
     texts = [c.args.get("text", "") for c in stands.slack.calls]
     assert any("No incident no-such-incident" in t for t in texts)
     assert any("Unknown confirmation" in t for t in texts)
+
+
+def test_two_requests_in_one_mention_become_two_confirmations(
+        client: TestClient, stands: Stands, engine: Engine) -> None:
+    before = engine.kube.get_deployment("shop", "checkout").revision
+    post_signed(client, "/api/slack/events", event_body("U0OPS", "restart checkout and then scale cart to 3"))
+    posted = [c.args for c in stands.slack.named("chat.postMessage")]
+    assert len(posted) == 3 and posted[0]["text"].startswith("I read 2 requests")
+    restart, scale = (buttons(p["blocks"])["chat.confirm"] for p in posted[1:])
+    assert "rollout restart deployment/checkout" in json.dumps(posted[1]["blocks"])
+    assert "--replicas=3" in json.dumps(posted[2]["blocks"]) and restart != scale
+    post_signed(client, "/api/slack/interactions",
+                click_body("U0OPS", "chat.confirm", scale, {"ts": "1.000002", "text": posted[2]["text"]}))
+    assert wait_for(lambda: engine.kube.get_deployment("shop", "cart").replicas == 3)
+    assert engine.kube.get_deployment("shop", "checkout").revision == before  # only what was confirmed ran

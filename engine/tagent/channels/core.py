@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from tagent.app.engine import Engine
 from tagent.channels.roles import Person, Role
+from tagent.chat.compound import clauses
 from tagent.chat.reply import ChatReply, ChatResult, ReplyStatus
 from tagent.model import Incident
 
@@ -83,6 +84,19 @@ class ChannelCore:
                              f"({reply.intent.summary} needs the operate role). Nothing was changed.", reply=reply)
         return Said(text=reply.answer, reply=reply, token=reply.token, confirm_name=reply.confirm_name,
                     command=reply.intent.command)
+
+    def messages(self, person: Person, text: str) -> list[Said]:
+        """Like `message`, but two requests in one message come back as separate answers and confirmations
+        (after one line saying so), in the order written; each runs only when its own button is clicked."""
+        first = self.message(person, text)
+        if first.reply is None or first.reply.reason != "compound_request":
+            return [first]
+        parts = [self.message(person, clause) for clause in clauses(text)]
+        parts = [said for said in parts if said.reply is None or said.reply.status is not ReplyStatus.question]
+        if len(parts) < 2:
+            return [first]
+        return [Said(text=f"I read {len(parts)} requests; each comes below with its own answer or confirmation, "
+                          "in the order you wrote them. Nothing runs until you confirm it."), *parts]
 
     def confirm(self, person: Person, token: str, typed_name: str | None = None) -> Clicked:
         if not person.may(Role.operate):

@@ -83,10 +83,15 @@ class SlackBot:
     def _answer_event(self, event: Mapping[str, Any]) -> None:
         channel = str(event.get("channel", ""))
         person = self.directory.person(str(event["user"]), where=channel)
-        said = self._said(person, _MENTION.sub("", str(event.get("text", ""))).strip())
+        text = _MENTION.sub("", str(event.get("text", ""))).strip() or "help"
+        try:
+            answers = self.core.messages(person, text)
+        except ValidationError as exc:
+            answers = [Said(text=f"I could not take that: {exc}")]
         thread = str(event.get("thread_ts") or event.get("ts") or "") or None
-        self._call(self.client.chat_postMessage, channel=channel, thread_ts=thread, text=said.text,
-                   blocks=blocks.said_blocks(said))
+        for said in answers:  # two requests: one message (and one confirmation) each
+            self._call(self.client.chat_postMessage, channel=channel, thread_ts=thread, text=said.text,
+                       blocks=blocks.said_blocks(said))
 
     def _said(self, person: Person, text: str) -> Said:
         try:

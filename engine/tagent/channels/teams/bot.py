@@ -50,11 +50,12 @@ class TeamsBot:
             return
         text = _MENTION.sub("", str(activity.get("text", ""))).strip()
         try:
-            said = self.core.message(person, text or "help")
+            answers = self.core.messages(person, text or "help")
         except ValidationError as exc:
-            said = Said(text=f"I could not take that: {exc}")
-        self._send(self.connector.reply, service_url, conversation,
-                   cards.message(cards.said_card(said), said.text), str(activity.get("id", "")) or None)
+            answers = [Said(text=f"I could not take that: {exc}")]
+        for said in answers:  # two requests: one card (and one confirmation) each
+            self._send(self.connector.reply, service_url, conversation,
+                       cards.message(cards.said_card(said), said.text), str(activity.get("id", "")) or None)
 
     def _person(self, sender: Any) -> Person:
         if not isinstance(sender, dict):
