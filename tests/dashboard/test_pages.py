@@ -162,3 +162,31 @@ def test_chat_scales_after_confirmation(live_api: str, app_test: AppRunner, engi
     at.button(key="chat_confirm").click().run()
     assert wait_for(lambda: engine.kube.get_deployment("shop", "checkout").replicas == 3)
     assert "(done)" in _texts(at)
+
+
+def test_every_page_shows_the_teams_local_time_with_its_zone(live_api: str, app_test: AppRunner,
+                                                            engine: Engine) -> None:
+    """Issue 16: dashboard times are the escalation policy's zone (the pack's Asia/Kolkata), never bare UTC."""
+    from zoneinfo import ZoneInfo
+
+    incident = _incident(engine, WorkloadRef(namespace="shop", name="cart"), Severity.critical, "crashloop-restart")
+    local = incident.opened_at.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%d %H:%M:%S IST")
+
+    home = app_test("")
+    assert any(c.value == "Times in Asia/Kolkata (IST)" for c in home.sidebar.caption)
+
+    at = app_test("", {"incident": incident.id})  # the Incidents page with that incident
+    assert not at.exception and at.title[0].value == "Incidents"
+    assert {m.label: m.value for m in at.metric}["Opened"] == local.split(" ", 1)[1]
+    stamps = [str(v) for frame in at.dataframe for col in ("at", "opened") if col in frame.value
+              for v in frame.value[col]]
+    assert local in stamps and all(s.endswith(" IST") for s in stamps), stamps
+
+    overview = app_test("overview")
+    opened = list(overview.dataframe[0].value["opened"])
+    assert opened == [local]
+    assert "UTC" not in _texts(overview) and " IST" in _texts(overview)  # the engine's start and update times
+
+    rules = app_test("rules")
+    history = [str(v) for v in rules.dataframe[-1].value["at"]]
+    assert history and all(s.endswith(" IST") for s in history), history

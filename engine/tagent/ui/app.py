@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from tagent.ui.client import ApiClient, ApiError, ApiUnavailable
+from tagent.ui.common import team_zone, zone_label
 
 # not "pages/": Streamlit would find that directory and show its own file-based navigation for a page
 # opened by its URL (/incidents), lower-case file names and no sidebar header, instead of this one
@@ -38,6 +39,7 @@ def _status() -> None:
             st.sidebar.error("API unreachable", icon=":material/cloud_off:")
         else:
             st.sidebar.success("API connected", icon=":material/cloud_done:")
+            st.sidebar.caption(f"Times in {zone_label(team_zone(api))}")
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ database is memory-bound), CPU, restarts. Each panel names the metric of RULES.m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import plotly.graph_objects as go
@@ -47,16 +47,25 @@ def _scaled(panel: Panel, value: float) -> float:
     return value * 100 if panel.unit == "percent" else value
 
 
-def series_figure(panel: Panel, points: list[list[float]]) -> go.Figure:
-    """A compact line chart of [unix_ts, value] points, in the panel's unit."""
-    x = [datetime.fromtimestamp(ts, UTC) for ts, _ in points]
+def _local(at: datetime, tz: tzinfo) -> datetime:
+    """The wall-clock time in `tz` (Plotly draws a datetime's own fields and drops its offset)."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(tz).replace(tzinfo=None)
+
+
+def _zone_title(tz: tzinfo) -> str:
+    return f"time ({datetime.now(UTC).astimezone(tz).tzname() or 'UTC'})"
+
+
+def series_figure(panel: Panel, points: list[list[float]], tz: tzinfo = UTC) -> go.Figure:
+    """A compact line chart of [unix_ts, value] points, in the panel's unit, on the clock of `tz`."""
+    x = [_local(datetime.fromtimestamp(ts, UTC), tz) for ts, _ in points]
     y = [_scaled(panel, v) for _, v in points]
     suffix = {"percent": " %", "per_second": " /s", "seconds": " s", "count": ""}[panel.unit]
     fig = go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", line={"width": 2}, marker={"size": 4},
                                hovertemplate=f"%{{y:.3g}}{suffix}<extra></extra>"))
     fig.update_layout(title={"text": panel.title, "font": {"size": 14}}, height=230,
                       margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis={"ticksuffix": suffix, "rangemode": "tozero"},
-                      showlegend=False)
+                      xaxis={"title": {"text": _zone_title(tz), "font": {"size": 11}}}, showlegend=False)
     return fig
 
 
@@ -71,13 +80,21 @@ def health_figure(healthy: int, unhealthy: int, title: str) -> go.Figure:
 KIND_ORDER = ["event", "decision", "guard", "notification", "call", "ack", "approval", "step", "status", "note"]
 
 
-def timeline_figure(entries: list[dict[str, Any]]) -> go.Figure:
-    """One marker per timeline entry, on a lane per kind, hover shows the summary."""
+def _parsed(value: Any, tz: tzinfo) -> Any:
+    try:
+        return _local(datetime.fromisoformat(str(value).replace("Z", "+00:00")), tz)
+    except ValueError:
+        return value
+
+
+def timeline_figure(entries: list[dict[str, Any]], tz: tzinfo = UTC) -> go.Figure:
+    """One marker per timeline entry, on a lane per kind, hover shows the summary; times on the clock of `tz`."""
     kinds = [e.get("kind", "note") for e in entries]
     lanes = [k for k in KIND_ORDER if k in kinds] + sorted({k for k in kinds if k not in KIND_ORDER})
     fig = go.Figure(go.Scatter(
-        x=[e.get("at") for e in entries], y=kinds, mode="markers", marker={"size": 12},
+        x=[_parsed(e.get("at"), tz) for e in entries], y=kinds, mode="markers", marker={"size": 12},
         text=[e.get("summary", "") for e in entries], hovertemplate="%{x}<br>%{text}<extra></extra>"))
     fig.update_layout(height=60 + 40 * max(1, len(lanes)), margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      yaxis={"categoryorder": "array", "categoryarray": lanes[::-1]})
+                      yaxis={"categoryorder": "array", "categoryarray": lanes[::-1]},
+                      xaxis={"title": {"text": _zone_title(tz), "font": {"size": 11}}})
     return fig

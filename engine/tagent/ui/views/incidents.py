@@ -11,7 +11,7 @@ import streamlit as st
 
 from tagent.ui.charts import timeline_figure
 from tagent.ui.client import ApiClient, ApiError
-from tagent.ui.common import flash, ref_text, run_page, when
+from tagent.ui.common import flash, ref_text, run_page, run_zone, when
 from tagent.ui.drafts import draft_section
 
 STATUSES = ["open", "mitigating", "awaiting_ack", "resolved", "failed"]
@@ -75,7 +75,7 @@ def _detail(api: ApiClient, incident_id: str) -> None:
     cols = st.columns(4)
     cols[0].metric("Status", incident["status"])
     cols[1].metric("Severity", incident["severity"])
-    cols[2].metric("Opened", when(incident["opened_at"]).split(" ")[1])
+    cols[2].metric("Opened", when(incident["opened_at"]).split(" ", 1)[-1])  # the local time with its zone
     cols[3].metric("Acknowledged", "yes" if incident.get("acknowledged_at") else "no")
     st.caption(f"Incident `{incident['id']}` · rules version `{incident['rules_version'] or '-'}`"
                + (" · post-mortem on the Documentation page" if incident.get("has_postmortem") else ""))
@@ -83,7 +83,7 @@ def _detail(api: ApiClient, incident_id: str) -> None:
     st.markdown("#### Timeline")
     timeline = incident["timeline"]
     if timeline:
-        st.plotly_chart(timeline_figure(timeline), key="timeline")
+        st.plotly_chart(timeline_figure(timeline, run_zone()), key="timeline")
         st.dataframe(pd.DataFrame([{"at": when(e["at"]), "kind": e["kind"], "summary": e["summary"]}
                                    for e in timeline]), hide_index=True)
     left, right = st.columns(2)

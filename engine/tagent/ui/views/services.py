@@ -10,7 +10,7 @@ import streamlit as st
 
 from tagent.ui.charts import RUNTIME_LABEL, panels_for, series_figure
 from tagent.ui.client import ApiClient
-from tagent.ui.common import ref_text, run_page, when
+from tagent.ui.common import ref_text, run_page, run_zone, when
 
 SYSTEM = {"kube-system", "kube-public", "kube-node-lease"}
 
@@ -35,7 +35,7 @@ def _charts(runtime: str, metrics: dict[str, Any]) -> None:
         for col, panel in zip(cols, panels[start:start + 2], strict=False):
             points = series.get(panel.metric) or []
             if points:
-                col.plotly_chart(series_figure(panel, points), key=f"chart-{panel.metric}")
+                col.plotly_chart(series_figure(panel, points, run_zone()), key=f"chart-{panel.metric}")
             elif panel.needs_prometheus and metrics.get("source") != "prometheus":
                 col.info(f"**{panel.title}** needs Prometheus: start the engine with `--prometheus URL`.")
             else:
