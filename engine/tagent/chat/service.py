@@ -91,7 +91,7 @@ class ChatService:
 
     def _reply(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
         if intent.question_reason == "restore_replicas":  # "wake up X": the savings ledger knows its old count
-            intent = restore(self.store, intent)
+            intent = restore(self.store, intent, self.timezone() if callable(self.timezone) else self.timezone)
         cloud = terraform_intent(intent) if intent.intent in MUTATING or not intent.actionable else None
         if cloud is not None:
             return ChatReply(intent=cloud, status=ReplyStatus.not_executed, answer=not_executed_answer(cloud),

@@ -8,13 +8,17 @@ Without an open saving the question stays, saying why.
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
+
 from tagent.chat.intent import ChatIntent, ChatParams, Intent, kubectl_command, summarise
+from tagent.debrief.localtime import stamp
 from tagent.model import WorkloadRef
 from tagent.store import Store
 
 
-def restore(store: Store, intent: ChatIntent) -> ChatIntent:
-    """The wake-up as an actionable scale to the count from before the open saving, or the question why not."""
+def restore(store: Store, intent: ChatIntent, tz: tzinfo = UTC) -> ChatIntent:
+    """The wake-up as an actionable scale to the count from before the open saving, or the question why not.
+    The scale-down's time is told in `tz` (the team's zone) with its abbreviation."""
     target = intent.target
     if target is None or not target.is_workload or not target.name:
         return intent
@@ -27,9 +31,9 @@ def restore(store: Store, intent: ChatIntent) -> ChatIntent:
                                                      f"have?{now}"})
     saving = open_savings[0]
     params = ChatParams(replicas=saving.from_replicas)
+    when = f"{saving.started_at.astimezone(tz):%Y-%m-%d} {stamp(saving.started_at, tz)}"
     summary = (f"{summarise(Intent.scale, target, params, intent.current_replicas)}, back to its count from "
-               f"before it was {saving.reason or 'scaled down'} at {saving.started_at:%Y-%m-%d %H:%M} UTC "
-               "(this ends that saving)")
+               f"before it was {saving.reason or 'scaled down'} at {when} (this ends that saving)")
     return intent.model_copy(update={"question": None, "question_reason": None, "params": params,
                                      "command": kubectl_command(Intent.scale, target, params), "summary": summary,
                                      "notes": [*intent.notes, f"restored from saving {saving.id}"]})
