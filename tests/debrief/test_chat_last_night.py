@@ -52,8 +52,8 @@ def test_last_night_is_the_teams_night(engine: Engine) -> None:
     reply = engine.chat.ask("what happened last night?", "alice")
     assert [i["id"] for i in reply.data["incidents"]] == [late.id, deep.id]
     assert reply.answer.startswith("2 incidents last night (2026-12-01 20:00 IST to 2026-12-02 07:30 IST):")
-    assert "\n- 23:00 critical bad-deploy-rollback on shop/checkout: resolved" in reply.answer
-    assert "\n- 02:15 critical crashloop-restart on shop/payment-service: resolved" in reply.answer
+    assert "\n- 11:00 PM IST critical bad-deploy-rollback on shop/checkout: resolved" in reply.answer
+    assert "\n- 2:15 AM IST critical crashloop-restart on shop/payment-service: resolved" in reply.answer
     assert "cart" not in reply.answer
 
 
