@@ -23,14 +23,10 @@ REPO = Path(__file__).resolve().parents[2]
 CLOUD_RULES = ("idle-instance-stop.yaml", "asg-at-max-notify.yaml")
 
 
-def cloud_rule_files() -> list[Path]:
-    """The cloud rules: in rules/ once the rule format has the `cloud` condition, else staged in cloud-rules/."""
-    return [] if all((REPO / "rules" / n).exists() for n in CLOUD_RULES) else \
-        [REPO / "cloud-rules" / n for n in CLOUD_RULES]
-
-
 def default_pack() -> RuleSet:
-    return load_ruleset([REPO / "rules", REPO / "playbooks", *cloud_rule_files()], relative_to=REPO, promtool=None)
+    pack = load_ruleset([REPO / "rules", REPO / "playbooks"], relative_to=REPO, promtool=None)
+    assert {Path(n).stem for n in CLOUD_RULES} <= set(pack.rules), "the cloud rules belong to the default pack"
+    return pack
 
 
 def schedule_around_now(open_now: bool = True) -> Schedule:

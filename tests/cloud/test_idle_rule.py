@@ -9,14 +9,11 @@ from pathlib import Path
 import pytest
 
 from tagent.model import Event, StepStatus
-from tagent.model.policy import Condition
 from tagent.playbooks.runner import RunStatus
 from tagent.sources.cloud import PROTECTED_LABEL, SCHEDULE_LABEL, CloudSource, cloud_queries
 from tests.cloud.motoserver import REGION, MotoAws
 from tests.cloud.pack import decide, default_pack, run_decision, schedule_around_now, wired
 
-pytestmark = pytest.mark.skipif("cloud" not in Condition.model_fields,
-                                reason="the rule format has no `cloud` condition yet (tagent.model.policy)")
 HOUR = [2.0, 1.5, 3.0, 2.2, 1.0, 2.5, 4.0, 1.2, 2.0, 3.1, 2.4, 1.9]  # 5-minute averages, all below 5 %
 
 

@@ -21,6 +21,8 @@ import botocore.exceptions
 
 from tagent.errors import PermanentError, TransientError
 
+Session = boto3.session.Session  # for callers' annotations: only this module imports boto3
+
 T = TypeVar("T")
 _THROTTLING = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
                "RequestThrottled", "ServiceUnavailable", "InternalError", "InternalFailure", "Unavailable"}

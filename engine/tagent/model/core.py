@@ -52,6 +52,7 @@ class EventSource(StrEnum):
     logs = "logs"
     alert = "alert"
     chat = "chat"
+    cloud = "cloud"
 
 
 class WorkloadRef(BaseModel):

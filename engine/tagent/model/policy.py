@@ -87,6 +87,18 @@ class AlertCond(_Strict):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
+class CloudCond(_Strict):
+    """A cloud metric of an instance or Auto Scaling group over a window (CloudWatch for AWS)."""
+
+    provider: Literal["aws"] = "aws"
+    resource: Literal["instance", "group"]
+    metric: str = Field(default="CPUUtilization", pattern=r"^[A-Za-z0-9_.:/-]{1,255}$")
+    statistic: Literal["average", "maximum"] = "average"
+    op: Op
+    value: float
+    over: Duration = Field(default=3600.0, ge=300, le=14 * 86400)
+
+
 class Condition(_Strict):
     """Exactly one of the keys below."""
 
@@ -95,19 +107,20 @@ class Condition(_Strict):
     prometheus: PrometheusCond | None = None
     logs: LogsCond | None = None
     alert: AlertCond | None = None
+    cloud: CloudCond | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Condition:
-        set_keys = [k for k in ("kubernetes", "metrics", "prometheus", "logs", "alert")
+        set_keys = [k for k in ("kubernetes", "metrics", "prometheus", "logs", "alert", "cloud")
                     if getattr(self, k) is not None]
         if len(set_keys) != 1:
-            raise ValueError("a condition needs exactly one of kubernetes, metrics, prometheus, logs, alert;"
+            raise ValueError("a condition needs exactly one of kubernetes, metrics, prometheus, logs, alert, cloud;"
                              f" got {', '.join(set_keys) or 'none'}")
         return self
 
     @property
     def key(self) -> str:
-        for k in ("kubernetes", "metrics", "prometheus", "logs", "alert"):
+        for k in ("kubernetes", "metrics", "prometheus", "logs", "alert", "cloud"):
             if getattr(self, k) is not None:
                 return k
         raise AssertionError("unreachable")
@@ -121,13 +134,13 @@ class When(Condition):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> When:
-        singles = [k for k in ("kubernetes", "metrics", "prometheus", "logs", "alert")
+        singles = [k for k in ("kubernetes", "metrics", "prometheus", "logs", "alert", "cloud")
                    if getattr(self, k) is not None]
         if self.all is not None:
             if singles:
                 raise ValueError(f"use either `all` or a single condition, not both (found {singles[0]})")
         elif len(singles) != 1:
-            raise ValueError("`when` needs exactly one of kubernetes, metrics, prometheus, logs, alert, all;"
+            raise ValueError("`when` needs exactly one of kubernetes, metrics, prometheus, logs, alert, cloud, all;"
                              f" got {', '.join(singles) or 'none'}")
         if self.within is not None and self.all is None:
             raise ValueError("`within` only applies to `all`")

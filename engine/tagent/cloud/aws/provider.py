@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
-
-from tagent.clients.aws import AwsClient, Group, Instance
+from tagent.clients.aws import AwsClient, Group, Instance, Session
 from tagent.cloud.base import Server, ServerGroup, Usage
 from tagent.cloud.settings import AwsSettings
 from tagent.errors import ConfigError, PermanentError
@@ -28,7 +26,7 @@ def cli_endpoint(endpoint_url: str | None) -> str:
 class AwsCloud:
     name = "aws"
 
-    def __init__(self, settings: AwsSettings, *, session: boto3.session.Session | None = None,
+    def __init__(self, settings: AwsSettings, *, session: Session | None = None,
                  timeout: float = 20.0) -> None:
         if not settings.regions:
             raise ConfigError("AWS is not configured: set TAGENT_AWS_REGIONS (for example eu-west-1)")
