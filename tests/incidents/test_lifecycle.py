@@ -3,12 +3,16 @@ refusals, the state machine and the typed timeline."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import pytest
 
 from tagent.errors import ValidationError
 from tagent.incidents.states import check, may
 from tagent.model import Decision, Event, EventSource, IncidentStatus, Mode, Severity, TimelineEntry, WorkloadRef
 from tagent.model.timeline import EventData, NoteData, OtherData, StepData
+from tagent.playbooks import rule_context, snapshot_of
 from tagent.store import RunStatus
 from tests.escalation.conftest import Flow
 from tests.escalation.test_flow import PAYMENT, crashloop
@@ -95,3 +99,24 @@ def test_timeline_rows_of_every_age_parse() -> None:
     assert isinstance(broken.typed(), OtherData) and broken.typed().data() == {"status": "ok"}
     future = TimelineEntry(kind="forecast", summary="?", data={"x": 1})
     assert isinstance(future.typed(), OtherData) and future.typed().kind == "forecast"
+
+
+def test_a_run_whose_owner_stopped_beating_is_taken_over_at_start_and_a_live_one_is_not(flow: Flow) -> None:
+    decision, event = crashloop(flow)
+    spec = flow.ruleset.playbooks["restart-workload"].spec
+    params = snapshot_of(spec, origin=decision, target=PAYMENT, event=event, rule=rule_context("crashloop-restart"))
+    runs = flow.env.store.runs
+    old = flow.clock.now - timedelta(seconds=120)  # four times the 30 s after which a heartbeat counts as gone
+    gone = runs.create("restart-workload", PAYMENT, at=old, run_id="run-of-a-dead-engine", params=params,
+                       owner="dead-engine")
+    alive = runs.create("restart-workload", CART, at=flow.clock.now, run_id="run-of-a-live-engine",
+                        params=params, owner="live-engine")
+    started = time.monotonic()
+    assert set(flow.manager.resume()) == {gone.id}  # at start, at once: not after another minute
+    assert flow.manager.drain(30)
+    taken = runs.get(gone.id)
+    assert taken is not None and taken.status == RunStatus.succeeded and taken.owner == flow.manager.supervisor.owner
+    assert time.monotonic() - started < 30
+    still = runs.get(alive.id)
+    assert still is not None and still.status == RunStatus.running and still.owner == "live-engine"
+    assert flow.manager.tick(flow.clock.now).runs_continued == 0  # its owner beats: nobody takes it
