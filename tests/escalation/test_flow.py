@@ -74,6 +74,8 @@ def test_auto_mode_crash_loop_is_restarted_resolved_and_written_up(flow: Flow) -
     pm = flow.manager.store.postmortems.get(incident.id)
     assert pm is not None and "kubectl rollout restart" in pm.markdown and "c0ffee1" in pm.markdown
     assert "| resolved |" in pm.markdown and "n/a" not in pm.markdown.split("| resolved |")[1].split("\n")[0]
+    # times in the team's zone (the default pack's escalation policy: Asia/Kolkata), not UTC
+    assert " IST" in pm.markdown and " UTC" not in pm.markdown, pm.markdown
 
 
 def test_night_mode_no_ack_means_tagent_fixes_it(flow: Flow) -> None:

@@ -54,12 +54,15 @@ class MemoryRecorder:
 
     activations: list[tuple[str, str, datetime]] = field(default_factory=list)
     rejections: list[tuple[str, str, Sequence[str], datetime]] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
 
     def record_activation(self, version: str, author: str, at: datetime) -> None:
         self.activations.append((version, author, at))
 
-    def record_rejection(self, version: str, author: str, problems: Sequence[str], at: datetime) -> None:
+    def record_rejection(self, version: str, author: str, problems: Sequence[str], at: datetime,
+                         message: str = "") -> None:
         self.rejections.append((version, author, list(problems), at))
+        self.messages.append(message)
 
     def last_activated(self) -> str | None:
         return self.activations[-1][0] if self.activations else None

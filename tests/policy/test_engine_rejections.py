@@ -34,6 +34,7 @@ def test_a_rejected_version_is_logged_once_and_served_whole(api: TestClient, eng
     rejected = api.get("/api/v1/rules").json()["last_rejected"]
     assert rejected is not None
     assert [p.split(": ")[0] for p in rejected["problems"]] == ["rules/broken.yaml:5", "rules/broken.yaml:7"]
+    assert rejected["message"].startswith("2 problems"), rejected  # was empty: the API tells why in one line
     logged = [r.getMessage() for r in caplog.records if rejected["sha"][:12] in r.getMessage()]
     assert logged, caplog.text
     assert len(logged) == len(set(logged)) <= 2, logged  # once (the source; the engine may echo it once)

@@ -40,14 +40,6 @@ def get_chat(request: Request) -> ChatBackend:
     return cast(ChatBackend, chat)
 
 
-def manager_call(engine: Engine, name: str) -> Any:
-    """The incident manager's `name` method (acknowledge, approve, deny, fix_now), or None when the engine
-    runs without one (or an older one that lacks it)."""
-    handler = engine.handler
-    method = getattr(handler, name, None) if handler is not None else None
-    return method if callable(method) else None
-
-
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ChatDep = Annotated[ChatBackend, Depends(get_chat)]

@@ -17,9 +17,10 @@ class StoreVersionRecorder:
     def record_activation(self, version: str, author: str, at: datetime) -> None:
         self.store.rules.record(version, RuleVersionStatus.active, at=at, author=author, source=self.source)
 
-    def record_rejection(self, version: str, author: str, problems: Sequence[str], at: datetime) -> None:
+    def record_rejection(self, version: str, author: str, problems: Sequence[str], at: datetime,
+                         message: str = "") -> None:
         self.store.rules.record(version, RuleVersionStatus.rejected, at=at, author=author, source=self.source,
-                                problems=problems)
+                                problems=problems, message=message)
 
     def last_activated(self) -> str | None:
         active = self.store.rules.active()

@@ -13,7 +13,8 @@ from tagent.errors import TagentError
 
 def run(
     kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="kubeconfig (default: in-cluster config)"),
-    rules: str | None = typer.Option(None, "--rules", help="rules directory or Git URL (default: rules)"),
+    rules: str | None = typer.Option(None, "--rules", help="a directory holding rules/ and playbooks/, or a Git URL"
+                                     " (default: TAGENT_RULES, else .)"),
     db: str | None = typer.Option(None, "--db", help="database URL (default: SQLite in the data dir)"),
     prometheus: str | None = typer.Option(None, "--prometheus", help="Prometheus base URL"),
     loki: str | None = typer.Option(None, "--loki", help="Loki base URL"),

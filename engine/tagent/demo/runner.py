@@ -31,7 +31,7 @@ from tagent.settings import Settings
 from tagent.ui import launch
 
 log = logging.getLogger("tagent.demo")
-DONE = (IncidentStatus.resolved, IncidentStatus.failed)
+DONE = tuple(s for s in IncidentStatus if s.closed)  # resolved, failed, superseded
 
 
 def free_port() -> int:

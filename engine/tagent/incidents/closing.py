@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from tagent.debrief.explained import append_explanation
 from tagent.debrief.postmortem import render_postmortem
@@ -68,9 +68,11 @@ class Closing:
 
 
 class Postmortems:
-    def __init__(self, store: Store, *, mask: Callable[[str], str], llm: LLMClient | None = None) -> None:
+    def __init__(self, store: Store, *, mask: Callable[[str], str], llm: LLMClient | None = None,
+                 timezone: Callable[[], tzinfo] = lambda: UTC) -> None:
         self.store, self.llm = store, llm
         self.mask = mask
+        self.timezone = timezone  # the team's zone (the escalation policy's), asked at each writing
         self._explained: dict[str, Explanation] = {}  # one LLM call per incident, however often it is rewritten
 
     def write(self, incident: Incident, at: datetime) -> PostmortemRecord:
@@ -80,6 +82,6 @@ class Postmortems:
             if len(self._explained) > 1000:
                 self._explained.pop(next(iter(self._explained)))
             self._explained[incident.id] = explanation
-        markdown = append_explanation(render_postmortem(incident, self.mask), explanation)
+        markdown = append_explanation(render_postmortem(incident, self.mask, tz=self.timezone()), explanation)
         title = f"{incident.rule} on {incident.target} ({incident.status.value})"
         return self.store.postmortems.save(incident.id, markdown, at=at, title=title)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tagent.actions import Registry
+from tagent.debrief.localtime import team_timezone
 from tagent.errors import ValidationError
 from tagent.escalation import Escalation
 from tagent.guard import Guard
@@ -161,4 +162,5 @@ def incident_service(store: Store, guard: Guard, registry: Registry, rules: Call
                   workloads=workloads or store.inventory.get_many, knobs=knobs or Knobs())
     runner = PlaybookRunner(store, registry, clock=clock, owner=owner, stale_after=stale_after)
     return IncidentService(parts, Supervisor(parts, runner, executor=executor), escalation,
-                           Postmortems(store, mask=mask, llm=llm), on_open=on_open)
+                           Postmortems(store, mask=mask, llm=llm, timezone=lambda: team_timezone(rules())),
+                           on_open=on_open)

@@ -38,7 +38,10 @@ class VersionRecorder(Protocol):
 
     def record_activation(self, version: str, author: str, at: datetime) -> None: ...
 
-    def record_rejection(self, version: str, author: str, problems: Sequence[str], at: datetime) -> None: ...
+    def record_rejection(self, version: str, author: str, problems: Sequence[str], at: datetime,
+                         message: str = "") -> None:
+        """`message` sums the rejection up for people (count of problems, commit subject)."""
+        ...
 
     def last_activated(self) -> str | None:
         """The version activated most recently (any run), so a restart after a bad push can fall back to it."""
@@ -259,8 +262,8 @@ class RulesSource:
         validation = self._validate(root)
         if validation.ruleset is None or refused:
             problems = (*refused, *(str(p) for p in validation.problems))
-            self._recorder.record_rejection(version, author, problems, self._clock())
             message = rejection_message(problems, subject)
+            self._recorder.record_rejection(version, author, problems, self._clock(), message=message)
             self._rejected = PollResult(PollStatus.rejected, version, author, problems, retry_in=delay,
                                         message=message)
             active = self._active.version.version if self._active else "none"

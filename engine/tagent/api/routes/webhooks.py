@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
-from tagent.api.deps import EngineDep, SettingsDep, manager_call
+from tagent.api.deps import EngineDep, SettingsDep
 from tagent.app.engine import Engine
 from tagent.errors import ValidationError
 from tagent.model import TimelineEntry
@@ -82,20 +82,19 @@ def _known(engine: Engine, incident_id: str) -> None:
 
 def _act(engine: Engine, incident_id: str, intent: CallIntent, who: str) -> CallIntent:
     """Do what the key asks; returns what was done (`unknown` when 2 finds nothing waiting to run)."""
+    incidents = engine.incidents
     if intent is CallIntent.ack:
-        method = manager_call(engine, "acknowledge")
-        if method is not None:
-            method(incident_id, by=who)
+        if incidents is not None:
+            incidents.acknowledge(incident_id, by=who)
         else:
             engine.store.incidents.acknowledge(incident_id, by=who, at=engine.clock())
         return intent
-    method = manager_call(engine, "fix_now") or manager_call(engine, "approve")
-    if method is None:
+    if incidents is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             "fixing now needs the incident manager, and this engine runs without one")
-    if manager_call(engine, "fix_now") is None and not engine.store.approvals.pending(incident_id=incident_id):
+    if not engine.store.approvals.pending(incident_id=incident_id):
         return CallIntent.unknown  # nothing waits for approval: the key does nothing
-    method(incident_id, by=who)
+    incidents.approve(incident_id, by=who)
     return intent
 
 

@@ -16,7 +16,7 @@ from tagent.ui.drafts import draft_section
 
 STATUSES = ["open", "mitigating", "awaiting_ack", "resolved", "failed"]
 SEVERITIES = ["critical", "warning", "info"]
-CLOSED = {"resolved", "failed"}
+CLOSED = {"resolved", "failed", "superseded"}
 
 
 def _act(label: str, call: Any, *args: Any) -> None:
