@@ -99,6 +99,46 @@ class Settings(BaseSettings):
     incident_settle: float = Field(default=900.0, ge=0)  # another rule's decision joins a workload's incident
     digest_after: int = Field(default=5, ge=1)  # pages sent one by one in a storm; the rest go in one digest
 
+    # AWS (docs/cloud.md; tagent.cloud.settings.AwsSettings.from_settings reads the aws_ fields; off while
+    # aws_regions is empty). Credentials are never settings: boto3's standard chain finds them.
+    aws_regions: str = ""  # comma-separated: TAGENT_AWS_REGIONS=eu-west-1,us-east-1
+    aws_endpoint_url: str | None = None  # another endpoint (LocalStack, moto)
+    aws_prices: dict[str, float] = Field(default_factory=dict)  # instance type -> hourly price (over the defaults)
+    aws_currency: str = "USD"
+    aws_idle_schedule: dict[str, Any] | None = None  # {"from": "19:00", "to": "07:00", "days": [...], "timezone"}
+    aws_protected_regions: str = ""  # comma-separated
+    aws_protected_accounts: str = ""  # comma-separated
+    aws_terraform: dict[str, dict[str, str]] = Field(default_factory=dict)  # group -> repo_url, forge_repo, ...
+
+    # Slack and Teams (docs/chatops.md; tagent.channels.settings.ChannelSettings.from_settings reads them)
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # xapp-...: Socket Mode (no ingress needed)
+    slack_api_url: str = "https://slack.com/api/"
+    slack_users: dict[str, str] = Field(default_factory=dict)  # Slack id or email -> "user:role"
+    slack_read_only_channels: list[str] = Field(default_factory=list)
+    slack_incident_channel: str | None = None  # where new incidents are posted with their buttons
+    teams_app_id: str | None = None
+    teams_app_password: SecretStr | None = None
+    teams_openid_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    teams_token_url: str = "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"  # noqa: S105
+    teams_users: dict[str, str] = Field(default_factory=dict)  # AAD/Teams id -> "user:role"
+    teams_incident_service_url: str | None = None
+    teams_incident_conversation: str | None = None
+    api_users: dict[str, SecretStr] = Field(default_factory=dict)  # personal API tokens: user -> token
+
+    # debrief video (tagent.debrief.video.make_provider)
+    debrief_video: str = "local"  # local, d-id or heygen
+    debrief_voice: str = "en-us"  # the local avatar's espeak voice
+    did_api_key: SecretStr | None = None
+    did_source_url: str = ""
+    did_voice: str = "en-US-JennyNeural"
+    did_url: str | None = None  # default: D-ID's API
+    heygen_api_key: SecretStr | None = None
+    heygen_avatar_id: str = ""
+    heygen_voice_id: str = ""
+    heygen_url: str | None = None  # default: HeyGen's API
+
     @classmethod
     def settings_customise_sources(
         cls,

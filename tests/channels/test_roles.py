@@ -7,13 +7,14 @@ import pytest
 from tagent.channels.roles import Directory, Role
 from tagent.channels.settings import ChannelSettings
 from tagent.errors import ConfigError
+from tagent.settings import Settings
 
 
 def test_settings_read_the_maps_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TAGENT_SLACK_USERS", '{"U1": "asha:operate", "bob@example.com": "bob:approve"}')
     monkeypatch.setenv("TAGENT_SLACK_READ_ONLY_CHANNELS", '["C0READ"]')
     monkeypatch.setenv("TAGENT_SLACK_SIGNING_SECRET", "s3cret")
-    settings = ChannelSettings()
+    settings = ChannelSettings.from_settings(Settings())  # Settings is the one reader of the environment
     assert settings.slack_users["U1"] == "asha:operate"
     assert "s3cret" not in repr(settings)  # secrets stay masked
     directory = Directory("slack", settings.slack_users, settings.slack_read_only_channels)
@@ -29,3 +30,9 @@ def test_settings_read_the_maps_from_the_environment(monkeypatch: pytest.MonkeyP
 def test_a_bad_grant_is_one_line_at_start(grant: str) -> None:
     with pytest.raises(ConfigError, match="expected 'user:role'"):
         ChannelSettings(teams_users={"29:x": grant})
+
+
+def test_channel_settings_never_read_the_environment_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAGENT_SLACK_INCIDENT_CHANNEL", "C0ENV")
+    assert ChannelSettings().slack_incident_channel is None
+    assert ChannelSettings.from_settings(Settings()).slack_incident_channel == "C0ENV"

@@ -14,6 +14,7 @@ from tagent.debrief.video.local import LocalVideo
 from tagent.debrief.video.speech import synthesize
 from tagent.debrief.video.visemes import Viseme, blinks, track, viseme
 from tagent.errors import ConfigError, ValidationError
+from tagent.settings import Settings
 
 TEXT = "Good morning. Last night at 2:15 AM IST, payment-service started crash looping. Tagent restarted it."
 
@@ -75,11 +76,11 @@ def test_bad_requests_fail_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no voice"):
         LocalVideo(voice="xx-nowhere").render(TEXT, tmp_path / "x.mp4")
     with pytest.raises(ValidationError, match="unknown video provider 'sora'"):
-        make_provider("sora", {})
+        make_provider("sora", Settings())
     with pytest.raises(ConfigError, match="d-id: no API key"):
-        make_provider("d-id", {})
+        make_provider("d-id", Settings())
     with pytest.raises(ConfigError, match="heygen: an avatar id"):
-        make_provider("heygen", {"TAGENT_HEYGEN_API_KEY": "k"})
+        make_provider("heygen", Settings(heygen_api_key="k"))
 
 
 def test_the_cache_renders_each_text_once_per_provider(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from tagent.debrief.video.heygen import HeyGenVideo
 from tagent.debrief.video.local import LocalVideo
 from tagent.debrief.video.remote import Limits
 from tagent.errors import ExternalError
+from tagent.settings import Settings
 from tests.debrief import standins
 from tests.serving import serve
 
@@ -108,10 +109,10 @@ def test_timeouts(standin: Callable, make: Maker, mp4: bytes, tmp_path: Path) ->
     assert len(slow.seen) == 2
 
 
-def test_providers_from_the_environment(mp4: bytes, tmp_path: Path) -> None:
+def test_providers_from_the_settings(mp4: bytes, tmp_path: Path) -> None:
     b = standins.Behaviour(video=mp4, polls_before_done=0)
     with serve(standins.did(b)) as url:
-        provider = make_provider("d-id", {"TAGENT_DID_API_KEY": "test-key", "TAGENT_DID_URL": url,
-                                          "TAGENT_DID_SOURCE_URL": "https://example.test/face.png"})
+        settings = Settings(did_api_key="test-key", did_url=url, did_source_url="https://example.test/face.png")
+        provider = make_provider("d-id", settings)
         assert provider.render(TEXT, tmp_path / "env.mp4").provider == "d-id"
     assert "test-key" not in provider.fingerprint

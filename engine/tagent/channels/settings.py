@@ -1,4 +1,5 @@
-"""The channels' settings, one pydantic model (env prefix TAGENT_), to be embedded in `tagent.settings.Settings`.
+"""The channels' settings: one plain model built from the application settings (`ChannelSettings.from_settings`;
+`tagent.settings.Settings` carries the fields flat and is the only reader of the environment):
 
     TAGENT_SLACK_SIGNING_SECRET, TAGENT_SLACK_BOT_TOKEN, TAGENT_SLACK_API_URL (default https://slack.com/api/)
     TAGENT_SLACK_APP_TOKEN (xapp-...: Socket Mode instead of the HTTP routes, for clusters without ingress)
@@ -13,8 +14,9 @@ A user that is not mapped may read and nothing else.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from tagent.channels.roles import parse_grant
 
@@ -22,8 +24,8 @@ BOT_FRAMEWORK_OPENID = "https://login.botframework.com/v1/.well-known/openidconf
 BOT_FRAMEWORK_LOGIN = "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
 
 
-class ChannelSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TAGENT_", extra="ignore")
+class ChannelSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
@@ -47,3 +49,9 @@ class ChannelSettings(BaseSettings):
         for key, grant in value.items():
             parse_grant(key, grant)  # a bad role is a one-line error at start, not a refusal at 2 AM
         return value
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ChannelSettings:
+        """The `slack_*` and `teams_*` fields of the application settings (absent ones keep their defaults)."""
+        return cls(**{name: getattr(settings, name) for name in cls.model_fields
+                      if getattr(settings, name, None) is not None})

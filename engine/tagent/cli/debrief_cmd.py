@@ -35,6 +35,7 @@ def _service(db: str | None, data_dir: Path | None, timezone: str | None,
     from tagent.debrief.localtime import timezone_of_rules, zone
     from tagent.debrief.narrative import llm_reword
     from tagent.debrief.service import DebriefService
+    from tagent.debrief.video import make_provider
     from tagent.llm.client import LLMClient
     from tagent.model import utcnow
     from tagent.settings import load_settings
@@ -50,7 +51,8 @@ def _service(db: str | None, data_dir: Path | None, timezone: str | None,
     except TagentError as exc:
         fail(str(exc), 2 if "zone" in str(exc) or "--rephrase" in str(exc) else 1)
     service = DebriefService(store, utcnow, tz, settings.data_dir / "debrief",
-                             reword=llm_reword(client) if client is not None else None)
+                             reword=llm_reword(client) if client is not None else None,
+                             providers=lambda name: make_provider(name, settings))
     try:
         yield service
     finally:

@@ -23,6 +23,7 @@ from tagent.app.engine import Engine
 from tagent.debrief.localtime import team_timezone
 from tagent.debrief.narrative import llm_reword
 from tagent.debrief.service import DebriefService
+from tagent.debrief.video import make_provider
 from tagent.errors import ConfigError, ValidationError
 from tagent.llm.client import LLMClient
 from tagent.model.duration import parse_duration
@@ -41,7 +42,8 @@ def debrief_service(request: Request) -> DebriefService:
             client = LLMClient.from_settings(settings)
             state.debrief = DebriefService(engine.store, engine.clock, lambda: team_timezone(engine.ruleset),
                                            settings.data_dir / "debrief",
-                                           reword=llm_reword(client) if client is not None else None)
+                                           reword=llm_reword(client) if client is not None else None,
+                                           providers=lambda name: make_provider(name, settings))
         return state.debrief
 
 
