@@ -15,9 +15,12 @@ from tagent.app.drafting import Drafting, DraftsUnavailable
 from tagent.app.engine import ActiveRules, Clock, Engine, EngineParts
 from tagent.app.recorder import StoreVersionRecorder
 from tagent.app.sources import Have, Intake, build_sources
+from tagent.chat.servers import ServerChat
 from tagent.chat.service import ChatService
 from tagent.clients.kubernetes import KubeClient
 from tagent.clients.prometheus import PrometheusClient
+from tagent.cloud.aws import AwsCloud
+from tagent.cloud.terraform import TerraformProposer
 from tagent.debrief.localtime import team_timezone
 from tagent.detect import Detector
 from tagent.errors import ConfigError, TagentError
@@ -56,16 +59,18 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
     intake = Intake(metrics)
     prometheus = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
     interval = source_interval if source_interval is not None else settings.metrics_interval
+    aws = AwsCloud.from_settings(settings)  # None while TAGENT_AWS_REGIONS is empty
     sources = build_sources(Have(settings=settings, kube=kube, store=store, ingest=intake.ingest, clock=clock,
-                                 interval=interval, ruleset=current.ruleset, prometheus=prometheus))
+                                 interval=interval, ruleset=current.ruleset, prometheus=prometheus, aws=aws))
     notifier = Notifier.from_settings(settings) if settings.notify_urls else None
     caller = _caller(settings)
-    registry = action_registry(settings, store, guard, kube, prometheus, notifier, caller, clock)
+    registry = action_registry(settings, store, guard, kube, prometheus, notifier, caller, clock, aws=aws)
     drafting = Drafting(settings, store, clock)
     incidents = _incidents(settings, store, guard, registry, active, notifier, caller, clock, drafting)
-    chat = ChatService(kube, store, guard, clock, llm=ChatFallbackLLM.from_settings(settings), actions=registry,
-                       protected_namespaces=tuple(settings.protected_namespaces),
-                       timezone=lambda: team_timezone(active.ruleset))  # "last night" is the team's night
+    kube_chat = ChatService(kube, store, guard, clock, llm=ChatFallbackLLM.from_settings(settings), actions=registry,
+                            protected_namespaces=tuple(settings.protected_namespaces),
+                            timezone=lambda: team_timezone(active.ruleset))  # "last night" is the team's night
+    chat: ChatService | ServerChat = kube_chat if aws is None else ServerChat(kube_chat, aws, actions=registry)
     return Engine(settings, EngineParts(
         kube=kube, store=store, clock=clock, metrics=metrics, guard=guard, rules=rules, active=active,
         detector=detector, intake=intake, sources=sources, prometheus=prometheus, incidents=incidents, chat=chat,
@@ -74,12 +79,15 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
 
 def action_registry(settings: Settings, store: Store, guard: Guard, kube: KubeClient,
                     prometheus: PrometheusClient | None, notifier: Notifier | None, caller: TwilioCaller | None,
-                    clock: Clock) -> Registry:
+                    clock: Clock, *, aws: AwsCloud | None = None) -> Registry:
+    """The catalog's actions; with AWS, the aws.* actions get the cloud and, with a forge token, the proposer
+    of Terraform pull requests (a Terraform-managed group is changed in its code, not through the API)."""
     return build_registry(ActionDeps(
         store=store, guard=guard, kube=kube, notifier=notifier, caller=caller, prometheus=prometheus,
         redis_url=settings.redis_url.get_secret_value() if settings.redis_url else None,
         allowed_http_hosts=tuple(settings.allowed_http_hosts), phones=settings.phones,
-        dashboard_url=settings.dashboard_url, clock=clock))
+        dashboard_url=settings.dashboard_url, clock=clock, aws=aws,
+        terraform=TerraformProposer.from_settings(settings) if aws is not None else None))
 
 
 def knobs(settings: Settings) -> Knobs:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from tagent.app.drafting import Drafting
 from tagent.app.sources import Intake, Sources
+from tagent.chat.servers import ServerChat
 from tagent.chat.service import ChatService
 from tagent.clients.kubernetes import KubeClient
 from tagent.clients.prometheus import PrometheusClient
@@ -73,7 +74,7 @@ class EngineParts:
     sources: Sources
     prometheus: PrometheusClient | None = None
     incidents: IncidentService | None = None
-    chat: ChatService | None = None
+    chat: ChatService | ServerChat | None = None  # ServerChat: Kubernetes and AWS servers
     drafting: Drafting | None = None
 
 

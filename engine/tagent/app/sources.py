@@ -14,11 +14,13 @@ from tagent.clients.exposition import ExpositionClient
 from tagent.clients.kubernetes import KubeClient
 from tagent.clients.loki import LokiClient
 from tagent.clients.prometheus import PrometheusClient
+from tagent.cloud.aws import AwsCloud
 from tagent.model import Event, NodeInfo, WorkloadInfo
 from tagent.observability import EngineMetrics
 from tagent.policy.ruleset import RuleSet
 from tagent.settings import Settings
 from tagent.sources.base import Source, rule_queries
+from tagent.sources.cloud import CloudSource, cloud_queries
 from tagent.sources.inventory import InventorySource
 from tagent.sources.kubernetes import KubernetesSource
 from tagent.sources.logs import LogSource
@@ -27,6 +29,7 @@ from tagent.sources.prometheus import PrometheusQuerySource
 from tagent.store import Store
 
 log = logging.getLogger("tagent.engine")
+CLOUD_MIN_INTERVAL = 60.0  # CloudWatch holds 1-minute datapoints at best: polling faster only costs API calls
 
 
 class Intake:
@@ -51,14 +54,18 @@ class Sources:
     metrics: MetricsSource
     logs: LogSource
     prom: PrometheusQuerySource | None = None
+    cloud: CloudSource | None = None  # AWS servers and groups, when TAGENT_AWS_REGIONS names regions
     all: list[Source] = field(default_factory=list)
 
     def set_queries(self, ruleset: RuleSet) -> None:
-        """Point the query sources at the active rules' PromQL and log patterns."""
-        promql, patterns = rule_queries(ruleset.enabled_rules())
+        """Point the query sources at the active rules' PromQL, log patterns and cloud conditions."""
+        rules = ruleset.enabled_rules()
+        promql, patterns = rule_queries(rules)
         self.logs.set_queries(patterns)
         if self.prom is not None:
             self.prom.set_queries(promql)
+        if self.cloud is not None:
+            self.cloud.set_queries(cloud_queries(rules))
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class Have:
     interval: float
     ruleset: RuleSet
     prometheus: PrometheusClient | None
+    aws: AwsCloud | None = None
 
 
 def build_sources(have: Have) -> Sources:
@@ -92,6 +100,9 @@ def build_sources(have: Have) -> Sources:
                      resolve_pod=kube.resolve_pod)
     prom = None if have.prometheus is None else PrometheusQuerySource(
         have.prometheus, promql, have.ingest, interval=interval, clock=clock, resolve_pod=kube.resolve_pod)
-    table: list[Source | None] = [inventory, kube_source, metrics, logs, prom]  # start order
-    return Sources(inventory=inventory, kube=kube_source, metrics=metrics, logs=logs, prom=prom,
+    cloud = None if have.aws is None else CloudSource(
+        have.aws, have.aws.settings, cloud_queries(have.ruleset.enabled_rules()), have.ingest,
+        interval=max(interval, CLOUD_MIN_INTERVAL), clock=clock)
+    table: list[Source | None] = [inventory, kube_source, metrics, logs, prom, cloud]  # start order
+    return Sources(inventory=inventory, kube=kube_source, metrics=metrics, logs=logs, prom=prom, cloud=cloud,
                    all=[source for source in table if source is not None])
