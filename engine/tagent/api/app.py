@@ -29,6 +29,7 @@ from tagent.api.identity import identity_dependency
 from tagent.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, BodyLimits
 from tagent.api.routes import chat, cluster, debrief, health, incidents, records, rules, slack, teams, webhooks
 from tagent.app.engine import Engine
+from tagent.channels.wiring import attach_channels
 from tagent.chat.service import ChatService
 from tagent.errors import ConfigError
 from tagent.settings import Settings
@@ -84,6 +85,7 @@ def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend 
     app.state.chat = chat_service or getattr(engine, "chat", None) or ChatService.from_settings(
         settings, kube=engine.kube, store=engine.store, clock=engine.clock)
     app.state.api_users = dict(getattr(settings, "api_users", None) or {})  # personal tokens: user -> token
+    attach_channels(app, engine, settings, app.state.chat)  # channel settings, bots, incident alerts, Socket Mode
     api_auth = [Depends(identity_dependency(settings.api_token, "tagent-api"))]
     app.include_router(health.router)
     for module in (cluster, incidents, rules, records, chat, debrief):
