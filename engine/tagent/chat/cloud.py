@@ -203,7 +203,3 @@ def unsupported_answer(intent: ChatIntent) -> str:
     return (f"That is a {label}. Tagent manages Kubernetes workloads, EC2 instances and Auto Scaling groups (when "
             "AWS is configured with TAGENT_AWS_REGIONS); change this one in your infrastructure code. Nothing was run.")
 
-
-# chat/service.py still imports the old names; they now mean "not managed here" and guess no Terraform command.
-terraform_intent = unsupported_intent
-not_executed_answer = unsupported_answer

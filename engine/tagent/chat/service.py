@@ -24,7 +24,7 @@ from typing import Any
 from tagent.actions import ActionDeps, build_registry
 from tagent.chat import answers
 from tagent.chat.acting import ACTIONS, ActionRunner, run_action, to_result
-from tagent.chat.cloud import not_executed_answer, terraform_intent
+from tagent.chat.cloud import unsupported_answer, unsupported_intent
 from tagent.chat.fallback import ToolCaller, understand
 from tagent.chat.history import explain
 from tagent.chat.intent import MUTATING, ChatIntent, ChatTarget, Intent, TargetKind
@@ -92,9 +92,9 @@ class ChatService:
     def _reply(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
         if intent.question_reason == "restore_replicas":  # "wake up X": the savings ledger knows its old count
             intent = restore(self.store, intent, self.timezone() if callable(self.timezone) else self.timezone)
-        cloud = terraform_intent(intent) if intent.intent in MUTATING or not intent.actionable else None
+        cloud = unsupported_intent(intent) if intent.intent in MUTATING or not intent.actionable else None
         if cloud is not None:
-            return ChatReply(intent=cloud, status=ReplyStatus.not_executed, answer=not_executed_answer(cloud),
+            return ChatReply(intent=cloud, status=ReplyStatus.not_executed, answer=unsupported_answer(cloud),
                              reason="cloud_resource")
         if not intent.actionable:
             return ChatReply(intent=intent, status=ReplyStatus.question, answer=intent.question or HELP,
