@@ -27,7 +27,7 @@ from tagent.api.auth import bearer_dependency
 from tagent.api.deps import ChatBackend
 from tagent.api.identity import identity_dependency
 from tagent.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, BodyLimits
-from tagent.api.routes import chat, cluster, debrief, health, incidents, records, rules, slack, teams, webhooks
+from tagent.api.routes import chat, cloud, cluster, debrief, health, incidents, records, rules, slack, teams, webhooks
 from tagent.app.engine import Engine
 from tagent.channels.wiring import attach_channels
 from tagent.chat.service import ChatService
@@ -88,7 +88,7 @@ def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend 
     attach_channels(app, engine, settings, app.state.chat)  # channel settings, bots, incident alerts, Socket Mode
     api_auth = [Depends(identity_dependency(settings.api_token, "tagent-api"))]
     app.include_router(health.router)
-    for module in (cluster, incidents, rules, records, chat, debrief):
+    for module in (cluster, incidents, rules, records, chat, debrief, cloud):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=api_auth)
     webhook_token = settings.webhook_token or settings.api_token
     app.include_router(webhooks.alerts, dependencies=[Depends(bearer_dependency(webhook_token, "tagent-webhooks"))])

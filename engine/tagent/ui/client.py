@@ -155,6 +155,10 @@ class ApiClient:
     def savings(self) -> dict[str, Any]:
         return dict(self.get("/api/v1/savings"))
 
+    def cloud_servers(self) -> dict[str, Any]:
+        """EC2 instances and Auto Scaling groups the engine watches (`configured: false` without AWS)."""
+        return dict(self.get("/api/v1/cloud/servers"))
+
     def chat(self, text: str, user: str = "dashboard") -> dict[str, Any]:
         return dict(self.post("/api/v1/chat", {"text": text, "user": user}))
 

@@ -1,5 +1,6 @@
-"""Services: the auto-discovered inventory, and per service a dashboard chosen by its runtime, with its
-pods, events and recent logs beside the charts. `?service=namespace/name` opens one directly."""
+"""Services: the auto-discovered inventory with the cloud servers beside it (EC2 instances and Auto Scaling
+groups, when the engine watches AWS), and per service a dashboard chosen by its runtime, with its pods, events
+and recent logs beside the charts. `?service=namespace/name` opens one directly."""
 
 from __future__ import annotations
 
@@ -25,6 +26,27 @@ def _inventory_table(workloads: list[dict[str, Any]]) -> None:
              "healthy": w["ready_replicas"] >= w["replicas"], "image": ", ".join(w["images"])}
             for w in workloads]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def _cloud(api: ApiClient) -> None:
+    """The servers and groups of the engine's cloud source; nothing when AWS is not configured."""
+    cloud = api.cloud_servers()
+    if not cloud.get("configured"):
+        return
+    st.subheader(f"Cloud servers · AWS {', '.join(cloud['regions'])}")
+    currency = cloud.get("currency") or "USD"
+    if cloud["servers"]:
+        st.dataframe(pd.DataFrame([{
+            "server": s["name"] or s["id"], "id": s["id"], "region": s["region"], "state": s["state"],
+            "type": s["type"], "CPU % (15 min)": s["cpu_percent"], "group": s["group"] or "",
+            f"{currency}/hour": s["hourly_price"]} for s in cloud["servers"]]), hide_index=True, key="cloud-servers")
+    else:
+        st.caption("No EC2 instances seen yet (the engine lists them every few minutes).")
+    if cloud["groups"]:
+        st.dataframe(pd.DataFrame([{
+            "group": g["name"], "region": g["region"], "desired": g["desired"], "min": g["min"], "max": g["max"],
+            "members": g["members"], "at max": g["at_max"]} for g in cloud["groups"]]), hide_index=True,
+            key="cloud-groups")
 
 
 def _charts(runtime: str, metrics: dict[str, Any]) -> None:
@@ -83,8 +105,10 @@ def render(api: ApiClient) -> None:
                                                        w["ref"]["name"]))
     if not workloads:
         st.info("No workloads discovered yet.")
+        _cloud(api)
         return
     _inventory_table(workloads)
+    _cloud(api)
     labels = [_label(w) for w in workloads]
     wanted = st.query_params.get("service")
     default = next((i for i, w in enumerate(workloads) if ref_text(w["ref"]) == wanted), None)
