@@ -11,6 +11,7 @@ from typing import Any
 import av
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from tagent.app.engine import Engine
 from tagent.debrief.video.local import LocalVideo
@@ -87,14 +88,14 @@ def test_questions_with_citations_and_follow_ups(api: TestClient, engine: Engine
     assert api.post("/api/v1/debrief/ask", json={"question": "why?", "conversation_id": "a/b"}).status_code == 422
 
 
-def test_a_hosted_avatar_through_the_api(api: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """D-ID (its stand-in) chosen by the environment: the job asks for WebM, the hosted avatar makes MP4."""
+def test_a_hosted_avatar_through_the_api(api: TestClient, tmp_path: Path) -> None:
+    """D-ID (its stand-in) configured in the app's Settings: the job asks for WebM, the hosted avatar makes MP4."""
     clip = LocalVideo().render("A face from elsewhere.", tmp_path / "clip.mp4").path.read_bytes()
     behaviour = standins.Behaviour(video=clip, polls_before_done=0)
     with serve(standins.did(behaviour)) as url:
-        monkeypatch.setenv("TAGENT_DID_API_KEY", behaviour.key)
-        monkeypatch.setenv("TAGENT_DID_URL", url)
-        monkeypatch.setenv("TAGENT_DID_SOURCE_URL", "https://example.test/face.png")
+        state = api.app.state  # type: ignore[attr-defined]
+        state.settings = state.settings.model_copy(update={  # before the debrief service is built from them
+            "did_api_key": SecretStr(behaviour.key), "did_url": url, "did_source_url": "https://example.test/face.png"})
         job = api.post("/api/v1/debrief/video", json={"text": "Hello.", "provider": "d-id", "format": "webm"}).json()
         done = _done(api, job)
     assert done["status"] == "done" and done["provider"] == "d-id" and done["mime"] == "video/mp4", done
