@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     incident_settle: float = Field(default=900.0, ge=0)  # another rule's decision joins a workload's incident
     digest_after: int = Field(default=5, ge=1)  # pages sent one by one in a storm; the rest go in one digest
 
-    # AWS (docs/cloud.md; tagent.cloud.settings.AwsSettings.from_settings reads the aws_ fields; off while
+    # AWS (issue 17; tagent.cloud.settings.AwsSettings.from_settings reads the aws_ fields; off while
     # aws_regions is empty). Credentials are never settings: boto3's standard chain finds them.
     aws_regions: str = ""  # comma-separated: TAGENT_AWS_REGIONS=eu-west-1,us-east-1
     aws_endpoint_url: str | None = None  # another endpoint (LocalStack, moto)

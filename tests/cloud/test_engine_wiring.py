@@ -84,3 +84,26 @@ def test_without_aws_there_is_no_cloud_source_and_no_server_chat(tmp_path: Path,
     finally:
         built.store.close()
         built.kube.close()
+
+
+def test_aws_settings_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tagent.cloud.settings import AwsSettings
+    from tagent.settings import load_settings
+
+    monkeypatch.setenv("TAGENT_AWS_REGIONS", "eu-west-1, us-east-1")
+    monkeypatch.setenv("TAGENT_AWS_PROTECTED_ACCOUNTS", "111122223333")
+    monkeypatch.setenv("TAGENT_AWS_IDLE_SCHEDULE", '{"from": "20:00", "to": "06:00", "timezone": "Asia/Kolkata"}')
+    monkeypatch.setenv("TAGENT_AWS_PRICES", '{"t3.micro": 0.02}')
+    aws = AwsSettings.from_settings(load_settings())
+    assert aws.regions == ("eu-west-1", "us-east-1") and aws.protected_accounts == ("111122223333",)
+    assert str(aws.idle_schedule) == "20:00-06:00 Asia/Kolkata every day"
+    assert aws.prices["t3.micro"] == 0.02 and aws.prices["m5.large"] == 0.096  # over the defaults
+
+
+def test_a_bad_aws_setting_fails_the_start_in_one_line(tmp_path: Path, kubeconfig: Path) -> None:
+    from tagent.errors import ConfigError
+
+    settings = aws_settings(tmp_path, kubeconfig, None).model_copy(update={"aws_regions": "eu-west-1,Mars"})
+    with pytest.raises(ConfigError, match=r"^invalid TAGENT_AWS_REGIONS setting \(regions\): .*'Mars'") as caught:
+        build_engine(settings)
+    assert "\n" not in str(caught.value)

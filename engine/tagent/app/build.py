@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from pydantic import ValidationError as PydanticValidationError
+
 from tagent.actions import ActionDeps, Registry, build_registry
 from tagent.app.drafting import Drafting, DraftsUnavailable
 from tagent.app.engine import ActiveRules, Clock, Engine, EngineParts
@@ -42,6 +44,7 @@ log = logging.getLogger("tagent.engine")
 def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: Store | None = None,
                  clock: Clock = utcnow, source_interval: float | None = None) -> Engine:
     """Connect to the cluster and the database, load the rules and build every part (nothing starts yet)."""
+    aws = _aws(settings)  # None while TAGENT_AWS_REGIONS is empty; checked before anything connects
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     kube = kube or KubeClient.connect(settings.kubeconfig)
     store = store or Store.from_settings(settings)
@@ -59,7 +62,6 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
     intake = Intake(metrics)
     prometheus = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
     interval = source_interval if source_interval is not None else settings.metrics_interval
-    aws = AwsCloud.from_settings(settings)  # None while TAGENT_AWS_REGIONS is empty
     sources = build_sources(Have(settings=settings, kube=kube, store=store, ingest=intake.ingest, clock=clock,
                                  interval=interval, ruleset=current.ruleset, prometheus=prometheus, aws=aws))
     notifier = Notifier.from_settings(settings) if settings.notify_urls else None
@@ -106,6 +108,17 @@ def _incidents(settings: Settings, store: Store, guard: Guard, registry: Registr
                             secrets=settings.secret_values(), llm=LLMClient.from_settings(settings),
                             workloads=store.inventory.get_many, stale_after=settings.run_stale_after,
                             on_open=_drafts_hook(settings, drafting))
+
+
+def _aws(settings: Settings) -> AwsCloud | None:
+    """AWS from the aws_* settings; a bad value (region name, schedule, price) is one line at start."""
+    try:
+        return AwsCloud.from_settings(settings)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid TAGENT_AWS_{str(first['loc'][0]).upper()} setting ({where}): "
+                          f"{first['msg']}") from None
 
 
 def _caller(settings: Settings) -> TwilioCaller | None:
