@@ -113,7 +113,7 @@ def plan_condition(rule_name: str, index: int, cond: Condition) -> CondPlan:
     if cond.logs is not None:
         op, count = cond.logs.threshold()
         return CondPlan(index, "logs", condition_key(rule_name, index), threshold=Threshold("count", op, count))
-    cloud = getattr(cond, "cloud", None)  # a cloud metric over a window, evaluated by the cloud source
+    cloud = cond.cloud  # a cloud metric over a window, evaluated by the cloud source
     if cloud is not None:
         return CondPlan(index, "cloud", condition_key(rule_name, index),
                         threshold=Threshold("value", cloud.op, float(cloud.value)))

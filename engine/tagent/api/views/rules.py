@@ -14,6 +14,7 @@ from typing import Any
 import pydantic
 
 from tagent.app.engine import Engine
+from tagent.cloud.base import GROUP_KIND, INSTANCE_KIND
 from tagent.detect.dryrun import dry_run, parse_events
 from tagent.errors import ValidationError
 from tagent.model import WorkloadRef, utcnow
@@ -82,6 +83,14 @@ def _event_for(rule: Rule, cond: Condition, index: int, namespace: str) -> dict[
         wanted = int(re.sub(r"\D", "", cond.logs.count) or 0)
         return {"source": "logs", "kind": "LogPattern", "reason": condition_key(rule.name, index), "target": target,
                 "values": {"count": float(wanted + 1), "window_s": cond.logs.window}}
+    if cond.cloud is not None:  # an instance or group of a region, labelled as the rule's selector wants
+        instance = cond.cloud.resource == "instance"
+        region = namespace if namespace != "default" else "eu-west-1"
+        ref = {"kind": INSTANCE_KIND if instance else GROUP_KIND, "namespace": region,
+               "name": "i-0123456789abcdef0" if instance else "sample-group"}
+        return {"source": "cloud", "kind": "CloudMetric", "reason": condition_key(rule.name, index), "target": ref,
+                "labels": dict(rule.spec.match.selector or {}),
+                "values": {"value": _beyond(cond.cloud.op, cond.cloud.value)}}
     assert cond.alert is not None
     return {"source": "alert", "kind": "Alert", "reason": cond.alert.alertname, "target": target,
             "labels": {"alertname": cond.alert.alertname, **cond.alert.labels}}
