@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, time
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tagent.model.policy import known_timezone
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -43,11 +45,7 @@ class Schedule(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {v!r}") from exc
-        return v
+        return known_timezone(v)
 
     def open_at(self, at: datetime) -> bool:
         """Whether `at` (timezone-aware) is inside the schedule. A window across midnight belongs to the day

@@ -203,6 +203,17 @@ class Route(_Strict):
     call: str | None = None
 
 
+def known_timezone(name: str) -> str:
+    """`name` when it is an IANA time zone this machine knows (a pydantic validator's body)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {name!r}") from exc
+    return name
+
+
 class NightWindow(_Strict):
     from_: str = Field(alias="from", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     to: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -211,13 +222,7 @@ class NightWindow(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {v!r}") from exc
-        return v
+        return known_timezone(v)
 
 
 class EscalationPolicySpec(_Strict):
