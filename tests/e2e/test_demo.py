@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,7 @@ from tagent.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = {"payment-service", "checkout", "frontend"}  # crash loop, bad deploy, error spike
+TEAM = ZoneInfo("Asia/Kolkata")  # the default pack's escalation policy
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,8 @@ def test_every_scene_resolves_with_the_right_action_in_time(night: tuple[dict, P
     scenes = [r for r in summary["incidents"] if r["expected"] is not None]
     assert {r["target"].split("/")[1] for r in scenes} >= FAST | {"test-env", "cart"}
     for row in summary["incidents"]:
-        assert row["status"] == "resolved", row
+        # resolved, or withdrawn (status superseded) because an automatic rule fixed the same workload
+        assert row["status"] == "resolved" or (row["status"] == "superseded" and row["superseded"]), row
         if row["expected"] is None:
             continue
         assert row["rule"] in row["expected"]["rules"]
@@ -77,13 +80,15 @@ def test_each_incident_has_a_postmortem_whose_times_match_the_timeline(night: tu
         assert len(incidents) == len(summary["incidents"]) == summary["postmortems"]
         for listed in incidents:
             incident = store.incidents.get(listed.id)
-            assert incident is not None and incident.status == IncidentStatus.resolved
+            assert incident is not None
+            assert incident.status in (IncidentStatus.resolved, IncidentStatus.superseded)
             record = store.postmortems.get(incident.id)
             assert record is not None
             md = record.markdown
-            assert incident.opened_at.strftime("| detected | %Y-%m-%d %H:%M:%S UTC") in md
+            # times in the team's zone: the default pack's escalation policy is Asia/Kolkata
+            assert incident.opened_at.astimezone(TEAM).strftime("| detected | %Y-%m-%d %H:%M:%S IST") in md
             assert incident.resolved_at is not None
-            assert incident.resolved_at.strftime("| resolved | %Y-%m-%d %H:%M:%S UTC") in md
+            assert incident.resolved_at.astimezone(TEAM).strftime("| resolved | %Y-%m-%d %H:%M:%S IST") in md
             assert "## What Tagent did" in md
             if any(e.kind == "step" for e in incident.timeline):
                 assert "kubectl" in md
