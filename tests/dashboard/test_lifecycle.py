@@ -6,6 +6,7 @@ A port already in use is one clear line (dashboard) or another free port that th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -39,6 +40,8 @@ def _running(cmd: list[str], tmp: Path) -> Iterator[tuple[Proc, Path]]:
     out = tmp / "out.log"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TAGENT_", "STREAMLIT_"))},
            "HOME": str(tmp)}
+    # the test process's own children (the session's PostgreSQL and Redis servers, ...) are not ours to kill
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
     with out.open("wb") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=tmp,
                                 start_new_session=True)
@@ -46,7 +49,9 @@ def _running(cmd: list[str], tmp: Path) -> Iterator[tuple[Proc, Path]]:
         yield proc, out
     finally:
         for child in psutil.Process().children(recursive=True):  # never leave a stray behind, pass or fail
-            child.kill()
+            if child.pid not in before:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
         proc.wait(10)
 
 
