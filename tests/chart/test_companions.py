@@ -11,11 +11,10 @@ import inspect
 import json
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from tagent.api.routes.webhooks import alerts
 from tagent.clients.loki import LokiClient
 from tests.chart.render import CHART, render
 from tests.clients import promstack
+from tests.serving import serve
 
 COMPANIONS = CHART / "companions"
 FILES = ("prometheus.values.yaml", "loki.values.yaml", "otel-collector.values.yaml")
@@ -123,15 +123,8 @@ def recording_server() -> Iterator[tuple[str, list[tuple[str, str, Any]]]]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(Handler) as url:
+        yield url.removeprefix("http://"), seen
 
 
 @promstack.needs_alertmanager
