@@ -6,10 +6,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tagent.errors import ConfigError
+
+
+class ClusterSpec(BaseModel):
+    """A remote cluster the engine watches besides its home one (docs/architecture.md, Many clusters)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")  # a DNS-1123 label: it prefixes keys
+    kubeconfig: Path
+    context: str | None = None  # None: the kubeconfig's current context
 
 
 class Settings(BaseSettings):
@@ -19,6 +29,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".tagent")
     db_url: SecretStr | None = None  # default: sqlite:///<data_dir>/tagent.db
     kubeconfig: Path | None = None  # None: in-cluster config
+    # many clusters: the home cluster (kubeconfig above, or in-cluster) is named `cluster_name`; `clusters` adds
+    # remote ones, e.g. TAGENT_CLUSTERS='[{"name": "prod", "kubeconfig": "/etc/tagent/prod.yaml"}]'
+    cluster_name: str = Field(default="default", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    clusters: list[ClusterSpec] = Field(default_factory=list)
 
     # rules source (GitOps)
     rules: str = "."  # a directory holding rules/ and playbooks/, or a Git URL

@@ -112,7 +112,8 @@ class ActionDeps:
 
     store: Store
     guard: GuardPort
-    kube: Any = None  # tagent.clients.kubernetes.KubeClient
+    kube: Any = None  # tagent.clients.kubernetes.KubeClient (the home cluster's)
+    clusters: Mapping[str, Any] = field(default_factory=dict)  # remote cluster name -> KubeClient
     notifier: Any = None  # tagent.notify.Notifier
     caller: Any = None  # tagent.notify.TwilioCaller
     prometheus: Any = None  # tagent.clients.prometheus.PrometheusClient
@@ -154,7 +155,7 @@ class BaseAction:
         """What the guard judges (limits, protected namespaces). Default: the workload in the parameters."""
         if values.get("name") and values.get("namespace") is not None:
             return WorkloadRef(kind=values.get("kind") or ctx.target.kind, namespace=values["namespace"],
-                               name=values["name"])
+                               name=values["name"], cluster=ctx.target.cluster)
         return ctx.target
 
     def _pods(self, plan: dict[str, Any], values: dict[str, Any]) -> tuple[int, int | None]:
@@ -170,6 +171,16 @@ class BaseAction:
 
     def failed(self, detail: str, **data: Any) -> StepResult:
         return self.result(StepStatus.failed, detail, **data)
+
+    def kube_of(self, ctx: ActionContext) -> Any:
+        """The Kubernetes client of the target's cluster ("" is the home cluster)."""
+        cluster = ctx.target.cluster
+        if not cluster:
+            return self.need(self.deps.kube, "a Kubernetes client")
+        if cluster not in self.deps.clusters:
+            raise ConfigError(f"{self.name}: unknown cluster {cluster!r} (known: "
+                              f"{', '.join(sorted(self.deps.clusters)) or 'only the home cluster'})")
+        return self.deps.clusters[cluster]
 
     def need(self, dep: Any, what: str) -> Any:
         if dep is None:

@@ -19,8 +19,8 @@ from tagent.model import StepResult, WorkloadRef
 class _Pod(BaseAction):
     in_doubt = "verify"
 
-    def kube(self) -> KubeClient:
-        kube: KubeClient = self.need(self.deps.kube, "a Kubernetes client")
+    def kube(self, ctx: ActionContext) -> KubeClient:
+        kube: KubeClient = self.kube_of(ctx)
         return kube
 
     def _target(self, values: dict[str, Any], ctx: ActionContext) -> WorkloadRef:
@@ -28,7 +28,8 @@ class _Pod(BaseAction):
         # as that workload; any other pod as itself
         if ctx.target.namespace == values["namespace"] and ctx.target.kind in wl.KINDS:
             return ctx.target
-        return WorkloadRef(kind="Pod", namespace=values["namespace"], name=values.get("pod") or "?")
+        return WorkloadRef(kind="Pod", namespace=values["namespace"], name=values.get("pod") or "?",
+                           cluster=ctx.target.cluster)
 
     def _plan(self, values: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
         pod = self._choose(values, ctx)
@@ -37,11 +38,11 @@ class _Pod(BaseAction):
 
     def _choose(self, values: dict[str, Any], ctx: ActionContext) -> PodInfo:
         if values.get("pod"):
-            return self.kube().get_pod(values["namespace"], values["pod"])
+            return self.kube(ctx).get_pod(values["namespace"], values["pod"])
         target = ctx.target
         if target.kind not in wl.KINDS or target.namespace != values["namespace"]:
             raise PermanentError(f"{self.name}: no pod given and the target {target} is not a workload")
-        pods = [p for p in wl.pods_of(self.kube(), wl.read_workload(self.kube(), target.kind, target.namespace,
+        pods = [p for p in wl.pods_of(self.kube(ctx), wl.read_workload(self.kube(ctx), target.kind, target.namespace,
                                                                        target.name)) if not p.deleting]
         if not pods:
             raise PermanentError(f"{self.name}: {target} has no pod")
@@ -49,7 +50,7 @@ class _Pod(BaseAction):
 
     def _applied(self, plan: dict[str, Any], values: dict[str, Any], ctx: ActionContext) -> str | None:
         try:
-            pod = self.kube().get_pod(values["namespace"], plan["pod"])
+            pod = self.kube(ctx).get_pod(values["namespace"], plan["pod"])
         except PermanentError:
             return f"pod {plan['pod']} is already gone"
         if pod.deleting:
@@ -64,7 +65,7 @@ class DeletePod(_Pod):
     name = "kubernetes.delete_pod"
 
     def _invoke(self, values: dict[str, Any], plan: dict[str, Any], ctx: ActionContext) -> StepResult:
-        self.kube().delete_pod(values["namespace"], plan["pod"], grace_period_seconds=values["grace_period"])
+        self.kube(ctx).delete_pod(values["namespace"], plan["pod"], grace_period_seconds=values["grace_period"])
         return self.ok(f"deleted pod {values['namespace']}/{plan['pod']}", pod=plan["pod"])
 
 
@@ -79,7 +80,7 @@ class EvictPod(_Pod):
         while True:
             tries += 1
             try:
-                self.kube().evict_pod(values["namespace"], plan["pod"])
+                self.kube(ctx).evict_pod(values["namespace"], plan["pod"])
                 return self.ok(f"evicted pod {values['namespace']}/{plan['pod']}", pod=plan["pod"], tries=tries)
             except TransientError as exc:
                 budget = "HTTP 429" in str(exc)

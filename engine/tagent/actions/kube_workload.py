@@ -18,12 +18,12 @@ from tagent.model import StepResult, WorkloadRef
 
 
 class _Workload(BaseAction):
-    def kube(self) -> KubeClient:
-        kube: KubeClient = self.need(self.deps.kube, "a Kubernetes client")
+    def kube(self, ctx: ActionContext) -> KubeClient:
+        kube: KubeClient = self.kube_of(ctx)
         return kube
 
-    def read(self, values: dict[str, Any]) -> dict[str, Any]:
-        return wl.read_workload(self.kube(), values["kind"], values["namespace"], values["name"])
+    def read(self, values: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
+        return wl.read_workload(self.kube(ctx), values["kind"], values["namespace"], values["name"])
 
 
 class RolloutRestart(_Workload):
@@ -36,18 +36,18 @@ class RolloutRestart(_Workload):
     def _plan(self, values: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
         wl.check_kind(values["kind"], "rollout restart")
         now = self.deps.clock()
-        current = wl.parse_stamp(wl.template_annotations(self.read(values)).get(wl.RESTARTED_AT, ""))
+        current = wl.parse_stamp(wl.template_annotations(self.read(values, ctx)).get(wl.RESTARTED_AT, ""))
         if current is not None and current >= now.replace(microsecond=0):
             now = current + timedelta(seconds=1)  # a second restart within the same second must differ
         return {"stamp": wl.format_stamp(now)}
 
     def _applied(self, plan: dict[str, Any], values: dict[str, Any], ctx: ActionContext) -> str | None:
-        stamp = wl.template_annotations(self.read(values)).get(wl.RESTARTED_AT)
+        stamp = wl.template_annotations(self.read(values, ctx)).get(wl.RESTARTED_AT)
         return f"the pod template already carries restartedAt={stamp}" if stamp == plan["stamp"] else None
 
     def _invoke(self, values: dict[str, Any], plan: dict[str, Any], ctx: ActionContext) -> StepResult:
         at = wl.parse_stamp(plan["stamp"])
-        stamp = self.kube().rollout_restart(values["namespace"], values["name"], kind=values["kind"], at=at)
+        stamp = self.kube(ctx).rollout_restart(values["namespace"], values["name"], kind=values["kind"], at=at)
         return self.ok(f"restarted {values['kind'].lower()}/{values['name']} (restartedAt={stamp})", stamp=stamp)
 
 
@@ -61,9 +61,9 @@ class RolloutUndo(_Workload):
 
     def _plan(self, values: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
         wl.check_kind(values["kind"], "rollout undo", ("Deployment",))
-        deployment = self.read(values)
+        deployment = self.read(values, ctx)
         current = wl.revision(deployment)
-        history = sorted(((wl.revision(rs), rs) for rs in wl.owned_replicasets(self.kube(), deployment)),
+        history = sorted(((wl.revision(rs), rs) for rs in wl.owned_replicasets(self.kube(ctx), deployment)),
                          key=lambda pair: pair[0], reverse=True)
         history = [(rev, rs) for rev, rs in history if rev and rev != current]
         if values.get("to_revision"):
@@ -82,8 +82,8 @@ class RolloutUndo(_Workload):
                 "replicaset": str((chosen[1].get("metadata") or {}).get("name"))}
 
     def _applied(self, plan: dict[str, Any], values: dict[str, Any], ctx: ActionContext) -> str | None:
-        deployment = self.read(values)
-        target = next((rs for rs in wl.owned_replicasets(self.kube(), deployment)
+        deployment = self.read(values, ctx)
+        target = next((rs for rs in wl.owned_replicasets(self.kube(ctx), deployment)
                        if (rs.get("metadata") or {}).get("name") == plan["replicaset"]), None)
         if target is None:
             return None
@@ -92,7 +92,7 @@ class RolloutUndo(_Workload):
         return f"the deployment already runs the template of {plan['replicaset']}" if same else None
 
     def _invoke(self, values: dict[str, Any], plan: dict[str, Any], ctx: ActionContext) -> StepResult:
-        result = self.kube().rollout_undo(values["namespace"], values["name"], to_revision=plan["to_revision"])
+        result = self.kube(ctx).rollout_undo(values["namespace"], values["name"], to_revision=plan["to_revision"])
         return self.ok(result.message, from_revision=result.from_revision, to_revision=result.to_revision,
                        mutated=not result.skipped)
 
@@ -106,7 +106,7 @@ class Scale(_Workload):
 
     def _plan(self, values: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
         wl.check_kind(values["kind"], "scale")
-        current = wl.spec_replicas(self.read(values))
+        current = wl.spec_replicas(self.read(values, ctx))
         if values.get("replicas") is not None:
             wanted = int(values["replicas"])
         else:
@@ -121,7 +121,7 @@ class Scale(_Workload):
         return removed, int(plan["from_replicas"]) or None
 
     def _applied(self, plan: dict[str, Any], values: dict[str, Any], ctx: ActionContext) -> str | None:
-        now = wl.spec_replicas(self.read(values))
+        now = wl.spec_replicas(self.read(values, ctx))
         if now == plan["replicas"] and now != plan["from_replicas"]:
             self._ledger(values, plan, ctx)
             return f"replicas already {now}"
@@ -129,10 +129,10 @@ class Scale(_Workload):
 
     def _invoke(self, values: dict[str, Any], plan: dict[str, Any], ctx: ActionContext) -> StepResult:
         ref = f"{values['kind'].lower()}/{values['name']}"
-        if wl.spec_replicas(self.read(values)) == plan["replicas"]:
+        if wl.spec_replicas(self.read(values, ctx)) == plan["replicas"]:
             return self.ok(f"{ref} already has {plan['replicas']} replicas", mutated=False,
                            replicas=plan["replicas"])
-        previous = self.kube().scale(values["kind"], values["namespace"], values["name"], int(plan["replicas"]))
+        previous = self.kube(ctx).scale(values["kind"], values["namespace"], values["name"], int(plan["replicas"]))
         self._ledger(values, plan, ctx)
         return self.ok(f"scaled {ref} from {previous} to {plan['replicas']} replicas", replicas=plan["replicas"],
                        from_replicas=previous)
@@ -165,8 +165,8 @@ class WaitHealthy(_Workload):
         while True:
             polls += 1
             try:
-                health = (wl.deployment_health(self.kube(), ns, name) if kind == "Deployment"
-                          else wl.statefulset_health(self.read(values)))
+                health = (wl.deployment_health(self.kube(ctx), ns, name) if kind == "Deployment"
+                          else wl.statefulset_health(self.read(values, ctx)))
             except TransientError as exc:
                 health = wl.Health(False, False, str(exc))
             last = health.message
@@ -189,19 +189,20 @@ class DeleteDeployment(_Workload):
     in_doubt = "verify"
 
     def _target(self, values: dict[str, Any], ctx: ActionContext) -> WorkloadRef:
-        return WorkloadRef(kind="Deployment", namespace=values["namespace"], name=values["name"])
+        return WorkloadRef(kind="Deployment", namespace=values["namespace"], name=values["name"],
+                           cluster=ctx.target.cluster)
 
     def _pods(self, plan: dict[str, Any], values: dict[str, Any]) -> tuple[int, int | None]:
         return int(plan.get("replicas", 1)), None
 
     def _plan(self, values: dict[str, Any], ctx: ActionContext) -> dict[str, Any]:
-        deployment = self.kube().get_deployment_raw(values["namespace"], values["name"])
+        deployment = self.kube(ctx).get_deployment_raw(values["namespace"], values["name"])
         return {"uid": str((deployment.get("metadata") or {}).get("uid") or ""),
                 "replicas": wl.spec_replicas(deployment)}
 
     def _applied(self, plan: dict[str, Any], values: dict[str, Any], ctx: ActionContext) -> str | None:
         try:
-            deployment = self.kube().get_deployment_raw(values["namespace"], values["name"])
+            deployment = self.kube(ctx).get_deployment_raw(values["namespace"], values["name"])
         except PermanentError:
             return f"deployment {values['namespace']}/{values['name']} is already gone"
         meta = deployment.get("metadata") or {}
@@ -210,5 +211,5 @@ class DeleteDeployment(_Workload):
         return None
 
     def _invoke(self, values: dict[str, Any], plan: dict[str, Any], ctx: ActionContext) -> StepResult:
-        self.kube().delete_deployment(values["namespace"], values["name"])
+        self.kube(ctx).delete_deployment(values["namespace"], values["name"])
         return self.ok(f"deleted deployment {values['namespace']}/{values['name']}")

@@ -86,7 +86,8 @@ class Guard:
         if refusal is None:
             refusal = self._cooldown_in(unit, d, cooldown, now)
             if refusal is None and mode == VerdictMode.act:
-                unit.ledger_snapshot(now, self._settings.blast_radius_window).add(d.target.namespace, d.target.key)
+                unit.ledger_snapshot(now, self._settings.blast_radius_window).add(d.target.namespace, d.target.key,
+                                                                                  cluster=d.target.cluster)
         verdict = (Verdict(allowed=False, mode=VerdictMode.refused, reason=refusal[0], detail=refusal[1], **base)
                    if refusal is not None else Verdict(allowed=True, mode=mode, reason=reason, detail=detail, **base))
         unit.record(d, _row(verdict))
@@ -211,7 +212,7 @@ class Guard:
             if refusal is None and not dry_run:
                 action_id = ledger.reserve(at=now, actor=actor, rule=rule, action=action, target_key=target.key,
                                            namespace=target.namespace, pods_affected=request.pods_affected,
-                                           run_id=run_id)
+                                           run_id=run_id, cluster=target.cluster)
         if refusal is not None:
             verdict = Verdict(allowed=False, mode=VerdictMode.refused, reason=refusal[0], detail=refusal[1], **base)
         elif dry_run:
@@ -237,7 +238,8 @@ class Guard:
         self._store.audit.add(at=now, actor=verdict.actor, action=verdict.action, target_key=verdict.target.key,
                               namespace=verdict.target.namespace, command=result.command,
                               result=result.status.value, detail=result.detail, run_id=verdict.run_id,
-                              incident_id=incident_id, dry_run=verdict.mode == VerdictMode.dry_run)
+                              incident_id=incident_id, dry_run=verdict.mode == VerdictMode.dry_run,
+                              cluster=verdict.target.cluster)
 
     # ------------------------------------------------------------------ helpers
 
@@ -279,5 +281,6 @@ def _cooling(d: Decision, until: datetime, now: datetime) -> tuple[Reason, str]:
 
 def _row(v: Verdict) -> NewVerdict:
     return NewVerdict(decision_id=v.decision_id, actor=v.actor, rule=v.rule, rules_version=v.rules_version,
-                      target_key=v.target.key, namespace=v.target.namespace, action=v.action, allowed=v.allowed,
+                      target_key=v.target.key, namespace=v.target.namespace, cluster=v.target.cluster,
+                      action=v.action, allowed=v.allowed,
                       reason=v.reason.value, detail=v.detail, mode=v.mode.value, at=v.at)

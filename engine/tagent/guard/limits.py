@@ -13,6 +13,7 @@ from tagent.guard.verdict import Reason
 from tagent.model import WorkloadRef
 from tagent.settings import Settings
 from tagent.store import LedgerSnapshot, LedgerView
+from tagent.store.repos.safety import scope
 
 HOUR = timedelta(hours=1)
 # Actions that undo a rollout: a loop of them means the "fix" is not fixing anything.
@@ -37,15 +38,21 @@ def admission_refusal(ledger: LedgerSnapshot, settings: Settings, target: Worklo
     if ledger.total >= settings.rate_limit_global_per_hour:
         return Reason.rate_limit_global, (f"{ledger.total} mutations in the last hour "
                                           f"(limit {settings.rate_limit_global_per_hour} per hour)")
-    in_ns = ledger.per_namespace.get(target.namespace, 0)
+    in_ns = ledger.per_namespace.get(scope(target.cluster, target.namespace), 0)
     if in_ns >= settings.rate_limit_namespace_per_hour:
-        return Reason.rate_limit_namespace, (f"{in_ns} mutations in namespace {target.namespace or '(none)'} in the "
-                                             f"last hour (limit {settings.rate_limit_namespace_per_hour} per hour)")
+        return Reason.rate_limit_namespace, (f"{in_ns} mutations in namespace {target.namespace or '(none)'}"
+                                             f"{_in(target.cluster)} in the last hour "
+                                             f"(limit {settings.rate_limit_namespace_per_hour} per hour)")
     limit = settings.blast_radius_workloads_per_window
-    if target.key not in ledger.targets and len(ledger.targets) >= limit:
-        return Reason.blast_radius_workloads, (f"{len(ledger.targets)} workloads already mutated in the last "
-                                               f"{settings.blast_radius_window:.0f}s (limit {limit})")
+    touched = ledger.targets_in(target.cluster)  # the blast radius is per cluster
+    if target.key not in touched and len(touched) >= limit:
+        return Reason.blast_radius_workloads, (f"{len(touched)} workloads already mutated{_in(target.cluster)} in "
+                                               f"the last {settings.blast_radius_window:.0f}s (limit {limit})")
     return None
+
+
+def _in(cluster: str) -> str:
+    return f" in cluster {cluster}" if cluster else ""
 
 
 RATE_REASONS = frozenset({Reason.rate_limit_global, Reason.rate_limit_namespace, Reason.blast_radius_workloads})
@@ -72,15 +79,16 @@ def first_refusal(view: LedgerView, settings: Settings, req: ActionRequest, now:
     if total >= settings.rate_limit_global_per_hour:
         return Reason.rate_limit_global, (f"{total} mutations in the last hour "
                                           f"(limit {settings.rate_limit_global_per_hour} per hour)")
-    in_ns = view.count_since(now - HOUR, namespace=ns)
+    cluster = req.target.cluster
+    in_ns = view.count_since(now - HOUR, namespace=ns, cluster=cluster)
     if in_ns >= settings.rate_limit_namespace_per_hour:
-        return Reason.rate_limit_namespace, (f"{in_ns} mutations in namespace {ns or '(none)'} in the last hour "
-                                             f"(limit {settings.rate_limit_namespace_per_hour} per hour)")
+        return Reason.rate_limit_namespace, (f"{in_ns} mutations in namespace {ns or '(none)'}{_in(cluster)} in the "
+                                             f"last hour (limit {settings.rate_limit_namespace_per_hour} per hour)")
     window_start = now - timedelta(seconds=settings.blast_radius_window)
-    touched = view.targets_since(window_start)
+    touched = view.targets_since(window_start, cluster=cluster)  # the blast radius is per cluster
     limit = settings.blast_radius_workloads_per_window
     if key not in touched and len(touched) >= limit:
-        return Reason.blast_radius_workloads, (f"{len(touched)} workloads already mutated in the last "
+        return Reason.blast_radius_workloads, (f"{len(touched)} workloads already mutated{_in(cluster)} in the last "
                                                f"{settings.blast_radius_window:.0f}s (limit {limit})")
     if req.pods_total is not None and req.pods_total > 0 and req.pods_affected > 0:
         allowed = max(1, math.floor(settings.blast_radius_pod_fraction * req.pods_total))

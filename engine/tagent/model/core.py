@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 def utcnow() -> datetime:
@@ -56,20 +56,32 @@ class EventSource(StrEnum):
 
 
 class WorkloadRef(BaseModel):
-    """What an event is about: a workload (Deployment, StatefulSet), a pod or a node."""
+    """What an event is about: a workload (Deployment, StatefulSet), a pod or a node, in a cluster ("" is the
+    home cluster: every single-cluster record; docs/architecture.md, Many clusters). The cluster prefixes the
+    key, so cooldowns, limits, dedup and fingerprints are per cluster; an empty cluster is left out of dumps."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: str = "Deployment"
     namespace: str = ""
     name: str
+    cluster: str = ""
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not self.cluster:
+            data.pop("cluster", None)
+        return data
 
     @property
     def key(self) -> str:
-        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+        base = f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+        return f"{self.cluster}:{base}" if self.cluster else base
 
     def __str__(self) -> str:
-        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+        base = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{base} in {self.cluster}" if self.cluster else base
 
 
 class Event(BaseModel):

@@ -40,6 +40,7 @@ class NewVerdict(_Record):
     target_key: str
     namespace: str
     action: str | None  # None: a decision-level verdict
+    cluster: str = ""  # "": the home cluster
     allowed: bool
     reason: str
     detail: str
@@ -79,6 +80,7 @@ class RunRecord(_Record):
     detail: str = ""
     owner: str | None = None
     heartbeat_at: datetime | None = None
+    term: int = 0  # the leader's term that owns the run (docs/ha.md)
     started_at: datetime
     finished_at: datetime | None = None
 
@@ -162,6 +164,7 @@ class AuditRecord(_Record):
     run_id: str | None
     incident_id: str | None
     dry_run: bool
+    cluster: str = ""
 
 
 class PostmortemRecord(_Record):
@@ -224,3 +227,4 @@ class ActionRecord(_Record):
     status: ActionStatus
     finished_at: datetime | None
     run_id: str | None
+    cluster: str = ""

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tagent.store.orm.base import Base, BigId
 
 NAME = 253  # a Kubernetes object name is a DNS subdomain: at most 253 characters
-KEY = 400  # "<kind>/<namespace>/<name>"
+KEY = 400  # "<kind>/<namespace>/<name>", "<cluster>:" first outside the home cluster
+CLUSTER = 63  # a cluster name is a DNS-1123 label (docs/architecture.md, Many clusters)
 
 
 class RuleVersionRow(Base):
@@ -40,6 +41,7 @@ class EventRow(Base):
     target_kind: Mapped[str] = mapped_column(String(64))
     namespace: Mapped[str] = mapped_column(String(NAME), default="")
     name: Mapped[str] = mapped_column(String(NAME))
+    cluster: Mapped[str] = mapped_column(String(CLUSTER), default="", server_default="")  # "": the home cluster
     labels: Mapped[dict[str, str]] = mapped_column(default=dict)
     values: Mapped[dict[str, float]] = mapped_column(default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
@@ -55,6 +57,7 @@ class DecisionRow(Base):
     target_kind: Mapped[str] = mapped_column(String(64))
     namespace: Mapped[str] = mapped_column(String(NAME), default="")
     name: Mapped[str] = mapped_column(String(NAME))
+    cluster: Mapped[str] = mapped_column(String(CLUSTER), default="", server_default="")  # "": the home cluster
     event_ids: Mapped[list[str]] = mapped_column(default=list)
     playbook: Mapped[str | None] = mapped_column(String(255))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -76,6 +79,7 @@ class VerdictRow(Base):
     rules_version: Mapped[str] = mapped_column(String(64), default="")
     target_key: Mapped[str] = mapped_column(String(KEY), index=True)
     namespace: Mapped[str] = mapped_column(String(NAME), default="")
+    cluster: Mapped[str] = mapped_column(String(CLUSTER), default="", server_default="")  # "": the home cluster
     action: Mapped[str | None] = mapped_column(String(128))
     allowed: Mapped[bool]
     reason: Mapped[str] = mapped_column(String(64))

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tagent.store.orm.base import Base, BigId
-from tagent.store.orm.detect import NAME
+from tagent.store.orm.detect import CLUSTER, NAME
 
 
 class IncidentRow(Base):
@@ -26,6 +26,7 @@ class IncidentRow(Base):
     target_kind: Mapped[str] = mapped_column(String(64))
     namespace: Mapped[str] = mapped_column(String(NAME), default="")
     name: Mapped[str] = mapped_column(String(NAME))
+    cluster: Mapped[str] = mapped_column(String(CLUSTER), default="", server_default="")  # "": the home cluster
     status: Mapped[str] = mapped_column(String(16), index=True)
     severity: Mapped[str] = mapped_column(String(16))
     rules_version: Mapped[str] = mapped_column(String(64), default="")

@@ -8,7 +8,7 @@ from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tagent.store.orm.base import Base, BigId
-from tagent.store.orm.detect import KEY, NAME
+from tagent.store.orm.detect import CLUSTER, KEY, NAME
 
 
 class WorkloadRow(Base):
@@ -18,6 +18,7 @@ class WorkloadRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     namespace: Mapped[str] = mapped_column(String(NAME), default="", index=True)
     name: Mapped[str] = mapped_column(String(NAME))
+    cluster: Mapped[str] = mapped_column(String(CLUSTER), default="", server_default="")  # "": the home cluster
     replicas: Mapped[int] = mapped_column(default=0)
     ready_replicas: Mapped[int] = mapped_column(default=0)
     runtime: Mapped[str] = mapped_column(String(16))

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tagent.store.orm.base import Base, BigId
-from tagent.store.orm.detect import KEY, NAME
+from tagent.store.orm.detect import CLUSTER, KEY, NAME
 
 
 class RunRow(Base):
@@ -22,6 +22,7 @@ class RunRow(Base):
     target_kind: Mapped[str] = mapped_column(String(64))
     namespace: Mapped[str] = mapped_column(String(NAME), default="")
     name: Mapped[str] = mapped_column(String(NAME))
+    cluster: Mapped[str] = mapped_column(String(CLUSTER), default="", server_default="")  # "": the home cluster
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     rules_version: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(24), index=True)
@@ -90,6 +91,7 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(128))
     target_key: Mapped[str] = mapped_column(String(KEY), index=True)
     namespace: Mapped[str] = mapped_column(String(NAME), default="")
+    cluster: Mapped[str] = mapped_column(String(CLUSTER), default="", server_default="")  # "": the home cluster
     command: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[str] = mapped_column(String(24))
     detail: Mapped[str] = mapped_column(Text, default="")

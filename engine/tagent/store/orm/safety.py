@@ -8,7 +8,7 @@ from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tagent.store.orm.base import Base
-from tagent.store.orm.detect import KEY, NAME
+from tagent.store.orm.detect import CLUSTER, KEY, NAME
 
 
 class CooldownRow(Base):
@@ -35,6 +35,7 @@ class GuardActionRow(Base):
     action: Mapped[str] = mapped_column(String(128))
     target_key: Mapped[str] = mapped_column(String(KEY))
     namespace: Mapped[str] = mapped_column(String(NAME), default="", index=True)
+    cluster: Mapped[str] = mapped_column(String(CLUSTER), default="", server_default="")  # "": the home cluster
     pods_affected: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16))
     finished_at: Mapped[datetime | None]

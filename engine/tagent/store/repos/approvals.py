@@ -97,20 +97,22 @@ class Audit:
 
     def add(self, *, at: datetime, actor: str, action: str, target_key: str, result: str, namespace: str = "",
             command: str = "", detail: str = "", run_id: str | None = None, incident_id: str | None = None,
-            dry_run: bool = False) -> AuditRecord:
+            dry_run: bool = False, cluster: str = "") -> AuditRecord:
         """Record one mutation (or dry-run mutation): who, what, on what, the kubectl equivalent, the result."""
         row = AuditRow(at=at, actor=actor, action=action, target_key=target_key, namespace=namespace,
                        command=command, result=result, detail=detail, run_id=run_id, incident_id=incident_id,
-                       dry_run=dry_run)
+                       dry_run=dry_run, cluster=cluster)
         with self._db.write() as s:
             s.add(row)
             s.flush()
             return _audit(row)
 
     def list(self, *, limit: int = 100, target_key: str | None = None, run_id: str | None = None,
-             since: datetime | None = None) -> builtins.list[AuditRecord]:
+             since: datetime | None = None, cluster: str | None = None) -> builtins.list[AuditRecord]:
         """Newest first."""
         q = select(AuditRow)
+        if cluster is not None:
+            q = q.where(AuditRow.cluster == cluster)
         if target_key is not None:
             q = q.where(AuditRow.target_key == target_key)
         if run_id is not None:
@@ -132,4 +134,4 @@ def _approval(r: ApprovalRow) -> ApprovalRecord:
 def _audit(r: AuditRow) -> AuditRecord:
     return AuditRecord(id=r.id, at=r.at, actor=r.actor, action=r.action, target_key=r.target_key,
                        namespace=r.namespace, command=r.command, result=r.result, detail=r.detail, run_id=r.run_id,
-                       incident_id=r.incident_id, dry_run=r.dry_run)
+                       incident_id=r.incident_id, dry_run=r.dry_run, cluster=r.cluster)

@@ -18,8 +18,8 @@ def table_of(orm_class: Any) -> Table:
     return table
 
 
-def ref_of(kind: str, namespace: str, name: str) -> WorkloadRef:
-    return WorkloadRef(kind=kind, namespace=namespace, name=name)
+def ref_of(kind: str, namespace: str, name: str, cluster: str = "") -> WorkloadRef:
+    return WorkloadRef(kind=kind, namespace=namespace, name=name, cluster=cluster)
 
 
 def insert_ignore(db: Database, table: Any) -> Any:

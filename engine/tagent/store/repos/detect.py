@@ -77,12 +77,14 @@ class Events:
             return _event(row) if row else None
 
     def list(self, *, limit: int = 100, target: WorkloadRef | None = None, since: datetime | None = None,
-             kind: str | None = None) -> builtins.list[Event]:
+             kind: str | None = None, cluster: str | None = None) -> builtins.list[Event]:
         """Newest first."""
         q = select(EventRow)
         if target is not None:
             q = q.where(EventRow.namespace == target.namespace, EventRow.name == target.name,
-                        EventRow.target_kind == target.kind)
+                        EventRow.target_kind == target.kind, EventRow.cluster == target.cluster)
+        if cluster is not None:
+            q = q.where(EventRow.cluster == cluster)
         if since is not None:
             q = q.where(EventRow.observed_at >= since)
         if kind is not None:
@@ -143,14 +145,16 @@ class Decisions:
             return _decision(row) if row else None
 
     def list(self, *, limit: int = 100, rule: str | None = None, target: WorkloadRef | None = None,
-             since: datetime | None = None) -> builtins.list[DecisionRecord]:
+             since: datetime | None = None, cluster: str | None = None) -> builtins.list[DecisionRecord]:
         """Newest first, each with its latest decision-level verdict."""
         q = select(DecisionRow)
         if rule is not None:
             q = q.where(DecisionRow.rule == rule)
         if target is not None:
             q = q.where(DecisionRow.namespace == target.namespace, DecisionRow.name == target.name,
-                        DecisionRow.target_kind == target.kind)
+                        DecisionRow.target_kind == target.kind, DecisionRow.cluster == target.cluster)
+        if cluster is not None:
+            q = q.where(DecisionRow.cluster == cluster)
         if since is not None:
             q = q.where(DecisionRow.decided_at >= since)
         q = q.order_by(DecisionRow.decided_at.desc(), DecisionRow.id).limit(clamp_limit(limit))
@@ -192,26 +196,27 @@ def _rule_version(r: RuleVersionRow) -> RuleVersionRecord:
 def _event_values(e: Event) -> dict[str, object]:
     return {"id": e.id, "source": e.source.value, "kind": e.kind, "reason": e.reason,
             "target_kind": e.target.kind, "namespace": e.target.namespace, "name": e.target.name,
-            "labels": dict(e.labels), "values": dict(e.values), "message": e.message,
+            "cluster": e.target.cluster, "labels": dict(e.labels), "values": dict(e.values), "message": e.message,
             "observed_at": e.observed_at}
 
 
 def _event(r: EventRow) -> Event:
     return Event(id=r.id, source=EventSource(r.source), kind=r.kind, reason=r.reason,
-                 target=ref_of(r.target_kind, r.namespace, r.name), labels=r.labels or {},
+                 target=ref_of(r.target_kind, r.namespace, r.name, r.cluster), labels=r.labels or {},
                  values=r.values or {}, message=r.message, observed_at=r.observed_at)
 
 
 def _decision_values(d: Decision) -> dict[str, object]:
     return {"id": d.id, "rule": d.rule, "rules_version": d.rules_version, "target_kind": d.target.kind,
-            "namespace": d.target.namespace, "name": d.target.name, "event_ids": list(d.event_ids),
+            "namespace": d.target.namespace, "name": d.target.name, "cluster": d.target.cluster,
+            "event_ids": list(d.event_ids),
             "playbook": d.playbook, "params": d.model_dump(mode="json")["params"], "mode": d.mode.value,
             "severity": d.severity.value, "decided_at": d.decided_at}
 
 
 def _decision(r: DecisionRow) -> Decision:
     return Decision(id=r.id, rule=r.rule, rules_version=r.rules_version,
-                    target=ref_of(r.target_kind, r.namespace, r.name), event_ids=list(r.event_ids or []),
+                    target=ref_of(r.target_kind, r.namespace, r.name, r.cluster), event_ids=list(r.event_ids or []),
                     playbook=r.playbook, params=r.params or {}, mode=Mode(r.mode), severity=Severity(r.severity),
                     decided_at=r.decided_at)
 
@@ -220,4 +225,4 @@ def _verdict(r: VerdictRow) -> VerdictRecord:
     return VerdictRecord(id=r.id, decision_id=r.decision_id, actor=r.actor, rule=r.rule,
                          rules_version=r.rules_version, target_key=r.target_key, namespace=r.namespace,
                          action=r.action, allowed=r.allowed, reason=r.reason, detail=r.detail, mode=r.mode,
-                         at=r.at)
+                         at=r.at, cluster=r.cluster)

@@ -54,12 +54,14 @@ class Incidents:
 
     def list(self, *, status: IncidentStatus | str | None = None, severity: Severity | str | None = None,
              since: datetime | None = None, target: WorkloadRef | None = None,
-             limit: int = 100) -> builtins.list[Incident]:
-        """Newest first, without timelines; `target` keeps one workload's incidents."""
+             limit: int = 100, cluster: str | None = None) -> builtins.list[Incident]:
+        """Newest first, without timelines; `target` keeps one workload's incidents, `cluster` one cluster's."""
         q = select(IncidentRow)
         if target is not None:
             q = q.where(IncidentRow.namespace == target.namespace, IncidentRow.name == target.name,
-                        IncidentRow.target_kind == target.kind)
+                        IncidentRow.target_kind == target.kind, IncidentRow.cluster == target.cluster)
+        if cluster is not None:
+            q = q.where(IncidentRow.cluster == cluster)
         if status is not None:
             q = q.where(IncidentRow.status == IncidentStatus(status).value)
         if severity is not None:
@@ -196,7 +198,8 @@ def _incident_row(i: Incident) -> IncidentRow:
     closed = i.status in CLOSED
     return IncidentRow(id=i.id, fingerprint=i.fingerprint, open_key=None if closed else i.fingerprint, rule=i.rule,
                        target_kind=i.target.kind, namespace=i.target.namespace, name=i.target.name,
-                       status=i.status.value, severity=i.severity.value, rules_version=i.rules_version,
+                       cluster=i.target.cluster, status=i.status.value, severity=i.severity.value,
+                       rules_version=i.rules_version,
                        opened_at=i.opened_at, acknowledged_at=i.acknowledged_at, mitigated_at=i.mitigated_at,
                        resolved_at=i.resolved_at, last_seen_at=i.opened_at, retry_at=None, retry_decision_id=None,
                        reopened=0)
@@ -212,7 +215,8 @@ def _incident(s: Session, r: IncidentRow, with_timeline: bool) -> Incident:
     if with_timeline:
         q = select(TimelineRow).where(TimelineRow.incident_id == r.id).order_by(TimelineRow.at, TimelineRow.id)
         timeline = [TimelineEntry(at=t.at, kind=t.kind, summary=t.summary, data=t.data or {}) for t in s.scalars(q)]
-    return Incident(id=r.id, fingerprint=r.fingerprint, rule=r.rule, target=ref_of(r.target_kind, r.namespace, r.name),
+    return Incident(id=r.id, fingerprint=r.fingerprint, rule=r.rule, target=ref_of(r.target_kind, r.namespace, r.name,
+                                                                                   r.cluster),
                     status=IncidentStatus(r.status), severity=Severity(r.severity), rules_version=r.rules_version,
                     timeline=timeline, opened_at=r.opened_at, acknowledged_at=r.acknowledged_at,
                     mitigated_at=r.mitigated_at, resolved_at=r.resolved_at)

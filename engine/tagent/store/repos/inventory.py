@@ -21,15 +21,17 @@ class Inventory:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def replace(self, workloads: Iterable[WorkloadInfo], *, at: datetime) -> int:
-        """Make the stored inventory exactly `workloads` (a full discovery pass); returns how many."""
+    def replace(self, workloads: Iterable[WorkloadInfo], *, at: datetime, cluster: str = "") -> int:
+        """Make the stored inventory of `cluster` exactly `workloads` (a full discovery pass of that cluster: the
+        other clusters' rows stay); returns how many."""
         values = [_workload_values(w, at) for w in workloads]
         with self._db.write() as s:
             if values:
                 s.execute(self._upsert(), values)
-                s.execute(delete(WorkloadRow).where(WorkloadRow.key.not_in([v["key"] for v in values])))
+                s.execute(delete(WorkloadRow).where(WorkloadRow.cluster == cluster,
+                                                    WorkloadRow.key.not_in([v["key"] for v in values])))
             else:
-                s.execute(delete(WorkloadRow))
+                s.execute(delete(WorkloadRow).where(WorkloadRow.cluster == cluster))
         return len(values)
 
     def upsert(self, workload: WorkloadInfo, *, at: datetime) -> None:
@@ -54,8 +56,10 @@ class Inventory:
         with self._db.read() as s:
             return {r.key: _workload(r) for r in s.scalars(select(WorkloadRow).where(WorkloadRow.key.in_(keys)))}
 
-    def list(self, *, namespace: str | None = None) -> list[WorkloadInfo]:
+    def list(self, *, namespace: str | None = None, cluster: str | None = None) -> list[WorkloadInfo]:
         q = select(WorkloadRow)
+        if cluster is not None:
+            q = q.where(WorkloadRow.cluster == cluster)
         if namespace is not None:
             q = q.where(WorkloadRow.namespace == namespace)
         with self._db.read() as s:
@@ -64,7 +68,7 @@ class Inventory:
     def _upsert(self) -> Any:
         dialect = sqlite if self._db.is_sqlite else postgresql
         stmt = dialect.insert(table_of(WorkloadRow))
-        columns = ("kind", "namespace", "name", "replicas", "ready_replicas", "runtime", "images", "labels",
+        columns = ("kind", "namespace", "name", "cluster", "replicas", "ready_replicas", "runtime", "images", "labels",
                    "annotations", "ports", "updated_at")
         return stmt.on_conflict_do_update(index_elements=["key"],
                                           set_={c: getattr(stmt.excluded, c) for c in columns})
@@ -114,13 +118,14 @@ class Savings:
 
 def _workload_values(w: WorkloadInfo, at: datetime) -> dict[str, object]:
     return {"key": w.ref.key, "kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name,
-            "replicas": w.replicas, "ready_replicas": w.ready_replicas, "runtime": w.runtime.value,
-            "images": list(w.images), "labels": dict(w.labels), "annotations": dict(w.annotations),
-            "ports": list(w.ports), "updated_at": at}
+            "cluster": w.ref.cluster, "replicas": w.replicas, "ready_replicas": w.ready_replicas,
+            "runtime": w.runtime.value, "images": list(w.images), "labels": dict(w.labels),
+            "annotations": dict(w.annotations), "ports": list(w.ports), "updated_at": at}
 
 
 def _workload(r: WorkloadRow) -> WorkloadInfo:
-    return WorkloadInfo(ref=ref_of(r.kind, r.namespace, r.name), replicas=r.replicas, ready_replicas=r.ready_replicas,
+    return WorkloadInfo(ref=ref_of(r.kind, r.namespace, r.name, r.cluster), replicas=r.replicas,
+                        ready_replicas=r.ready_replicas,
                         runtime=Runtime(r.runtime), images=list(r.images or []), labels=r.labels or {},
                         annotations=r.annotations or {}, ports=list(r.ports or []))
 

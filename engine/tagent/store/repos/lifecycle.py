@@ -107,14 +107,14 @@ class Unit:
         names = sorted({t.name for t in targets})
         q = (select(IncidentRow.id, IncidentRow.fingerprint, IncidentRow.rule, IncidentRow.status,
                     IncidentRow.opened_at, IncidentRow.resolved_at, IncidentRow.acknowledged_at,
-                    IncidentRow.target_kind, IncidentRow.namespace, IncidentRow.name)
+                    IncidentRow.target_kind, IncidentRow.namespace, IncidentRow.name, IncidentRow.cluster)
              .where(IncidentRow.name.in_(names),
                     or_(IncidentRow.open_key.is_not(None), IncidentRow.resolved_at >= closed_since))
              .order_by(IncidentRow.opened_at.desc()))
         wanted = {t.key for t in targets}
         out: dict[str, list[Active]] = {}
         for r in self.s.execute(q):
-            key = WorkloadRef(kind=r.target_kind, namespace=r.namespace, name=r.name).key
+            key = WorkloadRef(kind=r.target_kind, namespace=r.namespace, name=r.name, cluster=r.cluster).key
             if key in wanted:
                 out.setdefault(key, []).append(Active(r.id, r.fingerprint, r.rule, IncidentStatus(r.status),
                                                       r.opened_at, r.resolved_at, r.acknowledged_at is not None))
@@ -124,7 +124,8 @@ class Unit:
         self._incidents.append({
             "id": incident.id, "fingerprint": incident.fingerprint, "open_key": incident.fingerprint,
             "rule": incident.rule, "target_kind": incident.target.kind, "namespace": incident.target.namespace,
-            "name": incident.target.name, "status": incident.status.value, "severity": incident.severity.value,
+            "name": incident.target.name, "cluster": incident.target.cluster,
+            "status": incident.status.value, "severity": incident.severity.value,
             "rules_version": incident.rules_version, "opened_at": incident.opened_at, "acknowledged_at": None,
             "mitigated_at": None, "resolved_at": None, "last_seen_at": incident.opened_at, "retry_at": None,
             "retry_decision_id": None, "reopened": 0})
@@ -221,11 +222,12 @@ class Unit:
             hour = now - timedelta(hours=1)
             reserved = select(GuardActionRow.run_id).where(GuardActionRow.run_id.is_not(None),
                                                            GuardActionRow.at >= hour)
-            pending = select(RunRow.namespace, RunRow.target_kind, RunRow.name).where(
+            pending = select(RunRow.namespace, RunRow.target_kind, RunRow.name, RunRow.cluster).where(
                 RunRow.status == RunStatus.running.value, RunRow.dry_run.is_(False), RunRow.started_at >= hour,
                 RunRow.id.not_in(reserved))
             for r in self.s.execute(pending):  # admitted runs that have not mutated yet count as mutations
-                ledger.add(r.namespace, WorkloadRef(kind=r.target_kind, namespace=r.namespace, name=r.name).key)
+                ref = WorkloadRef(kind=r.target_kind, namespace=r.namespace, name=r.name, cluster=r.cluster)
+                ledger.add(r.namespace, ref.key, cluster=r.cluster)
             self._ledger = ledger
         return self._ledger
 
@@ -235,6 +237,7 @@ class Unit:
         self._runs.append({
             "id": run_id, "playbook": playbook, "incident_id": incident_id, "decision_id": decision_id,
             "target_kind": target.kind, "namespace": target.namespace, "name": target.name, "params": params,
+            "cluster": target.cluster,
             "rules_version": rules_version, "status": RunStatus.running.value, "dry_run": dry_run, "detail": "",
             "owner": None, "heartbeat_at": None, "started_at": at, "finished_at": None})
         return True  # written with the unit's other rows (`flush`); a run id is its decision's id

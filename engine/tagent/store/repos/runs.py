@@ -43,6 +43,7 @@ class Runs:
             s.execute(insert_ignore(self._db, RunRow).values(
                 id=rid, playbook=playbook, incident_id=incident_id, decision_id=decision_id,
                 target_kind=target.kind, namespace=target.namespace, name=target.name, params=dict(params or {}),
+                cluster=target.cluster,
                 rules_version=rules_version, status=RunStatus.running.value, dry_run=dry_run, detail="",
                 owner=owner, heartbeat_at=at if owner else None, started_at=at, finished_at=None))
             row = s.get(RunRow, rid)
@@ -173,7 +174,7 @@ def _result(r: JournalRow) -> StepResult:
 
 
 def _run(r: RunRow) -> RunRecord:
-    return RunRecord(id=r.id, playbook=r.playbook, target=ref_of(r.target_kind, r.namespace, r.name),
+    return RunRecord(id=r.id, playbook=r.playbook, target=ref_of(r.target_kind, r.namespace, r.name, r.cluster),
                      incident_id=r.incident_id, decision_id=r.decision_id, params=r.params or {},
                      rules_version=r.rules_version, status=RunStatus(r.status), dry_run=r.dry_run, detail=r.detail,
                      owner=r.owner, heartbeat_at=r.heartbeat_at, started_at=r.started_at, finished_at=r.finished_at)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, select, update
@@ -71,20 +71,32 @@ class Cooldowns:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def scope(cluster: str, namespace: str) -> str:
+    """A namespace as the limits count it: namespaces of the same name in two clusters are two namespaces."""
+    return f"{cluster}:{namespace}" if cluster else namespace
+
+
 @dataclass
 class LedgerSnapshot:
-    """The ledger's counts at one moment: mutations in the last hour (in all, per namespace) and the workloads
-    mutated in the blast-radius window, plus the runs admitted that have not mutated yet (`add`)."""
+    """The ledger's counts at one moment: mutations in the last hour (in all, per namespace of a cluster) and
+    the workloads mutated in the blast-radius window per cluster, plus the runs admitted that have not mutated
+    yet (`add`). Keys of `per_namespace` are `scope(cluster, namespace)`."""
 
     total: int
     per_namespace: dict[str, int]
     targets: set[str]
+    per_cluster: dict[str, set[str]] = field(default_factory=dict)  # cluster -> target keys in the window
 
-    def add(self, namespace: str, target_key: str) -> None:
+    def add(self, namespace: str, target_key: str, cluster: str = "") -> None:
         """Count a run admitted to act (its mutation is not in the ledger yet)."""
         self.total += 1
-        self.per_namespace[namespace] = self.per_namespace.get(namespace, 0) + 1
+        where = scope(cluster, namespace)
+        self.per_namespace[where] = self.per_namespace.get(where, 0) + 1
         self.targets.add(target_key)
+        self.per_cluster.setdefault(cluster, set()).add(target_key)
+
+    def targets_in(self, cluster: str) -> set[str]:
+        return self.per_cluster.get(cluster, set())
 
 
 class LedgerView:
@@ -93,16 +105,20 @@ class LedgerView:
     def __init__(self, session: Session) -> None:
         self._s = session
 
-    def count_since(self, since: datetime, *, namespace: str | None = None) -> int:
+    def count_since(self, since: datetime, *, namespace: str | None = None, cluster: str | None = None) -> int:
         q = select(func.count()).select_from(GuardActionRow).where(GuardActionRow.at >= since,
                                                                    GuardActionRow.status.in_(_COUNTED))
         if namespace is not None:
             q = q.where(GuardActionRow.namespace == namespace)
+        if cluster is not None:
+            q = q.where(GuardActionRow.cluster == cluster)
         return int(self._s.scalar(q) or 0)
 
-    def targets_since(self, since: datetime) -> set[str]:
+    def targets_since(self, since: datetime, *, cluster: str | None = None) -> set[str]:
         q = select(GuardActionRow.target_key).distinct().where(GuardActionRow.at >= since,
                                                               GuardActionRow.status.in_(_COUNTED))
+        if cluster is not None:
+            q = q.where(GuardActionRow.cluster == cluster)
         return set(self._s.scalars(q))
 
     def pods_in_flight(self, target_key: str, since: datetime) -> int:
@@ -127,18 +143,23 @@ class LedgerView:
 
     def snapshot(self, now: datetime, window: float) -> LedgerSnapshot:
         hour = now - timedelta(hours=1)
-        q = (select(GuardActionRow.namespace, func.count()).where(GuardActionRow.at >= hour,
-                                                                  GuardActionRow.status.in_(_COUNTED))
-             .group_by(GuardActionRow.namespace))
-        per_namespace = {str(ns): int(n) for ns, n in self._s.execute(q)}
+        q = (select(GuardActionRow.cluster, GuardActionRow.namespace, func.count())
+             .where(GuardActionRow.at >= hour, GuardActionRow.status.in_(_COUNTED))
+             .group_by(GuardActionRow.cluster, GuardActionRow.namespace))
+        per_namespace = {scope(str(cl), str(ns)): int(n) for cl, ns, n in self._s.execute(q)}
+        touched = (select(GuardActionRow.cluster, GuardActionRow.target_key).distinct()
+                   .where(GuardActionRow.at >= now - timedelta(seconds=window), GuardActionRow.status.in_(_COUNTED)))
+        per_cluster: dict[str, set[str]] = {}
+        for cl, key in self._s.execute(touched):
+            per_cluster.setdefault(str(cl), set()).add(str(key))
         return LedgerSnapshot(total=sum(per_namespace.values()), per_namespace=per_namespace,
-                              targets=self.targets_since(now - timedelta(seconds=window)))
+                              targets=set().union(*per_cluster.values()), per_cluster=per_cluster)
 
     def reserve(self, *, at: datetime, actor: str, action: str, target_key: str, namespace: str,
-                pods_affected: int, rule: str = "", run_id: str | None = None) -> str:
+                pods_affected: int, rule: str = "", run_id: str | None = None, cluster: str = "") -> str:
         action_id = new_id()
         self._s.add(GuardActionRow(id=action_id, at=at, actor=actor, rule=rule, action=action, target_key=target_key,
-                                   namespace=namespace, pods_affected=pods_affected,
+                                   namespace=namespace, cluster=cluster, pods_affected=pods_affected,
                                    status=ActionStatus.reserved.value, finished_at=None, run_id=run_id))
         self._s.flush()
         return action_id
@@ -187,5 +208,5 @@ def _cooldown(r: CooldownRow) -> CooldownRecord:
 def _action(r: GuardActionRow) -> ActionRecord:
     return ActionRecord(id=r.id, at=r.at, actor=r.actor, rule=r.rule, action=r.action, target_key=r.target_key,
                         namespace=r.namespace, pods_affected=r.pods_affected, status=ActionStatus(r.status),
-                        finished_at=r.finished_at, run_id=r.run_id)
+                        finished_at=r.finished_at, run_id=r.run_id, cluster=r.cluster)
 
