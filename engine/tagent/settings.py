@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     # without Prometheus: a text exposition scraped directly for request/error rates and p99 latency
     # (the sandbox's /metrics/sandbox, or an app's /metrics)
     metrics_scrape_url: str | None = None
+    # traces (docs/traces.md): the OTLP receiver (POST /v1/traces) and the embedded span store, or Tempo/Jaeger
+    traces_retention: float = Field(default=86400.0, gt=0)  # seconds a span is kept (24 h)
+    traces_max_spans: int = Field(default=2_000_000, ge=1)  # the oldest go first beyond this many
+    traces_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)  # an OTLP body as sent (compressed)
+    traces_max_decompressed_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    traces_queue_spans: int = Field(default=100_000, ge=1)  # spans waiting for the writer; beyond: 503
+    traces_sweep_interval: float = Field(default=60.0, gt=0)
+    traces_tempo_url: str | None = None  # read traces from Tempo's HTTP API instead of the embedded store
+    traces_jaeger_url: str | None = None  # or from Jaeger's query service
 
     # safety
     dry_run: bool = False

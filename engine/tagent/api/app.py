@@ -3,6 +3,7 @@
     /healthz /readyz /metrics                  no auth (probes, Prometheus)
     /api/v1/...                                bearer TAGENT_API_TOKEN (the dashboard holds it server-side)
     /api/alerts/alertmanager                   bearer TAGENT_WEBHOOK_TOKEN (TAGENT_API_TOKEN when it is unset)
+    /v1/traces                                 the same (OTLP/HTTP spans from the collector; docs/traces.md)
     /api/v1/twilio/{gather,status}/{id}        X-Twilio-Signature (checked against public_url)
     /api/slack/{events,commands,interactions}  X-Slack-Signature (the app's signing secret, 5-minute window)
     /api/teams/messages                        Bot Framework JWT (the OpenID metadata's keys)
@@ -28,6 +29,7 @@ from tagent.api.deps import ChatBackend
 from tagent.api.identity import identity_dependency
 from tagent.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, BodyLimits
 from tagent.api.routes import chat, cloud, cluster, debrief, health, incidents, records, rules, slack, teams, webhooks
+from tagent.api.routes import traces as trace_routes
 from tagent.app.engine import Engine
 from tagent.channels.wiring import attach_channels
 from tagent.chat.service import ChatService
@@ -93,9 +95,11 @@ def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend 
     webhook_token = settings.webhook_token or settings.api_token
     app.include_router(webhooks.alerts, dependencies=[Depends(bearer_dependency(webhook_token, "tagent-webhooks"))])
     app.include_router(webhooks.twilio)
+    app.include_router(trace_routes.router, prefix=API_PREFIX, dependencies=api_auth)
+    app.include_router(trace_routes.otlp, dependencies=[Depends(bearer_dependency(webhook_token, "tagent-webhooks"))])
     app.include_router(slack.router)  # own auth: Slack's request signature
     app.include_router(teams.router)  # own auth: the Bot Framework's JWT
     errors.install(app)
     app.add_middleware(BodyLimits, max_bytes=max_body_bytes, max_depth=max_json_depth,
-                       refused=lambda path, why: _bad_body(engine, path, why))
+                       refused=lambda path, why: _bad_body(engine, path, why), own_limits=(trace_routes.OTLP_PATH,))
     return app

@@ -44,15 +44,18 @@ class BodyLimits:
     """ASGI middleware answering 413 past `max_bytes` and 400 past `max_depth` levels of JSON nesting."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH,
-                 refused: Callable[[str, str], None] | None = None) -> None:
-        """`refused(path, why)` is told of every refusal (the app counts and logs it as bad input)."""
+                 refused: Callable[[str, str], None] | None = None, own_limits: tuple[str, ...] = ()) -> None:
+        """`refused(path, why)` is told of every refusal (the app counts and logs it as bad input). Bodies of the
+        `own_limits` paths pass through untouched: their route limits them itself (the OTLP receiver: binary and
+        gzip bodies, larger limits)."""
         self.app = app
+        self.own_limits = frozenset(own_limits)
         self.max_bytes = max_bytes
         self.max_depth = max_depth
         self.refused = refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.own_limits:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or ())

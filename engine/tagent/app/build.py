@@ -37,6 +37,7 @@ from tagent.observability import EngineMetrics
 from tagent.policy.gitops import RulesSource
 from tagent.settings import Settings
 from tagent.store import Store
+from tagent.traces.service import Traces
 
 log = logging.getLogger("tagent.engine")
 
@@ -73,10 +74,12 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
                             protected_namespaces=tuple(settings.protected_namespaces),
                             timezone=lambda: team_timezone(active.ruleset))  # "last night" is the team's night
     chat: ChatService | ServerChat = kube_chat if aws is None else ServerChat(kube_chat, aws, actions=registry)
+    traces = Traces.from_settings(settings, store, prometheus=prometheus, clock=clock,
+                                  redact=Redactor(settings.secret_values()))
     return Engine(settings, EngineParts(
         kube=kube, store=store, clock=clock, metrics=metrics, guard=guard, rules=rules, active=active,
         detector=detector, intake=intake, sources=sources, prometheus=prometheus, incidents=incidents, chat=chat,
-        drafting=drafting))
+        drafting=drafting, traces=traces))
 
 
 def action_registry(settings: Settings, store: Store, guard: Guard, kube: KubeClient,

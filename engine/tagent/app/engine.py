@@ -33,6 +33,7 @@ from tagent.policy.ruleset import RuleSet
 from tagent.settings import Settings
 from tagent.sources.base import Source
 from tagent.store import Store
+from tagent.traces.service import Traces
 
 log = logging.getLogger("tagent.engine")
 Clock = Callable[[], datetime]
@@ -76,6 +77,7 @@ class EngineParts:
     incidents: IncidentService | None = None
     chat: ChatService | ServerChat | None = None  # ServerChat: Kubernetes and AWS servers
     drafting: Drafting | None = None
+    traces: Traces | None = None  # spans in (OTLP), RED and trace queries out
 
 
 class Engine:
@@ -85,6 +87,7 @@ class Engine:
         self.guard, self.rules, self.active, self.detector = parts.guard, parts.rules, parts.active, parts.detector
         self.intake, self.prometheus = parts.intake, parts.prometheus
         self.incidents, self.chat, self.drafting = parts.incidents, parts.chat, parts.drafting
+        self.traces = parts.traces
         self.sources: list[Source] = list(parts.sources.all)
         self._sources = parts.sources
         self.inventory = parts.sources.inventory
@@ -199,6 +202,8 @@ class Engine:
             if resumed:
                 log.info("resumed %d playbook runs interrupted by a restart", len(resumed))
         self.inventory.refresh()
+        if self.traces is not None:
+            self.traces.start()  # the span writer and its retention sweep
         for source in self.sources if sources else ():
             source.start()
         for name, target in (("dispatch", self._dispatch), ("rules", self._rules_loop), ("tick", self._tick_loop)):
@@ -220,6 +225,8 @@ class Engine:
             self.incidents.close()  # stops running playbooks at their next step and ends the worker threads
         if self.drafting is not None:
             self.drafting.drain(timeout)
+        if self.traces is not None:
+            self.traces.stop(timeout)  # writes what is queued first
 
     def _dispatch(self) -> None:
         """Take what is queued (up to `batch` events) and process it as one batch: one transaction for all of
