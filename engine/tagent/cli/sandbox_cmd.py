@@ -20,7 +20,8 @@ from tagent.errors import ConfigError, ValidationError
 # The fault names for `inject --help`, copied from tagent.sandbox.FAULTS: importing the sandbox (its API
 # server, simulation, pydantic models) at module level would cost every `tagent` start ~0.4 s.
 # tests/test_cli_startup.py fails if the two ever differ; `inject` itself checks against the real list.
-FAULT_NAMES: tuple[str, ...] = ("crashloop", "oom", "error-spike", "bad-deploy", "bad-image", "load", "idle", "heal")
+FAULT_NAMES: tuple[str, ...] = ("crashloop", "oom", "error-spike", "bad-deploy", "bad-image", "load", "idle", "latency",
+                                "heal")
 DEFAULT_KUBECONFIG = Path(".tagent/sandbox.kubeconfig")
 KubeconfigOpt = typer.Option(DEFAULT_KUBECONFIG, "--kubeconfig", envvar="KUBECONFIG",
                              help="kubeconfig of the running sandbox (written by `tagent sandbox up`)")
@@ -47,6 +48,13 @@ def up(
         ControlPlaneKind.emulator, "--control-plane",
         help="emulator: the built-in API server (no Go needed); real: etcd, kube-apiserver, controller manager "
              "and scheduler built by scripts/control-plane.sh, with a simulated kubelet as their client"),
+    otlp_endpoint: str | None = typer.Option(
+        None, "--otlp-endpoint", metavar="URL",
+        help="where the simulated services send their spans (OTLP/HTTP); default: the engine API of your "
+             "settings, http://127.0.0.1:<api port>/v1/traces; `off`: no traces"),
+    otlp_token: str | None = typer.Option(
+        None, "--otlp-token", help="bearer token for the OTLP endpoint (default: the webhook token of your "
+                                   "settings, else the API token, when set)"),
 ) -> None:
     """Start the sandbox cluster in the foreground until Ctrl-C or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -57,8 +65,9 @@ def up(
         return
     from tagent.sandbox import Sandbox
 
+    endpoint, token = _otlp(otlp_endpoint, otlp_token)
     try:
-        sb = Sandbox(port=port, speed=speed, scenario=scenario, seed=seed)
+        sb = Sandbox(port=port, speed=speed, scenario=scenario, seed=seed, otlp_endpoint=endpoint, otlp_token=token)
         sb.start()
     except ValidationError as exc:
         fail("; ".join(exc.problems[:3]))
@@ -72,12 +81,37 @@ def up(
         print(f"sandbox cluster {sb.scenario.metadata.name!r} at {sb.https_url} (speed {speed:g}x)", flush=True)
         print(f"kubeconfig: {path}    export KUBECONFIG={path.resolve()}", flush=True)
         print(f"prometheus metrics: {sb.metrics_url}", flush=True)
+        print(f"traces (OTLP/HTTP): {endpoint or 'off'}", flush=True)
         stop.wait()
     except OSError as exc:
         fail(f"cannot write the kubeconfig {kubeconfig_out}: {exc.strerror or exc}")
     finally:
         sb.stop()
     print("sandbox stopped", flush=True)
+
+
+def _otlp(endpoint: str | None, token: str | None) -> tuple[str | None, str | None]:
+    """The OTLP endpoint and token: as given, else the local engine API of the settings (its port, and its
+    webhook or API token), so `tagent run` and `tagent sandbox up` find each other without flags."""
+    if endpoint is not None and endpoint.lower() in ("off", "none", ""):
+        return None, None
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        fail(f"--otlp-endpoint {endpoint!r}: use an http(s) URL such as http://127.0.0.1:8080/v1/traces, or off",
+             code=2)
+    if endpoint is not None and token is not None:
+        return endpoint, token
+    import pydantic
+
+    from tagent.errors import TagentError
+    from tagent.settings import Settings
+
+    try:
+        settings = Settings()
+    except (pydantic.ValidationError, TagentError):  # the settings are the engine's business: plain defaults
+        return endpoint or "http://127.0.0.1:8080/v1/traces", token
+    secret = settings.webhook_token or settings.api_token
+    return (endpoint or f"http://127.0.0.1:{settings.api_port}/v1/traces",
+            token if token is not None else (secret.get_secret_value() if secret else None))
 
 
 def _stop_on_signals() -> threading.Event:

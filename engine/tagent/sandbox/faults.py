@@ -8,7 +8,9 @@
   while their limit is below that. `error-spike`: the running version starts answering a share of 500s (a
   latent bug meeting real traffic): it is bound to that version's code, so a restart keeps it and a rollback
   to another version cures it. `load`: more requests and CPU.
-  `idle`: almost nothing. `heal` clears every fault of the workload, bad code included.
+  `idle`: almost nothing. `latency`: every request of the workload takes `ms` longer (a slow dependency, a
+  lock, a full GC), and so does every request of its callers, which wait for it (the scenario's `calls`).
+  `heal` clears every fault of the workload, bad code included.
 - `bad-image` rolls out a new version whose image tag does not exist: its pods wait in ErrImagePull and
   ImagePullBackOff (retried with back-off) while the old pods keep serving; a rollback cures it.
 """
@@ -35,6 +37,7 @@ PARAMS: dict[str, dict[str, tuple[float, float, float]]] = {  # fault -> param -
     "bad-deploy": {"rate": (0.6, 0.0, 1.0)},
     "load": {"factor": (5.0, 1.0, 1000.0)},
     "idle": {"factor": (0.02, 0.0, 1.0)},
+    "latency": {"ms": (1000.0, 0.0, 60000.0)},  # added to each request, and to each request of the callers
     "bad-image": {},
     "heal": {},
 }
@@ -69,16 +72,37 @@ class Effects:
     load: float = 1.0
     bad_code: bool = False
     missing_images: frozenset[str] = frozenset()  # images of the workload that cannot be pulled
+    delay_s: float = 0.0  # a `latency` fault of this workload: added to each request
+    downstream_s: float = 0.0  # what the workloads it calls (transitively) add through their `latency` faults
+
+
+Callees = dict[tuple[str, str], tuple[tuple[str, str], ...]]  # (namespace, workload) -> what a request calls
 
 
 @dataclass
 class FaultBook:
+    calls: Callees = field(default_factory=dict)  # the scenario's call graph, for `latency` faults of callees
     faults: dict[tuple[str, str], dict[str, Fault]] = field(default_factory=dict)
     bad_code: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)  # -> code hash -> rate
     missing_images: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # -> images no pull finds
 
     def active(self) -> list[Fault]:
         return [f for per in self.faults.values() for f in per.values()]
+
+    def delay(self, namespace: str, workload: str) -> float:
+        """Seconds a `latency` fault adds to each request of the workload itself."""
+        fault = self.faults.get((namespace, workload), {}).get("latency")
+        return fault.params["ms"] / 1000.0 if fault is not None else 0.0
+
+    def downstream(self, namespace: str, workload: str, _seen: frozenset[tuple[str, str]] = frozenset()) -> float:
+        """Seconds the `latency` faults of the workloads a request calls (and theirs, ...) add to it: calls
+        are made in turn, so the delays add up (a cycle in the call graph is followed once)."""
+        total = 0.0
+        seen = _seen | {(namespace, workload)}
+        for callee in self.calls.get((namespace, workload), ()):
+            if callee not in seen:
+                total += self.delay(*callee) + self.downstream(*callee, seen)
+        return total
 
     def effects(self, namespace: str, workload: str, revision: str, code: str) -> Effects:
         per = self.faults.get((namespace, workload), {})
@@ -98,7 +122,9 @@ class FaultBook:
             crash_after=crash.params["after"] if crash and crash.revision == revision else None,
             oom_peak=oom.oom_peak if oom else None, oom_ramp=oom.params["ramp"] if oom else 20.0,
             error_share=share, load=load, bad_code=bad_rate is not None,
-            missing_images=frozenset(self.missing_images.get((namespace, workload), ())))
+            missing_images=frozenset(self.missing_images.get((namespace, workload), ())),
+            delay_s=self.delay(namespace, workload),
+            downstream_s=self.downstream(namespace, workload) if self.faults else 0.0)
 
 
 def check_params(fault: str, params: dict[str, Any]) -> dict[str, float]:

@@ -24,6 +24,7 @@ from tagent.sandbox.scenario import Scenario, default_scenario, load_scenario
 from tagent.sandbox.server import SandboxHTTPServer
 from tagent.sandbox.simulation import Simulation
 from tagent.sandbox.store import Store
+from tagent.sandbox.tracing import TRACES_PER_S, SpanExporter, Tracing, otlp_exporter
 
 
 class Sandbox:
@@ -33,14 +34,20 @@ class Sandbox:
 
     def __init__(self, port: int = 0, speed: float = 1.0, scenario: Scenario | Path | str | None = None,
                  token: str | None = None, host: str = "127.0.0.1", seed: int | None = None,
-                 start: datetime | None = None) -> None:
+                 start: datetime | None = None, otlp_endpoint: str | None = None,
+                 otlp_token: str | None = None) -> None:
         """`speed`: sandbox seconds per wall second; `start`: the sandbox clock's start (aware; default now);
-        `scenario`: a Scenario or a YAML path (default: the built-in shop); `seed`: a repeatable simulation."""
+        `scenario`: a Scenario or a YAML path (default: the built-in shop); `seed`: a repeatable simulation;
+        `otlp_endpoint`: where the services send their spans (OTLP/HTTP, `http://HOST:PORT/v1/traces`, with
+        `otlp_token` as bearer token; default: no traces, see `trace()`)."""
         if isinstance(scenario, str | Path):
             scenario = load_scenario(Path(scenario))
         self.scenario = scenario or default_scenario()
         self.clock = SandboxClock(speed, start=start)
         self.simulation = Simulation(self.clock, self.scenario, seed)
+        self._seed = seed
+        if otlp_endpoint:
+            self.trace(otlp_exporter(otlp_endpoint, otlp_token))
         self._token = token or secrets.token_urlsafe(24)
         self.authz = Authorizer()  # tokens bound to RBAC rules (add_token), and what they were refused
         self._host, self._port = host, port
@@ -147,6 +154,16 @@ class Sandbox:
     def inject(self, fault: str, namespace: str, name: str, **params: float) -> dict[str, Any]:
         """Inject a fault into a Deployment or StatefulSet; raises ApiError (404, 422) on a bad request."""
         return self.simulation.inject(fault, namespace, name, dict(params)).as_dict()
+
+    def trace(self, exporter: SpanExporter, traces_per_s: float = TRACES_PER_S) -> Tracing:
+        """Send spans of the simulated requests to `exporter` from now on (`tracing.otlp_exporter(url, token)`
+        for an OTLP receiver such as the engine's `/v1/traces`); replaces an earlier exporter."""
+        tracing = Tracing(exporter, traces_per_s=traces_per_s, seed=self._seed)
+        with self.store.lock:
+            previous, self.simulation.tracing = self.simulation.tracing, tracing
+        if previous is not None:
+            previous.shutdown()
+        return tracing
 
     def faults(self) -> list[dict[str, Any]]:
         with self.store.lock:

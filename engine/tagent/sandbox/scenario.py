@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,8 +27,9 @@ from tagent.errors import ValidationError
 from tagent.model.duration import Duration
 from tagent.sandbox.quantities import parse_quantity
 
-FaultName = Literal["crashloop", "oom", "error-spike", "bad-deploy", "bad-image", "load", "idle", "heal"]
-FAULTS: tuple[str, ...] = ("crashloop", "oom", "error-spike", "bad-deploy", "bad-image", "load", "idle", "heal")
+FaultName = Literal["crashloop", "oom", "error-spike", "bad-deploy", "bad-image", "load", "idle", "latency", "heal"]
+FAULTS: tuple[str, ...] = ("crashloop", "oom", "error-spike", "bad-deploy", "bad-image", "load", "idle", "latency",
+                           "heal")
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 
@@ -71,12 +73,29 @@ class WorkloadSpec(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     min_available: int | None = Field(default=None, ge=0)  # creates a PodDisruptionBudget
     version: str = "1.0.0"
+    calls: tuple[str, ...] = ()  # workloads each request calls in turn (NAME in the same namespace, or NS/NAME)
 
     @field_validator("cpu", "memory")
     @classmethod
     def _quantity(cls, value: str) -> str:
         parse_quantity(value)
         return value
+
+    @field_validator("calls")
+    @classmethod
+    def _calls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for call in value:
+            if not all(re.match(DNS_LABEL, part) for part in call.split("/")) or call.count("/") > 1:
+                raise ValueError(f"calls: {call!r} is not NAME or NAMESPACE/NAME")
+        return value
+
+    def callees(self) -> tuple[tuple[str, str], ...]:
+        """(namespace, name) of the workloads a request calls, in order."""
+        out = []
+        for call in self.calls:
+            namespace, _, name = call.rpartition("/")
+            out.append((namespace or self.namespace, name))
+        return tuple(out)
 
 
 class NodeSpec(_Model):
@@ -126,11 +145,11 @@ def default_scenario() -> Scenario:
     workloads = (
         _w("shop", "frontend", "node:20", 3, port=3000, rps=20, latency_ms=35, cpu="120m", memory="180Mi",
            requests=mi(cpu="400m", memory="128Mi"), limits=mi(cpu="500m", memory="256Mi"), startup=1,
-           labels={"tier": "frontend"},
+           labels={"tier": "frontend"}, calls=("cart", "checkout"),
            paths=("/", "/products", "/products/17", "/api/cart", "/static/app.js")),
         _w("shop", "checkout", "python:3.12", 2, port=8000, rps=6, latency_ms=80, cpu="90m", memory="150Mi",
            requests=mi(cpu="250m", memory="128Mi"), limits=mi(cpu="1", memory="512Mi"),
-           labels={"tier": "backend"},
+           labels={"tier": "backend"}, calls=("payment-service", "postgres"),
            paths=("/api/checkout", "/api/checkout/quote", "/healthz")),
         _w("shop", "payment-service", "eclipse-temurin:21", 2, port=8080, rps=4, latency_ms=120, cpu="250m",
            memory="420Mi", requests=mi(cpu="600m", memory="512Mi"), limits=mi(cpu="1", memory="768Mi"),
@@ -138,10 +157,10 @@ def default_scenario() -> Scenario:
            paths=("/api/payments", "/api/payments/authorize", "/actuator/health")),
         _w("shop", "cart", "golang:1.22", 2, port=8080, rps=12, latency_ms=8, cpu="40m", memory="48Mi",
            requests=mi(cpu="80m", memory="64Mi"), limits=mi(memory="128Mi"), startup=1,
-           labels={"tier": "backend"}, paths=("/api/cart", "/api/cart/items", "/healthz")),
-        _w("shop", "redis-cache", "redis:7", 1, port=6379, http=False, cpu="20m", memory="64Mi",
+           labels={"tier": "backend"}, calls=("redis-cache",), paths=("/api/cart", "/api/cart/items", "/healthz")),
+        _w("shop", "redis-cache", "redis:7", 1, port=6379, http=False, latency_ms=1, cpu="20m", memory="64Mi",
            limits=mi(memory="256Mi"), startup=1, labels={"tier": "cache"}),
-        _w("shop", "postgres", "postgres:16", 1, kind="StatefulSet", port=5432, http=False, cpu="60m",
+        _w("shop", "postgres", "postgres:16", 1, kind="StatefulSet", port=5432, http=False, latency_ms=4, cpu="60m",
            memory="256Mi", requests=mi(cpu="250m", memory="512Mi"), limits=mi(memory="1Gi"), startup=3,
            labels={"tier": "database"}, min_available=1),
         _w("test", "test-env", "python:3.12", 1, port=8000, rps=0.5, latency_ms=40, cpu="25m", memory="80Mi",

@@ -10,7 +10,7 @@ import logging
 import random
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tagent.sandbox import defaults, kinds, objects, traffic
@@ -24,6 +24,7 @@ from tagent.sandbox.scenario import Scenario
 from tagent.sandbox.selectors import matches_selector
 from tagent.sandbox.statefulsets import StatefulSetController
 from tagent.sandbox.store import Store
+from tagent.sandbox.tracing import Tracing
 
 log = logging.getLogger("tagent.sandbox")
 TICK = 0.1  # wall seconds between ticks when nothing happens
@@ -36,8 +37,8 @@ class Simulation:
         self.clock, self.scenario = clock, scenario
         self.store = Store(clock)
         self.recorder = EventRecorder(self.store, clock)
-        self.book = FaultBook()
         self.profiles = {(w.namespace, w.name): w for w in scenario.spec.workloads}
+        self.book = FaultBook(calls={key: w.callees() for key, w in self.profiles.items() if w.calls})
         self.kubelet = Kubelet(self.store, self.recorder, self.book, self.profiles, seed)
         self.controllers = Controllers(self.store, self.recorder, self._created_at)
         self.statefulsets = StatefulSetController(self.store, self.recorder, self._created_at)
@@ -50,6 +51,7 @@ class Simulation:
         self._kick = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.tracing: Tracing | None = None  # spans of the simulated requests, once `trace()` names an exporter
         self.store.subscribe(lambda change: None if change.key == kinds.EVENTS.key else self._kick.set())
 
     def _created_at(self) -> str:
@@ -116,6 +118,16 @@ class Simulation:
             if self.clock.elapsed() >= self._next_expiry:
                 self._next_expiry = self.clock.elapsed() + EXPIRE_EVERY
                 self.recorder.expire()
+            if self.tracing is not None and not bootstrap:
+                self._trace(now, dt)
+
+    def _trace(self, now: datetime, dt: float) -> None:
+        assert self.tracing is not None
+        try:
+            self.tracing.tick(self.kubelet.pods.values(), self.kubelet.effects, self.profiles, now, dt,
+                              self.clock.speed)
+        except Exception:  # spans are a view of the simulation: a bug there must not stop the cluster
+            log.exception("sandbox tracing failed")
 
     def _pod_count(self) -> int:
         return self.store.count(kinds.PODS)
@@ -161,6 +173,8 @@ class Simulation:
         self._kick.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self.tracing is not None:
+            self.tracing.shutdown()
 
     def inject(self, fault: str, namespace: str, name: str, params: dict[str, Any] | None = None) -> Fault:
         record = self.injector.inject(fault, namespace, name, params)

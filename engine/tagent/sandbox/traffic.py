@@ -11,6 +11,7 @@ requests to simulate and a slower next tick, and thousands of workloads never se
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,6 +21,7 @@ from tagent.sandbox import logs
 from tagent.sandbox.faults import Effects
 from tagent.sandbox.podstate import BUCKETS, Container, PodState
 from tagent.sandbox.quantities import parse_quantity
+from tagent.sandbox.scenario import WorkloadSpec
 
 SIMULATED_PER_TICK = 2000  # per pod, in a small cluster
 LOGGED_PER_TICK = 100
@@ -97,15 +99,11 @@ def serve(pod: PodState, effects: Effects, now: datetime, dt: float) -> None:
     simulate_cap, log_cap = caps()
     simulated = min(n, simulate_cap)
     weight = n / simulated
-    median = pod.profile.latency_ms / 1000.0 * (1.0 + 0.4 * max(0.0, math.log(max(effects.load, 1.0))))
+    median = median_seconds(pod, effects)
     logged = 0
     error_text = logs.error_line(c)
     for i in range(simulated):
-        roll = rng.random()
-        code = "500" if roll < effects.error_share else ("404" if roll > 0.99 else "200")
-        path = rng.choice(pod.profile.paths)
-        method = "POST" if path.endswith(("checkout", "authorize", "items")) and rng.random() < 0.5 else "GET"
-        seconds = rng.lognormvariate(math.log(median), 0.45) * (3.0 if code == "500" else 1.0)
+        code, method, path, seconds = draw(pod.profile, effects, median, rng)
         key = (method, code)
         t.requests[key] = t.requests.get(key, 0.0) + weight
         t.buckets[_bucket(seconds)] += weight
@@ -120,6 +118,22 @@ def serve(pod: PodState, effects: Effects, now: datetime, dt: float) -> None:
             c.logs.append((moment, logs.access_line(moment, client, method, path, code, size, seconds * 1000,
                                                     rng.choice(logs.AGENTS))))
             logged += 1
+
+
+def median_seconds(pod: PodState, effects: Effects) -> float:
+    """The median of the pod's own time per request now (slower under load)."""
+    return pod.profile.latency_ms / 1000.0 * (1.0 + 0.4 * max(0.0, math.log(max(effects.load, 1.0))))
+
+
+def draw(profile: WorkloadSpec, effects: Effects, median: float, rng: random.Random) -> tuple[str, str, str, float]:
+    """One request: (status code, method, path, seconds). Errors take three times as long; a `latency` fault
+    of the workload and of the workloads it calls adds its delay."""
+    roll = rng.random()
+    code = "500" if roll < effects.error_share else ("404" if roll > 0.99 else "200")
+    path = rng.choice(profile.paths)
+    method = "POST" if path.endswith(("checkout", "authorize", "items")) and rng.random() < 0.5 else "GET"
+    seconds = rng.lognormvariate(math.log(median), 0.45) * (3.0 if code == "500" else 1.0)
+    return code, method, path, seconds + effects.delay_s + effects.downstream_s
 
 
 def _bucket(seconds: float) -> int:
