@@ -20,6 +20,8 @@ class ClusterSpec(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")  # a DNS-1123 label: it prefixes keys
     kubeconfig: Path
     context: str | None = None  # None: the kubeconfig's current context
+    prometheus_url: str | None = None  # the cluster's own Prometheus (none: metrics.k8s.io)
+    metrics_scrape_url: str | None = None  # or a text exposition to scrape for request/error rates
 
 
 class Settings(BaseSettings):

@@ -8,11 +8,12 @@ API and the automatic drafts; one rules holder is read by matching and by the in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pydantic import ValidationError as PydanticValidationError
 
 from tagent.actions import ActionDeps, Registry, build_registry
+from tagent.app.clusters import add_remote_sources, connect_clusters
 from tagent.app.drafting import Drafting, DraftsUnavailable
 from tagent.app.engine import ActiveRules, Clock, Engine, EngineParts
 from tagent.app.recorder import StoreVersionRecorder
@@ -48,6 +49,7 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
     aws = _aws(settings)  # None while TAGENT_AWS_REGIONS is empty; checked before anything connects
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     kube = kube or KubeClient.connect(settings.kubeconfig)
+    clusters = connect_clusters(settings, kube)  # the remote ones: a bad entry stops the start in one line
     store = store or Store.from_settings(settings)
     metrics = EngineMetrics.create()
     guard = Guard(store, settings, clock)
@@ -59,15 +61,18 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
                           + ("; ".join(first.problems[:5]) or first.error or "nothing found"))
     active = ActiveRules(current.ruleset)
     detector = Detector(current.ruleset.enabled_rules(), current.version.version, clock=clock,
-                        protected_namespaces=tuple(settings.protected_namespaces))
+                        protected_namespaces=tuple(settings.protected_namespaces), home_cluster=settings.cluster_name)
     intake = Intake(metrics)
     prometheus = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
     interval = source_interval if source_interval is not None else settings.metrics_interval
-    sources = build_sources(Have(settings=settings, kube=kube, store=store, ingest=intake.ingest, clock=clock,
-                                 interval=interval, ruleset=current.ruleset, prometheus=prometheus, aws=aws))
+    have = Have(settings=settings, kube=kube, store=store, ingest=intake.ingest, clock=clock, interval=interval,
+                ruleset=current.ruleset, prometheus=prometheus, aws=aws)
+    sources = build_sources(have)
+    add_remote_sources(sources, clusters, have)
     notifier = Notifier.from_settings(settings) if settings.notify_urls else None
     caller = _caller(settings)
-    registry = action_registry(settings, store, guard, kube, prometheus, notifier, caller, clock, aws=aws)
+    registry = action_registry(settings, store, guard, kube, prometheus, notifier, caller, clock, aws=aws,
+                               clusters=clusters.remote)
     drafting = Drafting(settings, store, clock)
     incidents = _incidents(settings, store, guard, registry, active, notifier, caller, clock, drafting)
     kube_chat = ChatService(kube, store, guard, clock, llm=ChatFallbackLLM.from_settings(settings), actions=registry,
@@ -78,17 +83,20 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
                                   redact=Redactor(settings.secret_values()))
     return Engine(settings, EngineParts(
         kube=kube, store=store, clock=clock, metrics=metrics, guard=guard, rules=rules, active=active,
-        detector=detector, intake=intake, sources=sources, prometheus=prometheus, incidents=incidents, chat=chat,
+        detector=detector, intake=intake, sources=sources, prometheus=prometheus, clusters=clusters,
+        incidents=incidents, chat=chat,
         drafting=drafting, traces=traces))
 
 
 def action_registry(settings: Settings, store: Store, guard: Guard, kube: KubeClient,
                     prometheus: PrometheusClient | None, notifier: Notifier | None, caller: TwilioCaller | None,
-                    clock: Clock, *, aws: AwsCloud | None = None) -> Registry:
+                    clock: Clock, *, aws: AwsCloud | None = None,
+                    clusters: Mapping[str, KubeClient] | None = None) -> Registry:
     """The catalog's actions; with AWS, the aws.* actions get the cloud and, with a forge token, the proposer
     of Terraform pull requests (a Terraform-managed group is changed in its code, not through the API)."""
     return build_registry(ActionDeps(
-        store=store, guard=guard, kube=kube, notifier=notifier, caller=caller, prometheus=prometheus,
+        store=store, guard=guard, kube=kube, clusters=dict(clusters or {}), notifier=notifier, caller=caller,
+        prometheus=prometheus,
         redis_url=settings.redis_url.get_secret_value() if settings.redis_url else None,
         allowed_http_hosts=tuple(settings.allowed_http_hosts), phones=settings.phones,
         dashboard_url=settings.dashboard_url, clock=clock, aws=aws,

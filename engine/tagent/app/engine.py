@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tagent.app.clusters import Clusters
 from tagent.app.drafting import Drafting
 from tagent.app.sources import Intake, Sources
 from tagent.chat.servers import ServerChat
@@ -74,6 +75,7 @@ class EngineParts:
     intake: Intake
     sources: Sources
     prometheus: PrometheusClient | None = None
+    clusters: Clusters | None = None  # the clusters watched (tagent.app.clusters); None: only the home one
     incidents: IncidentService | None = None
     chat: ChatService | ServerChat | None = None  # ServerChat: Kubernetes and AWS servers
     drafting: Drafting | None = None
@@ -91,6 +93,7 @@ class Engine:
         self.sources: list[Source] = list(parts.sources.all)
         self._sources = parts.sources
         self.inventory = parts.sources.inventory
+        self.clusters = parts.clusters or Clusters(home=settings.cluster_name, kube=parts.kube)
         self.batch = batch  # events the dispatcher matches and admits per transaction, at most
         self.state = EngineState()
         self._stop = threading.Event()

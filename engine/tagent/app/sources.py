@@ -56,6 +56,7 @@ class Sources:
     prom: PrometheusQuerySource | None = None
     cloud: CloudSource | None = None  # AWS servers and groups, when TAGENT_AWS_REGIONS names regions
     all: list[Source] = field(default_factory=list)
+    remote: list[Sources] = field(default_factory=list)  # the remote clusters' (tagent.app.clusters)
 
     def set_queries(self, ruleset: RuleSet) -> None:
         """Point the query sources at the active rules' PromQL, log patterns and cloud conditions."""
@@ -66,6 +67,8 @@ class Sources:
             self.prom.set_queries(promql)
         if self.cloud is not None:
             self.cloud.set_queries(cloud_queries(rules))
+        for remote in self.remote:
+            remote.set_queries(ruleset)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Have:
     ruleset: RuleSet
     prometheus: PrometheusClient | None
     aws: AwsCloud | None = None
+    cluster: str = ""  # the cluster `kube` reaches ("": home); its inventory rows carry it
 
 
 def build_sources(have: Have) -> Sources:
@@ -88,7 +92,10 @@ def build_sources(have: Have) -> Sources:
     promql, patterns = rule_queries(have.ruleset.enabled_rules())
 
     def inventory_changed(workloads: list[WorkloadInfo], nodes: list[NodeInfo]) -> None:
-        have.store.inventory.replace(workloads, at=clock())
+        if have.cluster:
+            workloads = [w.model_copy(update={"ref": w.ref.model_copy(update={"cluster": have.cluster})})
+                         for w in workloads]
+        have.store.inventory.replace(workloads, at=clock(), cluster=have.cluster)
 
     inventory = InventorySource(kube, inventory_changed, interval=max(interval, 5.0), clock=clock)
     loki = LokiClient(s.loki_url) if s.loki_url else None

@@ -152,6 +152,8 @@ def expression(cp: CondPlan, scope: MatchScope, protected: Iterable[str]) -> Any
         expr = expr & (getattr(m, held) >= cp.for_s)
     for key, want in cp.alert_labels:
         expr = expr & (getattr(m, label_prop(key)) == want)
+    if scope.clusters:
+        expr = expr & _any_of("cl", scope.clusters)
     if scope.namespaces:
         expr = expr & _any_of("ns", scope.namespaces)
     else:
@@ -172,11 +174,13 @@ def sequence_step(expr: Any, alias_index: int, within: float) -> Any:
 
 
 def project(event: Event, *, ts: float, seq: int, label_keys: Iterable[str],
-            held: Mapping[str, float]) -> dict[str, Any]:
-    """The flat message durable_rules sees for `event` (no sid yet; callers add it per ruleset)."""
+            held: Mapping[str, float], home: str = "") -> dict[str, Any]:
+    """The flat message durable_rules sees for `event` (no sid yet; callers add it per ruleset). `cl` is the
+    event's cluster by name (`home` for the home cluster's "")."""
     msg: dict[str, Any] = {
         EID: event.id, "src": event.source.value, "kind": event.kind, "reason": event.reason,
         "tkind": event.target.kind, "ns": event.target.namespace, "name": event.target.name,
+        "cl": event.target.cluster or home,
         WK: event.target.key, TS: ts, SEQ: seq,
     }
     kind_of_event = event.labels.get("type")

@@ -79,8 +79,9 @@ class Detector:
     """Match Events against the active rules; `process` and `swap` may be called from any thread."""
 
     def __init__(self, rules: Iterable[Rule], version: str, clock: Clock = utcnow,
-                 protected_namespaces: Iterable[str] = DEFAULT_PROTECTED) -> None:
+                 protected_namespaces: Iterable[str] = DEFAULT_PROTECTED, home_cluster: str = "default") -> None:
         self._clock = clock
+        self._home = home_cluster  # what a rule's `match.clusters` calls the home cluster
         self._protected = tuple(protected_namespaces)
         self._lock = threading.Lock()
         self._swap_lock = threading.Lock()  # swaps in call order: a slow compile cannot undo a later swap
@@ -110,7 +111,8 @@ class Detector:
             if route is None:
                 return []
             held = self._streaks.update(route.streaks, event, ts)
-            message = project(event, ts=ts, seq=next(self._seq), label_keys=route.label_keys, held=held)
+            message = project(event, ts=ts, seq=next(self._seq), label_keys=route.label_keys, held=held,
+                              home=self._home)
             matches: list[tuple[RulePlan, list[Event]]] = []
             text = json.dumps({**message, SID: SHARED_SESSION}, ensure_ascii=False)  # once for every ruleset
             for i in route.lanes:

@@ -38,6 +38,9 @@ class Metadata(_Strict):
 
 class MatchScope(_Strict):
     namespaces: list[str] = Field(default_factory=list)
+    # cluster names (TAGENT_CLUSTER_NAME for the home one, TAGENT_CLUSTERS for the others); empty: every cluster
+    clusters: list[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]] = Field(
+        default_factory=list)
     selector: dict[str, str] = Field(default_factory=dict)
     kinds: list[str] = Field(default_factory=list)
 

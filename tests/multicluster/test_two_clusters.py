@@ -1,0 +1,72 @@
+"""Issue 18, many clusters: one engine watches two sandbox clusters at once; faults in both are fixed in the right
+cluster and nothing crosses over (checked with the official client against each cluster's API server).
+
+east (home): cart crash-loops.  west (remote): cart crash-loops too (the same rule on a workload of the same
+name: east's cooldown must not hold it back) and checkout gets a bad image (rolled back). east's checkout is
+never touched; west's records say "west", east's say "" (the home cluster)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kubernetes import client
+
+from tagent.model import IncidentStatus
+from tests.multicluster.conftest import Cluster, two_cluster_engine
+from tests.waiting import wait_for
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def restarted(apps: client.AppsV1Api, name: str) -> str | None:
+    d = apps.read_namespaced_deployment(name, "shop")
+    return (d.spec.template.metadata.annotations or {}).get(RESTARTED_AT)
+
+
+def image(apps: client.AppsV1Api, name: str) -> str:
+    return str(apps.read_namespaced_deployment(name, "shop").spec.template.spec.containers[0].image)
+
+
+def test_faults_in_two_clusters_are_fixed_each_in_its_own(two_clusters: tuple[Cluster, Cluster],
+                                                          tmp_path: Path) -> None:
+    east, west = two_clusters
+    good = {c.name: image(c.apps, "checkout") for c in (east, west)}
+    engine = two_cluster_engine(east, west, tmp_path)
+    engine.start()
+    try:
+        wait_for(lambda: {w.ref.cluster for w in engine.store.inventory.list()} == {"", "west"}, 30,
+                 "both clusters' inventories")
+        east.sandbox.inject("crashloop", "shop", "cart")
+        west.sandbox.inject("crashloop", "shop", "cart")
+        west.sandbox.inject("bad-image", "shop", "checkout")
+        assert image(west.apps, "checkout") != good["west"]
+
+        wait_for(lambda: restarted(east.apps, "cart"), 45, "east's cart restarted")
+        wait_for(lambda: restarted(west.apps, "cart"), 45, "west's cart restarted (east's cooldown is east's)")
+        wait_for(lambda: image(west.apps, "checkout") == good["west"], 45, "west's checkout rolled back")
+
+        # nothing crossed over: east's checkout was neither rolled back nor restarted
+        assert image(east.apps, "checkout") == good["east"]
+        assert restarted(east.apps, "checkout") is None
+        assert restarted(west.apps, "checkout") is None
+
+        incidents = engine.store.incidents.list(limit=100)
+        per = sorted((i.rule, i.target.cluster, i.target.name) for i in incidents)
+        assert per == [("crashloop-restart", "", "cart"), ("crashloop-restart", "west", "cart"),
+                       ("image-pull-rollback", "west", "checkout")], per
+        assert all(i.status != IncidentStatus.superseded for i in incidents)
+        west_only = engine.store.incidents.list(cluster="west")
+        assert {i.target.name for i in west_only} == {"cart", "checkout"}
+        assert all(str(i.target).endswith(" in west") for i in west_only)
+
+        audit = engine.store.audit.list(limit=100)
+        by_cluster = {(a.cluster, a.action, a.target_key) for a in audit if not a.dry_run}
+        assert ("", "kubernetes.rollout_restart", "Deployment/shop/cart") in by_cluster
+        assert ("west", "kubernetes.rollout_restart", "west:Deployment/shop/cart") in by_cluster
+        assert ("west", "kubernetes.rollout_undo", "west:Deployment/shop/checkout") in by_cluster
+        assert not any(a.cluster == "" and "checkout" in a.target_key for a in audit)
+        events = engine.store.events.list(limit=1000, cluster="west", kind="PodState")
+        assert events and all(e.target.cluster == "west" for e in events)
+    finally:
+        engine.stop()
+        engine.store.close()
