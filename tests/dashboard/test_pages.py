@@ -56,9 +56,11 @@ def test_services_dashboard_follows_the_runtime(live_api: str, app_test: AppRunn
     text = _texts(at)
     assert "shop/frontend · Node.js" in text
     assert at.get("plotly_chart"), "cpu and memory charts"
-    assert len(at.get("plotly_chart")) == 2  # CPU and memory from the engine's samples
-    for metric in ("Request rate", "Error rate", "p99 latency"):
-        assert f"**{metric}" in text and "needs Prometheus" in text
+    assert len(at.get("plotly_chart")) == 2  # CPU and memory from the engine's samples; no trace, no waterfall
+    metrics = {m.label: m.value for m in at.metric}  # RED from spans, none received yet: zero, not "needs"
+    assert metrics["Request rate"] == "0.00 /s" and metrics["p99 latency"] == "n/a", metrics
+    assert "No spans from this service yet" in text and "needs Prometheus" not in text
+    assert "no Node.js event-loop lag metric" in text and "nodejs_eventloop_lag_seconds" in text
     pods = at.dataframe[1].value
     assert len(pods) == 3 and all(str(p).startswith("frontend-") for p in pods["pod"])
     assert "[frontend-" in at.code[0].value  # recent logs beside the charts
@@ -66,7 +68,7 @@ def test_services_dashboard_follows_the_runtime(live_api: str, app_test: AppRunn
     at.selectbox(key="service").set_value("shop/postgres (StatefulSet)").run()
     db = _texts(at)
     assert "shop/postgres · Database" in db
-    assert "needs Prometheus" not in db  # a database gets its own set: memory, CPU, restarts
+    assert "runtime**" not in db  # a database gets its own set (memory, CPU, restarts), no runtime panels
 
 
 def _incident(engine: Engine, target: WorkloadRef, severity: Severity, rule: str) -> Incident:

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 class Panel:
     metric: str
     title: str
-    unit: str  # percent | per_second | seconds | count
+    unit: str  # percent | per_second | seconds | count | bytes
     needs_prometheus: bool = False
 
 
@@ -37,6 +37,19 @@ PANELS: dict[str, tuple[Panel, ...]] = {
 }
 RUNTIME_LABEL = {"nodejs": "Node.js", "python": "Python", "java": "Java", "go": "Go", "database": "Database",
                  "cache": "Cache", "unknown": "Unknown runtime"}
+# OpenTelemetry resource values (telemetry.sdk.language, process.runtime.name) -> the inventory's runtimes
+OTEL_RUNTIMES = {"java": "java", "openjdk runtime environment": "java", "nodejs": "nodejs", "node.js": "nodejs",
+                 "node": "nodejs", "python": "python", "cpython": "python", "pypy": "python", "go": "go", "gc": "go"}
+
+
+def runtime_from_resource(attributes: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(runtime, the attribute that told) from a service's OpenTelemetry resource; None when it tells none
+    we know (then the inventory's inference stands)."""
+    for key in ("telemetry.sdk.language", "process.runtime.name"):
+        value = str((attributes or {}).get(key) or "").strip().lower()
+        if value in OTEL_RUNTIMES:
+            return OTEL_RUNTIMES[value], f"{key}={value}"
+    return None
 
 
 def panels_for(runtime: str) -> tuple[Panel, ...]:
@@ -44,7 +57,7 @@ def panels_for(runtime: str) -> tuple[Panel, ...]:
 
 
 def _scaled(panel: Panel, value: float) -> float:
-    return value * 100 if panel.unit == "percent" else value
+    return value * 100 if panel.unit == "percent" else value / 2**20 if panel.unit == "bytes" else value
 
 
 def _local(at: datetime, tz: tzinfo) -> datetime:
@@ -60,7 +73,7 @@ def series_figure(panel: Panel, points: list[list[float]], tz: tzinfo = UTC) -> 
     """A compact line chart of [unix_ts, value] points, in the panel's unit, on the clock of `tz`."""
     x = [_local(datetime.fromtimestamp(ts, UTC), tz) for ts, _ in points]
     y = [_scaled(panel, v) for _, v in points]
-    suffix = {"percent": " %", "per_second": " /s", "seconds": " s", "count": ""}[panel.unit]
+    suffix = {"percent": " %", "per_second": " /s", "seconds": " s", "count": "", "bytes": " MiB"}[panel.unit]
     fig = go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", line={"width": 2}, marker={"size": 4},
                                hovertemplate=f"%{{y:.3g}}{suffix}<extra></extra>"))
     fig.update_layout(title={"text": panel.title, "font": {"size": 14}}, height=230,

@@ -159,6 +159,40 @@ class ApiClient:
         """EC2 instances and Auto Scaling groups the engine watches (`configured: false` without AWS)."""
         return dict(self.get("/api/v1/cloud/servers"))
 
+    def red(self, namespace: str, name: str, window: str = "15m") -> dict[str, Any]:
+        """Rate, error ratio and p50/p95/p99 of a service over `window`, with where they came from."""
+        return dict(self.get(f"/api/v1/services/{_seg(namespace)}/{_seg(name)}/red", window=window))
+
+    def resource(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The OpenTelemetry resource attributes a service's spans carried; None when it never sent any."""
+        try:
+            return dict(self.get(f"/api/v1/services/{_seg(namespace)}/{_seg(name)}/resource"))
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def traces(self, service: str | None = None, *, limit: int = 20, errors: bool | None = None,
+               order: str = "recent", min_duration_ms: float | None = None, since: str | None = None,
+               until: str | None = None) -> list[dict[str, Any]]:
+        """Trace summaries (root, start, duration, error, services), newest or slowest first."""
+        flag = None if errors is None else ("true" if errors else "false")
+        return list(self.get("/api/v1/traces", service=service, limit=limit, errors=flag, order=order,
+                             min_duration_ms=min_duration_ms, since=since, until=until)["traces"])
+
+    def trace(self, trace_id: str) -> dict[str, Any]:
+        """One trace with all its spans."""
+        return dict(self.get(f"/api/v1/traces/{_seg(trace_id)}"))
+
+    def incident_traces(self, incident_id: str, limit: int = 20) -> dict[str, Any]:
+        """The traces of an incident's service in its window, errors first."""
+        return dict(self.get(f"/api/v1/incidents/{_seg(incident_id)}/traces", limit=limit))
+
+    def runtime_metrics(self, namespace: str, name: str, runtime: str, minutes: int = 30) -> dict[str, Any]:
+        """The runtime's own series (JVM heap, event-loop lag, goroutines, GC) and what is missing."""
+        return dict(self.get(f"/api/v1/services/{_seg(namespace)}/{_seg(name)}/runtime", runtime=runtime,
+                             minutes=minutes))
+
     def chat(self, text: str, user: str = "dashboard") -> dict[str, Any]:
         return dict(self.post("/api/v1/chat", {"text": text, "user": user}))
 

@@ -1,5 +1,6 @@
 """Incidents: the list with filters, and one incident with its timeline, what Tagent did and proposes,
-and the approve / deny / acknowledge buttons, and drafting a playbook with the LLM.
+and the approve / deny / acknowledge buttons, the traces of its window (errors first, each opening its
+waterfall on the Services page), and drafting a playbook with the LLM.
 `?incident=<id>` (the notification links) opens one."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tagent.ui.drafts import draft_section
 STATUSES = ["open", "mitigating", "awaiting_ack", "resolved", "failed"]
 SEVERITIES = ["critical", "warning", "info"]
 CLOSED = {"resolved", "failed", "superseded"}
+TRACE_LINKS = 10
 
 
 def _act(label: str, call: Any, *args: Any) -> None:
@@ -69,6 +71,32 @@ def _proposes(incident: dict[str, Any]) -> None:
                                    for s in proposal["steps"]]), hide_index=True)
 
 
+def _traces(api: ApiClient, incident: dict[str, Any]) -> None:
+    """The traces of the incident's service in its window, errors first; each link opens its waterfall on
+    the Services page."""
+    st.markdown("#### Traces")
+    try:
+        found = api.incident_traces(incident["id"], limit=TRACE_LINKS)
+    except ApiError as exc:
+        if exc.status in (404, 405, 503):
+            st.caption(f"No traces: {exc.detail}")
+            return
+        raise
+    traces = found.get("traces") or []
+    window = f"{when(found.get('since'))} to {when(found.get('until'))}"
+    if not traces:
+        st.caption(f"No trace of {found.get('service') or ref_text(incident['target'])} was recorded from "
+                   f"{window}.")
+        return
+    errors = sum(1 for t in traces if t["error"])
+    st.caption(f"{len(traces)} traces of {found['service']} from {window}, {errors} with errors (listed first).")
+    for t in traces:
+        label = (f"{'✖ ' if t['error'] else ''}{when(t['start'])} · {t['root_service']} {t['root_name']} · "
+                 f"{float(t['duration_ms']):.1f} ms · {len(t['services'])} services")
+        st.page_link("views/services.py", label=label, icon=":material/timeline:",
+                     query_params={"service": found["service"], "trace": t["trace_id"]})
+
+
 def _detail(api: ApiClient, incident_id: str) -> None:
     incident = api.incident(incident_id)
     st.subheader(f"{incident['rule']} on {ref_text(incident['target'])}")
@@ -91,6 +119,7 @@ def _detail(api: ApiClient, incident_id: str) -> None:
         _did(incident)
     with right:
         _proposes(incident)
+    _traces(api, incident)
     draft_section(api, incident)
 
 
