@@ -91,9 +91,11 @@ def _follow_ups(incident: Incident) -> list[str]:
     return items or ["None found automatically."]
 
 
-def render_postmortem(incident: Incident, redact: Redactor = lambda s: s, *, tz: tzinfo = UTC) -> str:
+def render_postmortem(incident: Incident, redact: Redactor = lambda s: s, *, tz: tzinfo = UTC,
+                      trace: list[str] | None = None) -> str:
     """Markdown post-mortem of one incident. `redact` masks secrets in every free-text field; every time is
-    shown in `tz` with its zone (the team's: tagent.debrief.localtime.team_timezone; UTC by default)."""
+    shown in `tz` with its zone (the team's: tagent.debrief.localtime.team_timezone; UTC by default).
+    `trace`: the quoted trace section (tagent.debrief.traces.quote_trace), after the evidence."""
 
     def _ts(at: datetime | None) -> str:
         return _stamp(at, tz)
@@ -150,6 +152,8 @@ def render_postmortem(incident: Incident, redact: Redactor = lambda s: s, *, tz:
         if values:
             evidence.append("- " + ", ".join(f"{k} = {v}" for k, v in sorted(values.items())))
     out += evidence[:20] or ["- (none recorded)"]
+    if trace:
+        out += ["", *trace]
     out += ["", "## Timeline", ""]
     out += [f"- {_ts(e.at)} [{e.kind}] {redact(e.summary)}" for e in tl]
     out += ["", "## Follow-ups", ""] + [f"- {item}" for item in _follow_ups(incident)]

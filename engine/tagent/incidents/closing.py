@@ -5,8 +5,9 @@
   approval -> awaiting_ack. Notifications, calls and the post-mortem go to the outbox.
 - `sweep` (every `sweep_every` seconds): open incidents with no evidence for `quiet_after` seconds and nothing
   running resolve ("the condition cleared"). One indexed query finds them.
-- `Postmortems.write`: the deterministic facts (tagent.debrief), then the AI explanation (marked as such) or
-  a note that there is none. Called from the outbox, never inside a transaction.
+- `Postmortems.write`: the deterministic facts (tagent.debrief) with one quoted trace of the incident's window
+  (or the note that none was recorded), then the AI explanation (marked as such) or a note that there is
+  none. Called from the outbox, never inside a transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from tagent.debrief.explained import append_explanation
 from tagent.debrief.postmortem import render_postmortem
+from tagent.debrief.traces import TraceSource, quote_trace
 from tagent.incidents.parts import Parts
 from tagent.llm import LLMClient
 from tagent.llm.explain import Evidence, Explanation, explain_incident
@@ -69,10 +71,11 @@ class Closing:
 
 class Postmortems:
     def __init__(self, store: Store, *, mask: Callable[[str], str], llm: LLMClient | None = None,
-                 timezone: Callable[[], tzinfo] = lambda: UTC) -> None:
+                 timezone: Callable[[], tzinfo] = lambda: UTC, traces: TraceSource | None = None) -> None:
         self.store, self.llm = store, llm
         self.mask = mask
         self.timezone = timezone  # the team's zone (the escalation policy's), asked at each writing
+        self.traces = traces  # quotes one trace of the incident's window (None: "no trace was recorded")
         self._explained: dict[str, Explanation] = {}  # one LLM call per incident, however often it is rewritten
 
     def write(self, incident: Incident, at: datetime) -> PostmortemRecord:
@@ -82,6 +85,8 @@ class Postmortems:
             if len(self._explained) > 1000:
                 self._explained.pop(next(iter(self._explained)))
             self._explained[incident.id] = explanation
-        markdown = append_explanation(render_postmortem(incident, self.mask, tz=self.timezone()), explanation)
+        tz = self.timezone()
+        trace = quote_trace(self.traces, incident, at, tz=tz, redact=self.mask)
+        markdown = append_explanation(render_postmortem(incident, self.mask, tz=tz, trace=trace), explanation)
         title = f"{incident.rule} on {incident.target} ({incident.status.value})"
         return self.store.postmortems.save(incident.id, markdown, at=at, title=title)

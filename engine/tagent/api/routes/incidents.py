@@ -1,4 +1,4 @@
-"""Incidents (list, detail, acknowledge, approve, deny) and their post-mortems.
+"""Incidents (list, detail, acknowledge, approve, deny, the traces of their window) and their post-mortems.
 
 Acknowledge, approve and deny go through the incident lifecycle (`engine.incidents`, tagent.incidents): approving
 runs the pending playbook through the guard. Without one (a read-only engine) an acknowledgement is still
@@ -19,6 +19,7 @@ from tagent.api.views.drafts import proposal_view
 from tagent.api.views.incidents import incident_detail
 from tagent.app.drafting import DraftsUnavailable
 from tagent.app.engine import Engine
+from tagent.debrief.traces import incident_traces
 from tagent.errors import ValidationError
 from tagent.incidents import IncidentService
 from tagent.model import Incident, IncidentStatus, Severity
@@ -56,6 +57,17 @@ def incidents(engine: EngineDep, status_: IncidentStatus | None = Query(None, al
 def incident(engine: EngineDep, incident_id: str) -> dict[str, Any]:
     """The incident with its timeline, its playbook runs and steps, and the proposal awaiting approval."""
     return incident_detail(engine, _incident(engine, incident_id))
+
+
+@router.get("/incidents/{incident_id}/traces")
+def incident_traces_(engine: EngineDep, incident_id: str, limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
+    """The traces of the incident's service from 10 min before it opened until it resolved (or now), errors
+    first: {service, since, until, traces}."""
+    found = _incident(engine, incident_id)
+    traces = getattr(engine, "traces", None)
+    if traces is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this engine keeps no traces")
+    return incident_traces(traces, found, engine.clock(), limit=limit)
 
 
 @router.post("/incidents/{incident_id}/ack")

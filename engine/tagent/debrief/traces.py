@@ -1,0 +1,112 @@
+"""An incident's traces: those of its service in its window, errors first, and the post-mortem's quote of one.
+
+The window is [opened (or the first evidence, if earlier) - 10 min, resolved, or now while it is open]: the
+requests that led up to the incident and those it hurt. The quote is plain Markdown (times in the team's
+zone, span names through the post-mortem's redactor); with no trace, or no trace store, it says that none
+was recorded, so a reader knows it was looked for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Protocol
+
+from tagent.model import Incident
+
+log = logging.getLogger("tagent.debrief")
+BEFORE = timedelta(minutes=10)
+MAX_QUOTED_SPANS = 15
+
+
+class TraceSource(Protocol):
+    """What is read of the trace facade (tagent.traces.Traces)."""
+
+    def traces(self, *, service: str | None = None, since: datetime | None = None, until: datetime | None = None,
+               limit: int = 20, errors: bool = False, min_duration_ms: float | None = None,
+               order: str = "recent") -> list[dict[str, Any]]: ...
+
+    def trace(self, trace_id: str) -> dict[str, Any] | None: ...
+
+
+def service_of(incident: Incident) -> str:
+    return f"{incident.target.namespace}/{incident.target.name}"
+
+
+def incident_window(incident: Incident, now: datetime) -> tuple[datetime, datetime]:
+    seen = [e.at for e in incident.timeline if e.kind == "event"]
+    since = min([incident.opened_at, *seen]) - BEFORE
+    until = incident.resolved_at or now
+    return since, max(until, since + timedelta(seconds=1))
+
+
+def incident_traces(source: TraceSource, incident: Incident, now: datetime, *, limit: int = 20) -> dict[str, Any]:
+    """{service, since, until, traces}: the traces with an error first, then the others, each newest first."""
+    since, until = incident_window(incident, now)
+    service = service_of(incident)
+    failing = source.traces(service=service, since=since, until=until, limit=limit, errors=True)
+    rest = [t for t in source.traces(service=service, since=since, until=until, limit=limit) if not t["error"]]
+    return {"service": service, "since": _iso(since), "until": _iso(until), "traces": (failing + rest)[:limit]}
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse(value: Any) -> datetime:
+    at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _stamp(at: datetime, tz: tzinfo) -> str:
+    local = at.astimezone(tz)
+    name = local.tzname() or "UTC"
+    return f"{local:%Y-%m-%d %H:%M:%S} {'UTC' if name in ('UTC', '+00') else name}"
+
+
+def quote_trace(source: TraceSource | None, incident: Incident, now: datetime, *, tz: tzinfo = UTC,
+                redact: Callable[[str], str] = lambda s: s) -> list[str]:
+    """The post-mortem's "A trace" section: the first trace of `incident_traces` with its spans, or why none."""
+    out = ["## A trace from the incident", ""]
+    since, until = incident_window(incident, now)
+    window = f"between {_stamp(since, tz)} and {_stamp(until, tz)}"
+    if source is None:
+        return [*out, f"No trace was recorded: this engine receives no spans ({service_of(incident)}, {window}).",
+                ""]
+    try:
+        found = incident_traces(source, incident, now, limit=1)["traces"]
+        trace = source.trace(found[0]["trace_id"]) if found else None
+    except Exception as exc:  # noqa: BLE001 - a trace store that fails must not cost the post-mortem
+        log.warning("no trace for the post-mortem of %s: %s", incident.id, exc)
+        return [*out, f"No trace could be read for {service_of(incident)} {window}: {redact(str(exc))[:200]}.", ""]
+    if not found or not trace or not trace.get("spans"):
+        return [*out, f"No trace of {service_of(incident)} was recorded {window}.", ""]
+    return out + _quoted(found[0], trace["spans"], tz, redact)
+
+
+def _quoted(summary: dict[str, Any], spans: list[dict[str, Any]], tz: tzinfo,
+            redact: Callable[[str], str]) -> list[str]:
+    spans = sorted(spans, key=lambda s: _parse(s["start"]))
+    origin = _parse(spans[0]["start"])
+    services = list(dict.fromkeys(s["service"] for s in spans))
+    failed = [s for s in spans if s.get("status") == "error"]
+    line = (f"Trace `{summary['trace_id']}`, started {_stamp(origin, tz)}, took {float(summary['duration_ms']):.1f} ms "
+            f"across {len(services)} services ({' → '.join(services)})")
+    if failed:  # where the error started: a failed span none of whose children failed
+        callers = {s.get("parent_span_id") for s in failed}
+        origin = next((s for s in failed if s["span_id"] not in callers), failed[0])
+        status = f", HTTP {origin['http_status']}" if origin.get("http_status") else ""
+        line += (f"; {len(failed)} of its {len(spans)} spans failed, starting in {origin['service']} "
+                 f"`{redact(str(origin['name']))}`{status}.")
+    else:
+        line += f"; none of its {len(spans)} spans failed (no error trace was recorded in the window)."
+    rows = ["| start | service | span | duration | status |", "|---|---|---|---|---|"]
+    for s in spans[:MAX_QUOTED_SPANS]:
+        offset = (_parse(s["start"]) - origin).total_seconds() * 1000
+        name = redact(str(s["name"])).replace("|", "\\|")
+        status = str(s.get("status") or "unset") + (f" ({s['http_status']})" if s.get("http_status") else "")
+        rows.append(f"| +{offset:.1f} ms | {s['service']} | `{name}` | {float(s['duration_ms']):.1f} ms | {status} |")
+    if len(spans) > MAX_QUOTED_SPANS:
+        rows.append(f"| | | … {len(spans) - MAX_QUOTED_SPANS} more spans | | |")
+    return [line, "", *rows, ""]
