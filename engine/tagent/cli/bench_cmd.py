@@ -60,5 +60,26 @@ def incidents(
         print(f"{key}: {value}")
 
 
+@bench_app.command("traces", help="OTLP protobuf bodies from --posters processes through the real receiver "
+                                  "(POST /v1/traces) into the embedded span store, then retention to --cap spans.")
+def traces(
+    spans: int = typer.Option(200_000, "--spans", min=1000, max=100_000_000, help="spans to send in all"),
+    batch: int = typer.Option(500, "--batch", min=1, max=10_000, help="spans per request"),
+    posters: int = typer.Option(3, "--posters", min=1, max=64, help="concurrent posting processes"),
+    cap: int = typer.Option(100_000, "--cap", min=1, help="TAGENT_TRACES_MAX_SPANS for the retention step"),
+    db_url: str | None = typer.Option(None, "--db-url", help="database URL (default: SQLite in a temp dir)"),
+    output: Output = OutputOpt,
+) -> None:
+    from tagent.api.routes.traces import receiver_app
+    from tagent.traces.bench import run_traces_bench
+
+    result = run_traces_bench(receiver_app, spans=spans, batch=batch, posters=posters, cap=cap, db_url=db_url)
+    if output == Output.json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        print(f"{key}: {value}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")

@@ -36,6 +36,8 @@ _SENSITIVE_KEY = re.compile(
 _HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code")
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 _HEX = re.compile(r"[0-9a-fA-F]*")
+_ZERO16, _ZERO8 = bytes(16), bytes(8)
+_SCALARS = frozenset(("int_value", "double_value", "bool_value"))
 
 
 class BadBody(ValueError):
@@ -172,14 +174,42 @@ class Sanitizer:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self.secrets = tuple(s for s in secrets if len(s) >= 4)
+        self._hidden: dict[str, bool] = {}  # key -> whether it names a secret (the hot path asks once per key)
+
+    def hidden(self, key: str) -> bool:
+        found = self._hidden.get(key)
+        if found is None:
+            found = bool(_SENSITIVE_KEY.search(key))
+            if len(self._hidden) < 10_000:
+                self._hidden[key] = found
+        return found
 
     def attributes(self, pairs: Iterable[KeyValue]) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        known, secrets = self._hidden, self.secrets  # locals: this loop runs for every attribute of every span
         for kv in pairs:
+            key = kv.key
+            hidden = known.get(key)
+            if hidden is None:
+                hidden = self.hidden(key)
+            if len(key) > MAX_KEY_CHARS:
+                key = key[:MAX_KEY_CHARS]
+            if hidden:
+                out[key] = REDACTED
+            else:
+                value = kv.value
+                which = value.WhichOneof("value")
+                if which == "string_value":
+                    text = value.string_value
+                    if secrets:
+                        text = self.clean(text)
+                    out[key] = text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS]
+                elif which in _SCALARS:
+                    out[key] = getattr(value, which)
+                else:
+                    out[key] = self.clean(value_of(value))
             if len(out) >= MAX_ATTRIBUTES:
                 break
-            key = kv.key[:MAX_KEY_CHARS]
-            out[key] = REDACTED if _SENSITIVE_KEY.search(key) else self.clean(value_of(kv.value))
         return out
 
     def clean(self, value: Any) -> Any:
@@ -191,7 +221,7 @@ class Sanitizer:
         if isinstance(value, list):
             return [self.clean(v) for v in value]
         if isinstance(value, dict):
-            return {k: REDACTED if _SENSITIVE_KEY.search(k) else self.clean(v) for k, v in value.items()}
+            return {k: REDACTED if self.hidden(k) else self.clean(v) for k, v in value.items()}
         return value
 
 
@@ -220,32 +250,34 @@ def decode(request: ExportTraceServiceRequest, sanitizer: Sanitizer) -> Decoded:
 
 def _row(span: Any, service: str, sanitizer: Sanitizer, out: Decoded) -> dict[str, Any] | None:
     trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
-    if len(trace_id) != 16 or not any(trace_id):
+    if len(trace_id) != 16 or trace_id == _ZERO16:
         out.reject(f"span {span.name!r}: trace_id must be 16 bytes, not all zero (got {len(trace_id)})")
         return None
-    if len(span_id) != 8 or not any(span_id):
+    if len(span_id) != 8 or span_id == _ZERO8:
         out.reject(f"span {span.name!r}: span_id must be 8 bytes, not all zero (got {len(span_id)})")
         return None
     if len(parent) not in (0, 8):
         out.reject(f"span {span.name!r}: parent_span_id must be empty or 8 bytes (got {len(parent)})")
         return None
-    start, end = span.start_time_unix_nano // 1000, span.end_time_unix_nano // 1000
-    if start <= 0 or end < start:
+    start_ns, end_ns = span.start_time_unix_nano, span.end_time_unix_nano
+    if start_ns <= 0 or end_ns < start_ns:
         out.reject(f"span {span.name!r}: start_time_unix_nano must be set and not after end_time_unix_nano")
         return None
     attributes = sanitizer.attributes(span.attributes)
     http_status = None
     for key in _HTTP_STATUS_KEYS:
         raw = attributes.get(key)
-        if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
-            http_status = int(raw)
+        if raw is not None:
+            if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
+                http_status = int(raw)
             break
-    status = int(span.status.code)
+    status = span.status.code
+    name = span.name
     return {"trace_id": trace_id.hex(), "span_id": span_id.hex(), "parent_span_id": parent.hex(),
-            "service": service, "name": span.name[:255], "kind": int(span.kind), "start_us": start, "end_us": end,
-            "duration_ms": (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6, "status": status,
-            "error": status == 2 or (http_status is not None and http_status >= 500), "http_status": http_status,
-            "attributes": attributes}
+            "service": service, "name": name if len(name) <= 255 else name[:255], "kind": span.kind,
+            "start_us": start_ns // 1000, "end_us": end_ns // 1000, "duration_ms": (end_ns - start_ns) / 1e6,
+            "status": status, "error": status == 2 or (http_status is not None and http_status >= 500),
+            "http_status": http_status, "attributes": attributes}
 
 
 def response_body(decoded: Decoded | None, kind: str) -> bytes:

@@ -10,9 +10,9 @@ OTLP exporters retry it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -36,9 +36,25 @@ def traces_of(engine: Engine) -> Traces:
     return traces
 
 
-def _refuse(engine: Engine, code: int, message: str) -> JSONResponse:
-    engine.metrics.bad_input.labels(source="otlp").inc()
+def _receiving(request: Request) -> Traces:
+    """The engine's Traces, or the one a receiver-only app holds (`receiver_app`)."""
+    engine = getattr(request.app.state, "engine", None)
+    return traces_of(engine) if engine is not None else cast(Traces, request.app.state.traces)
+
+
+def _refuse(request: Request, code: int, message: str) -> JSONResponse:
+    engine = getattr(request.app.state, "engine", None)
+    if engine is not None:
+        engine.metrics.bad_input.labels(source="otlp").inc()
     return JSONResponse(status_code=code, content={"detail": message})
+
+
+def receiver_app(traces: Traces) -> FastAPI:
+    """The OTLP receiver alone, without auth (the traces benchmark serves it on loopback)."""
+    app = FastAPI(title="Tagent OTLP receiver", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.traces = traces
+    app.include_router(otlp)
+    return app
 
 
 async def _read(request: Request, limit: int) -> bytes:
@@ -64,20 +80,20 @@ def _decode(traces: Traces, body: bytes, kind: str, encoding: str) -> Decoded:
 
 
 @otlp.post(OTLP_PATH, response_class=Response)
-async def receive(request: Request, engine: EngineDep) -> Response:
+async def receive(request: Request) -> Response:
     """OTLP/HTTP ExportTraceServiceRequest, protobuf or JSON, optionally gzip; answers in the same encoding."""
-    traces = traces_of(engine)
+    traces = _receiving(request)
     kind = media_type(request.headers.get("content-type"))
     if kind not in (PROTOBUF, JSON):
-        return _refuse(engine, 415, f"content type {kind or 'none'!r} is not {PROTOBUF} or {JSON}")
+        return _refuse(request, 415, f"content type {kind or 'none'!r} is not {PROTOBUF} or {JSON}")
     encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
     if encoding not in ("gzip", "identity"):
-        return _refuse(engine, 415, f"content encoding {encoding!r} is not gzip or identity")
+        return _refuse(request, 415, f"content encoding {encoding!r} is not gzip or identity")
     try:
         body = await _read(request, traces.limits.max_body_bytes)
         decoded = await run_in_threadpool(_decode, traces, body, kind, encoding)
     except BadBody as exc:
-        return _refuse(engine, exc.status, str(exc))
+        return _refuse(request, exc.status, str(exc))
     if not traces.ingest(decoded):
         return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
                             content={"detail": "the span queue is full: retry later"})
