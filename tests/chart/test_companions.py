@@ -22,6 +22,7 @@ import httpx
 import pytest
 import yaml
 
+from tagent.api.routes.traces import OTLP_PATH
 from tagent.api.routes.webhooks import alerts
 from tagent.clients.loki import LokiClient
 from tests.chart.render import CHART, render
@@ -87,6 +88,22 @@ def test_loki_indexes_the_labels_tagent_groups_by() -> None:
     assert indexed <= set(copied)
     pipeline = collector["config"]["service"]["pipelines"]["logs"]
     assert "resource/tagent" in pipeline["processors"] and pipeline["exporters"] == ["otlphttp/loki"]
+
+
+def test_the_collector_forwards_spans_to_the_engine_receiver_with_the_token() -> None:
+    """The traces pipeline ends at the engine service's OTLP receiver (the otlphttp exporter appends
+    /v1/traces), authenticated with the token of the same Secret Alertmanager mounts."""
+    collector = values("otel-collector.values.yaml")
+    exporter = collector["config"]["exporters"]["otlphttp/tagent"]
+    assert exporter["endpoint"] == f"http://{ENGINE}" and OTLP_PATH == "/v1/traces"
+    env, = (e for e in collector["extraEnvs"] if e["name"] == "TAGENT_TOKEN")
+    assert env["valueFrom"]["secretKeyRef"] == {"name": "tagent-webhook", "key": "token"}
+    assert exporter["headers"]["Authorization"] == "Bearer ${env:TAGENT_TOKEN}"
+    pipeline = collector["config"]["service"]["pipelines"]["traces"]
+    assert pipeline["receivers"] == ["otlp"] and pipeline["exporters"] == ["otlphttp/tagent"]
+    assert collector["presets"]["kubernetesAttributes"]["enabled"] is True  # k8s.namespace.name on spans
+    assert "k8sattributes" in pipeline["processors"] and "resource/service-namespace" in pipeline["processors"]
+    assert collector["ports"]["otlp-http"]["hostPort"] == 4318
 
 
 def test_prometheus_and_alertmanager_configs_are_valid(tmp_path: Path) -> None:
