@@ -74,13 +74,14 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
     registry = action_registry(settings, store, guard, kube, prometheus, notifier, caller, clock, aws=aws,
                                clusters=clusters.remote)
     drafting = Drafting(settings, store, clock)
-    incidents = _incidents(settings, store, guard, registry, active, notifier, caller, clock, drafting)
+    traces = Traces.from_settings(settings, store, prometheus=prometheus, clock=clock,
+                                  redact=Redactor(settings.secret_values()))  # before incidents: post-mortems quote one
+    incidents = _incidents(settings, store, guard, registry, active, notifier, caller, clock, drafting,
+                           traces=traces)
     kube_chat = ChatService(kube, store, guard, clock, llm=ChatFallbackLLM.from_settings(settings), actions=registry,
                             protected_namespaces=tuple(settings.protected_namespaces),
                             timezone=lambda: team_timezone(active.ruleset))  # "last night" is the team's night
     chat: ChatService | ServerChat = kube_chat if aws is None else ServerChat(kube_chat, aws, actions=registry)
-    traces = Traces.from_settings(settings, store, prometheus=prometheus, clock=clock,
-                                  redact=Redactor(settings.secret_values()))
     return Engine(settings, EngineParts(
         kube=kube, store=store, clock=clock, metrics=metrics, guard=guard, rules=rules, active=active,
         detector=detector, intake=intake, sources=sources, prometheus=prometheus, clusters=clusters,
@@ -111,14 +112,14 @@ def knobs(settings: Settings) -> Knobs:
 
 def _incidents(settings: Settings, store: Store, guard: Guard, registry: Registry, active: ActiveRules,
                notifier: Notifier | None, caller: TwilioCaller | None, clock: Clock,
-               drafting: Drafting) -> IncidentService:
+               drafting: Drafting, traces: Traces | None = None) -> IncidentService:
     escalation = Escalation(store, notifier=notifier, caller=caller, phones=settings.phones,
                             dashboard_url=settings.dashboard_url, redact=Redactor(settings.secret_values()))
     return incident_service(store, guard, registry, active.get, escalation=escalation, clock=clock,
                             owner=settings.engine_identity(), knobs=knobs(settings),
                             secrets=settings.secret_values(), llm=LLMClient.from_settings(settings),
                             workloads=store.inventory.get_many, stale_after=settings.run_stale_after,
-                            on_open=_drafts_hook(settings, drafting))
+                            on_open=_drafts_hook(settings, drafting), traces=traces)
 
 
 def _aws(settings: Settings) -> AwsCloud | None:

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from tagent.actions import Registry
 from tagent.debrief.localtime import team_timezone
+from tagent.debrief.traces import TraceSource
 from tagent.errors import ValidationError
 from tagent.escalation import Escalation
 from tagent.guard import Guard
@@ -153,7 +154,7 @@ def incident_service(store: Store, guard: Guard, registry: Registry, rules: Call
                      knobs: Knobs | None = None, secrets: Iterable[str] = (), llm: LLMClient | None = None,
                      workloads: Callable[[Sequence[WorkloadRef]], dict[str, WorkloadInfo]] | None = None,
                      stale_after: float = 30.0,
-                     executor: Executor | None = None,
+                     executor: Executor | None = None, traces: TraceSource | None = None,
                      on_open: Callable[[Incident, Decision], None] | None = None) -> IncidentService:
     """Assemble the lifecycle from its parts (what the composition root and the tests call)."""
     known = tuple(secrets)
@@ -162,5 +163,6 @@ def incident_service(store: Store, guard: Guard, registry: Registry, rules: Call
                   workloads=workloads or store.inventory.get_many, knobs=knobs or Knobs())
     runner = PlaybookRunner(store, registry, clock=clock, owner=owner, stale_after=stale_after)
     return IncidentService(parts, Supervisor(parts, runner, executor=executor), escalation,
-                           Postmortems(store, mask=mask, llm=llm, timezone=lambda: team_timezone(rules())),
+                           Postmortems(store, mask=mask, llm=llm, timezone=lambda: team_timezone(rules()),
+                                       traces=traces),
                            on_open=on_open)
