@@ -29,6 +29,7 @@ from tagent.api.deps import ChatBackend
 from tagent.api.identity import identity_dependency
 from tagent.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, BodyLimits
 from tagent.api.routes import chat, cloud, cluster, debrief, health, incidents, records, rules, slack, teams, webhooks
+from tagent.api.routes import runtime as runtime_panels
 from tagent.api.routes import traces as trace_routes
 from tagent.app.engine import Engine
 from tagent.channels.wiring import attach_channels
@@ -92,6 +93,7 @@ def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend 
     app.include_router(health.router)
     for module in (cluster, incidents, rules, records, chat, debrief, cloud):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=api_auth)
+    app.include_router(runtime_panels.router, prefix=API_PREFIX, dependencies=api_auth)
     webhook_token = settings.webhook_token or settings.api_token
     app.include_router(webhooks.alerts, dependencies=[Depends(bearer_dependency(webhook_token, "tagent-webhooks"))])
     app.include_router(webhooks.twilio)
