@@ -88,3 +88,22 @@ def shop(endpoint: str, token: str) -> Iterator[Shop]:
         yield sender
     finally:
         sender.close()
+
+
+def send_traffic(endpoint: str, token: str, *, count: int = 20, failing_at: tuple[int, ...] = (7, 15),
+                 slow_at: int = 11) -> tuple[str, str]:
+    """`count` requests 5 s apart ending 20 s ago, those at `failing_at` failing at payment-service, the one
+    at `slow_at` 400 ms slower at checkout; returns (the newest failing trace id, the slow trace id)."""
+    now = time.time_ns()
+    failing = slow = ""
+    with shop(endpoint, token) as sender:
+        for i in range(count):
+            start = now - ((count - i) * 5 + 15) * 1_000_000_000
+            if i in failing_at:
+                failing = sender.request(start_ns=start, failing="payment-service")
+            elif i == slow_at:
+                slow = sender.request(start_ns=start, slow={"checkout": 400.0})
+            else:
+                sender.request(start_ns=start)
+        sender.flush()
+    return failing, slow

@@ -95,10 +95,10 @@ def _quoted(summary: dict[str, Any], spans: list[dict[str, Any]], tz: tzinfo,
             f"across {len(services)} services ({' → '.join(services)})")
     if failed:  # where the error started: a failed span none of whose children failed
         callers = {s.get("parent_span_id") for s in failed}
-        origin = next((s for s in failed if s["span_id"] not in callers), failed[0])
-        status = f", HTTP {origin['http_status']}" if origin.get("http_status") else ""
-        line += (f"; {len(failed)} of its {len(spans)} spans failed, starting in {origin['service']} "
-                 f"`{redact(str(origin['name']))}`{status}.")
+        cause = next((s for s in failed if s["span_id"] not in callers), failed[0])
+        status = f", HTTP {cause['http_status']}" if cause.get("http_status") else ""
+        line += (f"; {len(failed)} of its {len(spans)} spans failed, starting in {cause['service']} "
+                 f"`{redact(str(cause['name']))}`{status}.")
     else:
         line += f"; none of its {len(spans)} spans failed (no error trace was recorded in the window)."
     rows = ["| start | service | span | duration | status |", "|---|---|---|---|---|"]

@@ -64,10 +64,9 @@ def incident_traces_(engine: EngineDep, incident_id: str, limit: int = Query(20,
     """The traces of the incident's service from 10 min before it opened until it resolved (or now), errors
     first: {service, since, until, traces}."""
     found = _incident(engine, incident_id)
-    traces = getattr(engine, "traces", None)
-    if traces is None:
+    if engine.traces is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this engine keeps no traces")
-    return incident_traces(traces, found, engine.clock(), limit=limit)
+    return incident_traces(engine.traces, found, engine.clock(), limit=limit)
 
 
 @router.post("/incidents/{incident_id}/ack")
