@@ -124,6 +124,15 @@ class Settings(BaseSettings):
     incident_settle: float = Field(default=900.0, ge=0)  # another rule's decision joins a workload's incident
     digest_after: int = Field(default=5, ge=1)  # pages sent one by one in a storm; the rest go in one digest
 
+    # high availability (docs/ha.md): replicas elect a leader on a coordination.k8s.io Lease; only it acts
+    leader_election: bool = False
+    lease_name: str = "tagent-engine"
+    lease_namespace: str = ""  # default: the pod's namespace (in a cluster), else "default"
+    lease_duration: float = Field(default=10.0, ge=2)  # a dead leader is replaced this long after its last renewal
+    lease_renew_deadline: float = Field(default=6.0, gt=0)  # the leader stops acting when it could not renew for this
+    lease_retry_period: float = Field(default=2.0, gt=0)  # renew (leader) / try to acquire (followers) this often
+    advertise_url: str = ""  # where the other replicas reach this one's API (chart: http://$(POD_IP):port)
+
     # AWS (issue 17; tagent.cloud.settings.AwsSettings.from_settings reads the aws_ fields; off while
     # aws_regions is empty). Credentials are never settings: boto3's standard chain finds them.
     aws_regions: str = ""  # comma-separated: TAGENT_AWS_REGIONS=eu-west-1,us-east-1

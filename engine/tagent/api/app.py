@@ -1,6 +1,6 @@
 """The engine's HTTP API: `create_app(engine, settings=...)` builds one FastAPI app around one Engine.
 
-    /healthz /readyz /metrics                  no auth (probes, Prometheus)
+    /healthz /readyz /metrics /api/v1/health   no auth (probes, Prometheus; health names the leader)
     /api/v1/...                                bearer TAGENT_API_TOKEN (the dashboard holds it server-side)
     /api/alerts/alertmanager                   bearer TAGENT_WEBHOOK_TOKEN (TAGENT_API_TOKEN when it is unset)
     /v1/traces                                 the same (OTLP/HTTP spans from the collector; docs/traces.md)
@@ -26,6 +26,7 @@ from fastapi import Depends, FastAPI
 from tagent.api import errors
 from tagent.api.auth import bearer_dependency
 from tagent.api.deps import ChatBackend
+from tagent.api.forward import LeaderForwarding
 from tagent.api.identity import identity_dependency
 from tagent.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, BodyLimits
 from tagent.api.routes import chat, cloud, cluster, debrief, health, incidents, records, rules, slack, teams, webhooks
@@ -102,6 +103,7 @@ def create_app(engine: Engine, *, settings: Settings, chat_service: ChatBackend 
     app.include_router(slack.router)  # own auth: Slack's request signature
     app.include_router(teams.router)  # own auth: the Bot Framework's JWT
     errors.install(app)
+    app.add_middleware(LeaderForwarding, engine=engine)  # a follower's mutating calls go to the leader
     app.add_middleware(BodyLimits, max_bytes=max_body_bytes, max_depth=max_json_depth,
                        refused=lambda path, why: _bad_body(engine, path, why), own_limits=(trace_routes.OTLP_PATH,))
     return app

@@ -16,6 +16,7 @@ from tagent.actions import ActionDeps, Registry, build_registry
 from tagent.app.clusters import add_remote_sources, connect_clusters
 from tagent.app.drafting import Drafting, DraftsUnavailable
 from tagent.app.engine import ActiveRules, Clock, Engine, EngineParts
+from tagent.app.leader import Elector
 from tagent.app.recorder import StoreVersionRecorder
 from tagent.app.sources import Have, Intake, build_sources
 from tagent.chat.servers import ServerChat
@@ -76,7 +77,8 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
     drafting = Drafting(settings, store, clock)
     traces = Traces.from_settings(settings, store, prometheus=prometheus, clock=clock,
                                   redact=Redactor(settings.secret_values()))  # before incidents: post-mortems quote one
-    incidents = _incidents(settings, store, guard, registry, active, notifier, caller, clock, drafting,
+    leader = Elector.from_settings(settings, kube, store) if settings.leader_election else None
+    incidents = _incidents(settings, store, guard, registry, active, notifier, caller, clock, drafting, leader,
                            traces=traces)
     kube_chat = ChatService(kube, store, guard, clock, llm=ChatFallbackLLM.from_settings(settings), actions=registry,
                             protected_namespaces=tuple(settings.protected_namespaces),
@@ -86,7 +88,7 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
         kube=kube, store=store, clock=clock, metrics=metrics, guard=guard, rules=rules, active=active,
         detector=detector, intake=intake, sources=sources, prometheus=prometheus, clusters=clusters,
         incidents=incidents, chat=chat,
-        drafting=drafting, traces=traces))
+        leader=leader, drafting=drafting, traces=traces))
 
 
 def action_registry(settings: Settings, store: Store, guard: Guard, kube: KubeClient,
@@ -112,14 +114,15 @@ def knobs(settings: Settings) -> Knobs:
 
 def _incidents(settings: Settings, store: Store, guard: Guard, registry: Registry, active: ActiveRules,
                notifier: Notifier | None, caller: TwilioCaller | None, clock: Clock,
-               drafting: Drafting, traces: Traces | None = None) -> IncidentService:
+               drafting: Drafting, leader: Elector | None = None, traces: Traces | None = None) -> IncidentService:
     escalation = Escalation(store, notifier=notifier, caller=caller, phones=settings.phones,
                             dashboard_url=settings.dashboard_url, redact=Redactor(settings.secret_values()))
     return incident_service(store, guard, registry, active.get, escalation=escalation, clock=clock,
                             owner=settings.engine_identity(), knobs=knobs(settings),
                             secrets=settings.secret_values(), llm=LLMClient.from_settings(settings),
                             workloads=store.inventory.get_many, stale_after=settings.run_stale_after,
-                            on_open=_drafts_hook(settings, drafting), traces=traces)
+                            on_open=_drafts_hook(settings, drafting),
+                            leading=leader.leading if leader is not None else None, traces=traces)
 
 
 def _aws(settings: Settings) -> AwsCloud | None:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from tagent.app.clusters import Clusters
 from tagent.app.drafting import Drafting
+from tagent.app.leader import Elector
 from tagent.app.sources import Intake, Sources
 from tagent.chat.servers import ServerChat
 from tagent.chat.service import ChatService
@@ -79,6 +80,7 @@ class EngineParts:
     incidents: IncidentService | None = None
     chat: ChatService | ServerChat | None = None  # ServerChat: Kubernetes and AWS servers
     drafting: Drafting | None = None
+    leader: Elector | None = None  # with leader election: only the Lease's holder runs `start` (docs/ha.md)
     traces: Traces | None = None  # spans in (OTLP), RED and trace queries out
 
 
@@ -89,6 +91,7 @@ class Engine:
         self.guard, self.rules, self.active, self.detector = parts.guard, parts.rules, parts.active, parts.detector
         self.intake, self.prometheus = parts.intake, parts.prometheus
         self.incidents, self.chat, self.drafting = parts.incidents, parts.chat, parts.drafting
+        self.leader = parts.leader
         self.traces = parts.traces
         self.sources: list[Source] = list(parts.sources.all)
         self._sources = parts.sources

@@ -81,5 +81,48 @@ def traces(
         print(f"{key}: {value}")
 
 
+@bench_app.command("failover", help="Two `tagent run` replicas with leader election on one sandbox and PostgreSQL; "
+                                    "a crash loop per round and the leader SIGKILLed at a random point of its "
+                                    "playbook, --kills times (docs/ha.md).")
+def failover(
+    kills: int = typer.Option(20, "--kills", min=1, max=200, help="rounds: one crash loop and one SIGKILL each"),
+    db_url: str | None = typer.Option(None, "--db-url", envvar="TAGENT_DB_URL",
+                                      help="PostgreSQL URL (required; a fresh database is made on its server)"),
+    seed: int = typer.Option(18, "--seed", help="random seed for the kill points"),
+    output: Output = OutputOpt,
+) -> None:
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from tagent.cli.bench_failover import fresh_database, run_failover_bench
+    from tagent.cli.bench_sandbox import sandbox_process
+    from tagent.cli.common import fail
+    from tagent.sandbox.scenario import generated_scenario
+
+    if not db_url or not db_url.startswith("postgresql"):
+        fail("bench failover needs PostgreSQL (two replicas share it): pass --db-url postgresql+psycopg://... "
+             "or set TAGENT_DB_URL")
+    scenario = generated_scenario(kills, replicas=1, per_namespace=kills)
+    targets = [(w.namespace, w.name) for w in scenario.spec.workloads]
+    url, drop = fresh_database(db_url)
+    try:
+        with tempfile.TemporaryDirectory(prefix="tagent-failover-") as tmp, \
+                sandbox_process(scenario, Path(tmp), speed=10.0) as kubeconfig:
+            def inject(ns: str, name: str) -> None:
+                subprocess.run([sys.executable, "-m", "tagent", "sandbox", "inject", "crashloop", "--target",
+                                f"{ns}/{name}", "--kubeconfig", str(kubeconfig)], check=True, capture_output=True,
+                               timeout=60)
+            result = run_failover_bench(kubeconfig, url, targets, Path(tmp), kills=kills, seed=seed, inject=inject)
+    finally:
+        drop()
+    if output == Output.json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        print(f"{key}: {value}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")

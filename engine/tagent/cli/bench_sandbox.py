@@ -17,15 +17,15 @@ from tagent.sandbox.scenario import Scenario, dump_scenario
 
 
 @contextlib.contextmanager
-def sandbox_process(scenario: Scenario, tmp: Path, timeout: float = 120.0) -> Iterator[Path]:
+def sandbox_process(scenario: Scenario, tmp: Path, timeout: float = 120.0, speed: float = 1.0) -> Iterator[Path]:
     """Start `tagent sandbox up` on `scenario`; yields its kubeconfig once the API answers."""
     path, kubeconfig, log = tmp / "scenario.yaml", tmp / "kubeconfig", tmp / "sandbox.log"
     path.write_text(dump_scenario(scenario), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGENT_")}
     with log.open("wb") as sink:
         proc = subprocess.Popen([sys.executable, "-m", "tagent", "sandbox", "up", "--scenario", str(path),
-                                 "--kubeconfig-out", str(kubeconfig)], stdout=sink, stderr=subprocess.STDOUT,
-                                env=env, start_new_session=True)
+                                 "--kubeconfig-out", str(kubeconfig), "--speed", str(speed)],
+                                stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + timeout
         while b"prometheus metrics:" not in log.read_bytes():

@@ -41,11 +41,22 @@ def run(
     if settings.api_token is None:
         logging.getLogger("tagent").warning("TAGENT_API_TOKEN is not set: the API accepts requests without a token")
     api = create_app(engine, settings=settings)
-    engine.start()
+    server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="info"))
+    leader = engine.leader
+    if leader is None:
+        engine.start()
+    else:  # every replica serves the API; the Lease's holder also acts (docs/ha.md)
+        leader.start(on_started=engine.start, on_stopped=lambda: setattr(server, "should_exit", True))
     try:
-        uvicorn.run(api, host=settings.api_host, port=settings.api_port, log_level="info")
+        server.run()
     finally:
-        engine.stop()
+        # stop acting first, then give the Lease up so another replica takes over at once (after a lost Lease:
+        # no waiting for runs to finish, their next journal write is fenced anyway)
+        engine.stop(timeout=1.0 if leader is not None and leader.lost.is_set() else 10.0)
+        if leader is not None:
+            leader.stop()
+    if leader is not None and leader.lost.is_set():
+        fail("leadership lost: exiting so that this replica starts over as a follower", code=3)
 
 
 def register(app: typer.Typer) -> None:

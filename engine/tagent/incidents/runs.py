@@ -5,7 +5,8 @@ Ownership: a run belongs to the engine identity that claimed it (Settings.engine
 restarts of the same engine), refreshed by a heartbeat. At start (`resume`) and on every tick
 (`continue_due`), a run still `running` is taken over when its owner is this identity and no thread of this
 process runs it (the same engine restarted), or when its owner's heartbeat is older than `stale_after` (that
-engine is gone). So a restart continues its runs within a tick, not after a minute.
+engine is gone). So a restart continues its runs within a tick, not after a minute. With leader election
+(docs/ha.md) a leader also takes over at once every run of a lower term: its leader is gone or fenced.
 """
 
 from __future__ import annotations
@@ -94,10 +95,12 @@ class Supervisor:
         with self._lock:
             inflight = set(self._inflight)
         due = [run_id for run_id in lifecycle.answered_parked() if run_id not in inflight]
-        for run_id, owner, beat, status in lifecycle.busy_runs():
+        fence = self.runner.leading() if self.runner.leading is not None else None
+        for run_id, owner, beat, status, term in lifecycle.busy_runs():
             if status != RunStatus.running.value or run_id in inflight:
                 continue
-            if owner is None or owner == self.owner or beat is None or beat < stale:
+            if owner is None or owner == self.owner or beat is None or beat < stale or (
+                    fence is not None and term < fence.term):
                 due.append(run_id)
         for run_id in due:
             self.submit(run_id)

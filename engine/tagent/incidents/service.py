@@ -35,6 +35,7 @@ from tagent.llm import LLMClient, Redactor
 from tagent.model import Decision, Event, Incident, WorkloadInfo, WorkloadRef, utcnow
 from tagent.notify import mask_text
 from tagent.playbooks import PlaybookRunner, RunOutcome
+from tagent.playbooks.runner import Leading
 from tagent.policy import RuleSet
 from tagent.store import RunRecord, Store
 
@@ -53,7 +54,7 @@ class TickReport:
 
 class IncidentService:
     def __init__(self, parts: Parts, supervisor: Supervisor, escalation: Escalation, postmortems: Postmortems,
-                 *, on_open: Callable[[Incident, Decision], None] | None = None) -> None:
+                 *, on_open: Callable[[Incident, Decision], None] | None = None, start_outbox: bool = True) -> None:
         self.p, self.supervisor, self.escalation = parts, supervisor, escalation
         self.store = parts.store
         self.admitter = Admitter(parts, supervisor.submit)
@@ -62,7 +63,8 @@ class IncidentService:
         self.outbox = OutboxWorker(parts, escalation, postmortems)
         supervisor.on_outcome = self._finished
         self.on_open = on_open  # told of each new incident after its transaction (e.g. draft a missing playbook)
-        self.outbox.start()
+        if start_outbox:  # False for a replica that may not lead (docs/ha.md): `resume` starts it on the leader
+            self.outbox.start()
 
     # -- decisions ------------------------------------------------------------------------------------
     def handle_batch(self, items: Sequence[Item], events: Sequence[Event] = ()) -> Admitted:
@@ -129,6 +131,7 @@ class IncidentService:
 
     def resume(self) -> list[str]:
         """Continue the runs a crash or a restart interrupted, and send what a crash left in the outbox."""
+        self.outbox.start()
         self.outbox.kick()
         return self.supervisor.resume()
 
@@ -153,7 +156,7 @@ def incident_service(store: Store, guard: Guard, registry: Registry, rules: Call
                      escalation: Escalation, clock: Callable[[], datetime] = utcnow, owner: str | None = None,
                      knobs: Knobs | None = None, secrets: Iterable[str] = (), llm: LLMClient | None = None,
                      workloads: Callable[[Sequence[WorkloadRef]], dict[str, WorkloadInfo]] | None = None,
-                     stale_after: float = 30.0,
+                     stale_after: float = 30.0, leading: Leading | None = None,
                      executor: Executor | None = None, traces: TraceSource | None = None,
                      on_open: Callable[[Incident, Decision], None] | None = None) -> IncidentService:
     """Assemble the lifecycle from its parts (what the composition root and the tests call)."""
@@ -161,8 +164,8 @@ def incident_service(store: Store, guard: Guard, registry: Registry, rules: Call
     mask: Callable[[str], str] = lambda text: mask_text(text, known)  # noqa: E731
     parts = Parts(store=store, guard=guard, book=Book(redact=Redactor(known), mask=mask), rules=rules, clock=clock,
                   workloads=workloads or store.inventory.get_many, knobs=knobs or Knobs())
-    runner = PlaybookRunner(store, registry, clock=clock, owner=owner, stale_after=stale_after)
+    runner = PlaybookRunner(store, registry, clock=clock, owner=owner, stale_after=stale_after, leading=leading)
     return IncidentService(parts, Supervisor(parts, runner, executor=executor), escalation,
                            Postmortems(store, mask=mask, llm=llm, timezone=lambda: team_timezone(rules()),
                                        traces=traces),
-                           on_open=on_open)
+                           on_open=on_open, start_outbox=leading is None)

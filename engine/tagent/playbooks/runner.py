@@ -11,6 +11,10 @@ Guarantees and how:
 - Journal: `runs.start_step` before a step and `runs.finish_step` after it. On a restart the walk starts
   again: a step with a finish row is not run again (its stored result is replayed to `on_step`), so a
   finished mutating step is never repeated. The first step without one resumes.
+- Fencing across replicas (docs/ha.md): with `leading` (the elector's "my Fence while I hold the Lease"),
+  a run is claimed under the leader's term, taken over at once from a lower term, and before each step the
+  runner checks it still leads with that term; every journal write carries the term and fails with
+  FencedOut in the database once another leader began a newer term. Either way the run stops ("lost").
 - A step that started but never finished (the crash hit while it ran) runs again with `attempt` > 1: a
   mutating action then recalls its plan from the journal (`JournalPlans`) and checks whether its effect
   already happened before it mutates (see tagent.actions.base). Idempotency keys are `<run>:<section>:<i>`.
@@ -37,7 +41,7 @@ from tagent.model import Decision, Event, StepResult, StepStatus, WorkloadRef, u
 from tagent.model.policy import PlaybookSpec, Step
 from tagent.playbooks.snapshot import RunSnapshot
 from tagent.playbooks.steps import JournalPlans, render_step
-from tagent.store import RunRecord, RunStatus, Store
+from tagent.store import Fence, FencedOut, RunRecord, RunStatus, Store
 
 log = logging.getLogger(__name__)
 STOP_STATUSES = (StepStatus.failed, StepStatus.blocked)
@@ -79,6 +83,7 @@ class RunOutcome:
 
 
 OnStep = Callable[[RunRecord, StepReport], None]
+Leading = Callable[[], Fence | None]  # this replica's Fence while it leads, else None
 
 
 def snapshot_of(spec: PlaybookSpec, *, origin: Decision | str, target: WorkloadRef, event: Event | None = None,
@@ -95,13 +100,14 @@ def snapshot_of(spec: PlaybookSpec, *, origin: Decision | str, target: WorkloadR
 class PlaybookRunner:
     def __init__(self, store: Store, registry: Registry, *, clock: Callable[[], Any] = utcnow,
                  owner: str | None = None, stale_after: float = 60.0, heartbeat_every: float | None = None,
-                 retry_backoff: float = 1.0, on_step: OnStep | None = None) -> None:
+                 retry_backoff: float = 1.0, on_step: OnStep | None = None, leading: Leading | None = None) -> None:
         self.store, self.registry, self.clock = store, registry, clock
         self.owner = owner or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.stale_after = stale_after
         self.heartbeat_every = heartbeat_every or max(0.05, stale_after / 3)
         self.retry_backoff = retry_backoff
         self.on_step = on_step
+        self.leading = leading  # None: one engine, no election, no fence
         self.stop = threading.Event()  # set on shutdown: running steps give up at their next poll
 
     # -- creating -------------------------------------------------------------------------------------
@@ -130,15 +136,25 @@ class PlaybookRunner:
             raise KeyError(f"no playbook run {run_id}")
         if run.status in (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled):
             return RunOutcome(run_id, run.status, run.detail, self._replay(run))
-        if not self.store.runs.claim(run_id, self.owner, now=self.clock(), stale_after=self.stale_after):
-            return RunOutcome(run_id, run.status, f"run {run_id} is owned by {run.owner}", claimed=False)
-        if run.status == RunStatus.awaiting_approval:  # the approval was answered: the run is running again
-            self.store.runs.set_status(run_id, RunStatus.running, at=self.clock(), detail="resumed")
+        fence = self.leading() if self.leading is not None else None
+        if self.leading is not None and fence is None:
+            return RunOutcome(run_id, run.status, "this replica is not the leader", claimed=False)
+        try:
+            if not self.store.runs.claim(run_id, self.owner, now=self.clock(), stale_after=self.stale_after,
+                                         fence=fence):
+                return RunOutcome(run_id, run.status, f"run {run_id} is owned by {run.owner}", claimed=False)
+            if run.status == RunStatus.awaiting_approval:  # the approval was answered: the run is running again
+                self.store.runs.set_status(run_id, RunStatus.running, at=self.clock(), detail="resumed", fence=fence)
+        except FencedOut as exc:
+            return RunOutcome(run_id, run.status, str(exc), claimed=False)
         lost = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(run_id, lost), name=f"heartbeat-{run_id}", daemon=True)
         beat.start()
         try:
-            return self._execute(run, lost)
+            return self._execute(run, lost, fence)
+        except FencedOut as exc:
+            log.warning("run %s stopped: %s", run_id, exc)
+            return RunOutcome(run_id, RunStatus.running, str(exc), claimed=False)
         finally:
             lost.set()
             beat.join(timeout=5)
@@ -149,51 +165,54 @@ class PlaybookRunner:
                 log.warning("run %s was taken over by another engine", run_id)
                 lost.set()
 
-    def _execute(self, run: RunRecord, lost: threading.Event) -> RunOutcome:
+    def _execute(self, run: RunRecord, lost: threading.Event, fence: Fence | None) -> RunOutcome:
         snap = RunSnapshot.model_validate(run.params)
         outcome = RunOutcome(run.id, RunStatus.running)
-        status, failed = self._section(run, snap, "steps", outcome, lost)
+        status, failed = self._section(run, snap, "steps", outcome, lost, fence)
         if status == "waiting":
             self.store.runs.set_status(run.id, RunStatus.awaiting_approval, at=self.clock(),
-                                       detail=f"waiting for approval at {failed}")
+                                       detail=f"waiting for approval at {failed}", fence=fence)
             outcome.status, outcome.detail = RunStatus.awaiting_approval, f"waiting for approval at {failed}"
             return outcome
         if status == "lost":
             outcome.detail, outcome.claimed = "another engine took the run over", False
             return outcome
         if status == "ok":
-            self.store.runs.set_status(run.id, RunStatus.succeeded, at=self.clock(), detail="every step succeeded")
+            self.store.runs.set_status(run.id, RunStatus.succeeded, at=self.clock(), detail="every step succeeded",
+                                       fence=fence)
             outcome.status, outcome.detail = RunStatus.succeeded, "every step succeeded"
             return outcome
         report = outcome.steps[-1]
         outcome.failed_step = report.name
         outcome.detail = f"step {report.name} {report.result.status.value}: {report.result.detail}"
-        self._section(run, snap, "on_failure", outcome, lost)
-        self.store.runs.set_status(run.id, RunStatus.failed, at=self.clock(), detail=outcome.detail)
+        if self._section(run, snap, "on_failure", outcome, lost, fence)[0] == "lost":
+            outcome.detail, outcome.claimed = "another engine took the run over", False
+            return outcome
+        self.store.runs.set_status(run.id, RunStatus.failed, at=self.clock(), detail=outcome.detail, fence=fence)
         outcome.status = RunStatus.failed
         return outcome
 
     def _section(self, run: RunRecord, snap: RunSnapshot, section: str, outcome: RunOutcome,
-                 lost: threading.Event) -> tuple[str, str | None]:
+                 lost: threading.Event, fence: Fence | None) -> tuple[str, str | None]:
         """Walk one section: ("ok"|"failed"|"waiting"|"lost", name of the step that stopped it)."""
         context = {"event": snap.event_model(run.target), "target": run.target, "rule": snap.rule,
                    "params": dict(snap.params)}
         for index, step in enumerate(snap.steps(section)):
-            if lost.is_set() or self.stop.is_set():
+            if lost.is_set() or self.stop.is_set() or (self.leading is not None and self.leading() != fence):
                 return "lost", None
             name = step.name or f"{section}[{index}]"
             spec = CATALOG.get(step.action)
             claim = self.store.runs.start_step(run.id, index, action=step.action, at=self.clock(), name=name,
-                                               mutates=bool(spec and spec.mutates), section=section)
+                                               mutates=bool(spec and spec.mutates), section=section, fence=fence)
             if claim.finished and claim.result is not None:
                 report = StepReport(run.id, section, index, name, step.action, claim.result, replayed=True)
             else:
-                result = self._run_step(run, snap, section, index, step, context, claim.attempt)
+                result = self._run_step(run, snap, section, index, step, context, claim.attempt, fence)
                 report = StepReport(run.id, section, index, name, step.action, result)
                 if result.status == StepStatus.approval_required:
                     self._notify(run, report)
                     return "waiting", name
-                self.store.runs.finish_step(run.id, index, result, section=section)
+                self.store.runs.finish_step(run.id, index, result, section=section, fence=fence)
             outcome.steps.append(report)
             self._notify(run, report)
             if report.result.status in STOP_STATUSES and section == "steps":
@@ -201,7 +220,7 @@ class PlaybookRunner:
         return "ok", None
 
     def _run_step(self, run: RunRecord, snap: RunSnapshot, section: str, index: int, step: Step,
-                  context: dict[str, Any], attempt: int) -> StepResult:
+                  context: dict[str, Any], attempt: int, fence: Fence | None) -> StepResult:
         where = f"{section}[{index}]"
         try:
             params = render_step(step, where, context)
@@ -218,11 +237,13 @@ class PlaybookRunner:
             ctx = ActionContext(origin=snap.origin(), target=run.target, run_id=run.id, incident_id=run.incident_id,
                                 step_key=f"{run.id}:{section}:{index}", attempt=attempt + tries,
                                 timeout=step.timeout, plans=JournalPlans(self.store, run.id, section, index,
-                                                                         at=self.clock),
+                                                                         at=self.clock, fence=fence),
                                 routes=tuple(snap.routes), phones=tuple(snap.phones), ack_timeout=snap.ack_timeout,
                                 stop=self.stop)
             try:
                 result = action.run(params, ctx)
+            except FencedOut:  # another leader took over while the step ran: it stops here, unjournaled
+                raise
             except Exception as exc:  # a bug in an action must fail the step, not kill the run's thread
                 log.exception("action %s crashed in run %s", step.action, run.id)
                 result = StepResult(status=StepStatus.failed, detail=f"internal error: {type(exc).__name__}: {exc}",

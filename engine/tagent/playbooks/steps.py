@@ -14,7 +14,7 @@ from tagent.actions import CATALOG
 from tagent.detect.render import ParamsTemplate, RenderError
 from tagent.model import StepResult, StepStatus
 from tagent.model.policy import Step
-from tagent.store import Store
+from tagent.store import Fence, Store
 
 
 def render_step(step: Step, where: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -37,8 +37,9 @@ class JournalPlans:
     """`PlanBook` over the step journal: the plan of step `index` is the finish row of the same index in the
     section `<section>.plan`, written before the step mutates anything (first plan wins)."""
 
-    def __init__(self, store: Store, run_id: str, section: str, index: int, *, at: Any) -> None:
-        self._store, self._run_id, self._index, self._at = store, run_id, index, at
+    def __init__(self, store: Store, run_id: str, section: str, index: int, *, at: Any,
+                 fence: Fence | None = None) -> None:
+        self._store, self._run_id, self._index, self._at, self._fence = store, run_id, index, at, fence
         self._section = f"{section}.plan"
 
     def recall(self) -> dict[str, Any] | None:
@@ -48,8 +49,8 @@ class JournalPlans:
 
     def record(self, plan: dict[str, Any]) -> None:
         claim = self._store.runs.start_step(self._run_id, self._index, action="plan", at=self._at(),
-                                            section=self._section)
+                                            section=self._section, fence=self._fence)
         if not claim.finished:
             self._store.runs.finish_step(self._run_id, self._index,
                                          StepResult(status=StepStatus.ok, detail="plan", data={"plan": plan}),
-                                         section=self._section)
+                                         section=self._section, fence=self._fence)

@@ -22,6 +22,7 @@ from tagent.store.records import (
     StepClaim,
     VerdictRecord,
 )
+from tagent.store.repos.leadership import Fence, FencedOut, Leader, Leadership
 from tagent.store.repos.lifecycle import Active, OutboxItem, Unit
 from tagent.store.repos.safety import LedgerSnapshot, LedgerView
 from tagent.store.store import Store
@@ -36,7 +37,11 @@ __all__ = [
     "CooldownAttempt",
     "CooldownRecord",
     "DecisionRecord",
+    "Fence",
+    "FencedOut",
     "JournalEntry",
+    "Leader",
+    "Leadership",
     "LedgerSnapshot",
     "LedgerView",
     "NewVerdict",

@@ -94,6 +94,7 @@ class JournalEntry(_Record):
     mutates: bool
     phase: str  # start | finish
     attempt: int
+    term: int = 0  # the leader's term that wrote it (docs/ha.md)
     result: StepResult | None  # only on finish rows
     at: datetime
 

@@ -22,6 +22,7 @@ from tagent.store.repos.approvals import Approvals, Audit
 from tagent.store.repos.detect import Decisions, Events, RuleVersions
 from tagent.store.repos.incidents import Incidents, Notifications, Postmortems
 from tagent.store.repos.inventory import Inventory, Savings
+from tagent.store.repos.leadership import Leadership
 from tagent.store.repos.lifecycle import Lifecycle
 from tagent.store.repos.runs import Runs
 from tagent.store.repos.safety import ActionLedger, Cooldowns
@@ -45,6 +46,7 @@ class Store:
         self.inventory = Inventory(db)
         self.savings = Savings(db)
         self.lifecycle = Lifecycle(db)  # one transaction per incident lifecycle change (tagent.incidents)
+        self.leadership = Leadership(db)  # the leader's term and address (docs/ha.md)
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True, pool_size: int = 5) -> Store:

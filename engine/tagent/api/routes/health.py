@@ -28,6 +28,18 @@ def readyz(engine: EngineDep) -> Any:
     return body if ready else JSONResponse(body, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
+@router.get("/api/v1/health")
+def health(engine: EngineDep) -> dict[str, Any]:
+    """Who leads (docs/ha.md): this replica's identity and role, the leader's identity, term and address, and
+    whether this replica is serving (its API answers and its store is reachable). Every replica answers."""
+    serving = engine.store.ping()
+    if engine.leader is None:  # one engine, no election: it is the leader
+        me = engine.settings.engine_identity()
+        return {"status": "ok", "serving": serving, "election": False, "identity": me, "role": "leader",
+                "leader": me, "term": 0, "leader_address": None}
+    return {"status": "ok", "serving": serving, "election": True, **engine.leader.status()}
+
+
 @router.get("/metrics", response_class=Response)
 def metrics(engine: EngineDep) -> Response:
     """Events, decisions, actions, match latency, open incidents and the sources' bad-input counters, in the

@@ -1,6 +1,7 @@
 """The only package that imports `kubernetes` (enforced by import-linter): one typed client per cluster."""
 
 from tagent.clients.kubernetes.client import KubeClient, Selector, selector_string
+from tagent.clients.kubernetes.leases import Lease, LeaseConflict, Leases, LeaseSpec
 from tagent.clients.kubernetes.rollout import rollout_status_of
 from tagent.clients.kubernetes.runtime import infer_runtime
 from tagent.clients.kubernetes.types import (
@@ -22,6 +23,10 @@ __all__ = [
     "Gone",
     "KubeClient",
     "KubeEvent",
+    "Lease",
+    "LeaseConflict",
+    "LeaseSpec",
+    "Leases",
     "NodeUsage",
     "PodInfo",
     "PodUsage",

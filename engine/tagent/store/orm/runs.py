@@ -30,6 +30,7 @@ class RunRow(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     owner: Mapped[str | None] = mapped_column(String(255))
     heartbeat_at: Mapped[datetime | None]
+    term: Mapped[int] = mapped_column(default=0, server_default="0")  # the leader's term that owns it (docs/ha.md)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
 
@@ -56,6 +57,7 @@ class JournalRow(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     command: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    term: Mapped[int] = mapped_column(default=0, server_default="0")  # the leader's term that wrote the row
     at: Mapped[datetime]
 
 

@@ -372,11 +372,12 @@ class Lifecycle:
             s.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(
                 attempts=OutboxRow.attempts + 1, done_at=at if give_up else None))
 
-    def busy_runs(self) -> list[tuple[str, str | None, datetime | None, str]]:
-        """(run id, owner, heartbeat, status) of every run still running or parked."""
-        q = select(RunRow.id, RunRow.owner, RunRow.heartbeat_at, RunRow.status).where(RunRow.status.in_(BUSY_RUNS))
+    def busy_runs(self) -> list[tuple[str, str | None, datetime | None, str, int]]:
+        """(run id, owner, heartbeat, status, term) of every run still running or parked."""
+        q = select(RunRow.id, RunRow.owner, RunRow.heartbeat_at, RunRow.status, RunRow.term).where(
+            RunRow.status.in_(BUSY_RUNS))
         with self._db.read() as s:
-            return [(r.id, r.owner, r.heartbeat_at, r.status) for r in s.execute(q)]
+            return [(r.id, r.owner, r.heartbeat_at, r.status, r.term) for r in s.execute(q)]
 
     def answered_parked(self) -> list[str]:
         """Runs parked on a step approval that is no longer pending (answered or expired)."""
