@@ -40,7 +40,7 @@ class Embedded:
     def trace_list(self, *, service: str | None, since_us: int, until_us: int, errors: bool,
                    min_duration_ms: float | None, slowest: bool, limit: int) -> list[dict[str, Any]]:
         ids = self.spans.trace_ids(service=service, since_us=since_us, until_us=until_us,
-                                   errors=True if errors else None, min_duration_ms=min_duration_ms,
+                                   errors=errors, min_duration_ms=min_duration_ms,
                                    slowest=slowest, limit=limit)
         return order(list(summaries(self.spans.spans_of(ids)).values()), slowest=slowest)
 

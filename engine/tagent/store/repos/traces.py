@@ -116,18 +116,21 @@ class Spans:
                 rows = s.execute(base.where(SPANS.c.parent_span_id == "").limit(MAX_DURATIONS)).all()
         return [(float(d), bool(e)) for d, e in rows]
 
-    def trace_ids(self, *, service: str | None, since_us: int, until_us: int, errors: bool | None,
+    def trace_ids(self, *, service: str | None, since_us: int, until_us: int, errors: bool,
                   min_duration_ms: float | None, slowest: bool, limit: int) -> list[str]:
-        """Traces with a span in the window matching the filters (of `service` when given), newest first or
-        slowest first (by their longest matching span)."""
+        """Traces with a span (of `service` when given) in the window, newest first or slowest first (by that
+        span's duration). `errors`: only traces with an error span; `min_duration_ms`: only traces with a
+        span at least that long (the root span's duration is the trace's, nearly)."""
         newest, longest = func.max(SPANS.c.start_us), func.max(SPANS.c.duration_ms)
-        query = select(SPANS.c.trace_id).where(SPANS.c.start_us >= since_us, SPANS.c.start_us < until_us)
+        window = (SPANS.c.start_us >= since_us, SPANS.c.start_us < until_us)
+        query = select(SPANS.c.trace_id).where(*window)
         if service is not None:
             query = query.where(SPANS.c.service == service)
-        if errors is not None:
-            query = query.where(SPANS.c.error.is_(errors))
+        if errors:
+            query = query.where(SPANS.c.trace_id.in_(select(SPANS.c.trace_id).where(*window, SPANS.c.error)))
         if min_duration_ms is not None:
-            query = query.where(SPANS.c.duration_ms >= min_duration_ms)
+            query = query.where(SPANS.c.trace_id.in_(
+                select(SPANS.c.trace_id).where(*window, SPANS.c.duration_ms >= min_duration_ms)))
         query = query.group_by(SPANS.c.trace_id).order_by(desc(longest if slowest else newest)).limit(limit)
         with self._db.read() as s:
             return [str(t) for t in s.execute(query).scalars()]
