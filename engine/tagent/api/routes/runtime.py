@@ -23,4 +23,5 @@ def runtime(engine: EngineDep, namespace: str, name: str,
     found = views.find_workload(engine, namespace, name)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no workload {namespace}/{name} in the inventory")
-    return runtime_panels(engine, found.ref, (runtime or found.runtime).value, minutes=minutes)
+    return runtime_panels(engine.prometheus, found.ref, (runtime or found.runtime).value, now=engine.clock(),
+                          minutes=minutes)

@@ -10,10 +10,10 @@ dashboard never shows a blank chart without a reason. The queries accept the nam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from tagent.app.engine import Engine
+from tagent.clients.prometheus import PrometheusClient
 from tagent.errors import ExternalError
 from tagent.model import WorkloadRef
 
@@ -77,12 +77,13 @@ def _missing(panel: RuntimePanel, why: str) -> str:
     return f"no {panel.short} metric: {why}; expose {panel.metric} via {panel.how}"
 
 
-def runtime_panels(engine: Engine, ref: WorkloadRef, runtime: str, *, minutes: int) -> dict[str, Any]:
-    """The panels of `runtime` with their series, or what is missing; none for a runtime without extras."""
+def runtime_panels(prometheus: PrometheusClient | None, ref: WorkloadRef, runtime: str, *, now: datetime,
+                   minutes: int) -> dict[str, Any]:
+    """The panels of `runtime` with their series until `now`, or what is missing; none for a runtime without
+    extras."""
     panels = PANELS.get(runtime, ())
     out: list[dict[str, Any]] = []
-    prometheus = engine.prometheus
-    end = engine.clock()
+    end = now
     start = end - timedelta(minutes=minutes)
     step = max(15.0, minutes * 60 / MAX_POINTS)
     for panel in panels:
