@@ -64,7 +64,7 @@ class Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         url = urlparse(self.path)
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         type(self).seen.append({"path": url.path, **params})
