@@ -45,11 +45,12 @@ def two_clusters(tmp_path: Path) -> Iterator[tuple[Cluster, Cluster]]:
                 api.close()
 
 
-def two_cluster_engine(east: Cluster, west: Cluster, tmp: Path, **settings: object) -> Engine:
+def two_cluster_engine(east: Cluster, west: Cluster, tmp: Path, *, home: str = "east", remote: str = "west",
+                       **settings: object) -> Engine:
     """An engine at home in `east` that also watches `west`, with the default rules and a SQLite store."""
-    config_ = Settings(rules=str(REPO), kubeconfig=east.kubeconfig, data_dir=tmp / "data", cluster_name="east",
+    config_ = Settings(rules=str(REPO), kubeconfig=east.kubeconfig, data_dir=tmp / "data", cluster_name=home,
                        metrics_scrape_url=east.sandbox.metrics_url, metrics_interval=1.0,
-                       clusters=[ClusterSpec(name="west", kubeconfig=west.kubeconfig,
+                       clusters=[ClusterSpec(name=remote, kubeconfig=west.kubeconfig,
                                              metrics_scrape_url=west.sandbox.metrics_url)], **settings)
     store = Store.open(f"sqlite:///{tmp / 'tagent.db'}")
     return build_engine(config_, store=store, clock=east.sandbox.clock.now, source_interval=0.5)

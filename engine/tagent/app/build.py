@@ -82,7 +82,8 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
                            traces=traces)
     kube_chat = ChatService(kube, store, guard, clock, llm=ChatFallbackLLM.from_settings(settings), actions=registry,
                             protected_namespaces=tuple(settings.protected_namespaces),
-                            timezone=lambda: team_timezone(active.ruleset))  # "last night" is the team's night
+                            timezone=lambda: team_timezone(active.ruleset),  # "last night" is the team's night
+                            clusters=clusters.remote, home_cluster=clusters.home)
     chat: ChatService | ServerChat = kube_chat if aws is None else ServerChat(kube_chat, aws, actions=registry)
     return Engine(settings, EngineParts(
         kube=kube, store=store, clock=clock, metrics=metrics, guard=guard, rules=rules, active=active,

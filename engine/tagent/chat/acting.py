@@ -32,10 +32,12 @@ class ActionRunner(Protocol):
     def run(self, params: Mapping[str, Any], ctx: ActionContext) -> StepResult: ...
 
 
-def target_ref(intent: ChatIntent) -> WorkloadRef:
+def target_ref(intent: ChatIntent, home: str = "") -> WorkloadRef:
+    """The workload a chat intent is about; its cluster as records name it ("" for the home cluster `home`)."""
     target = intent.target
     assert target is not None and target.is_workload
-    return WorkloadRef(kind=target.kind.value, namespace=target.namespace, name=target.name)
+    cluster = "" if target.cluster in ("", home) else target.cluster
+    return WorkloadRef(kind=target.kind.value, namespace=target.namespace, name=target.name, cluster=cluster)
 
 
 def action_params(intent: ChatIntent) -> dict[str, Any]:
@@ -53,8 +55,8 @@ def action_params(intent: ChatIntent) -> dict[str, Any]:
 
 
 def run_action(actions: Mapping[str, ActionRunner], intent: ChatIntent, actor: str,
-               timeout: float = 120.0) -> StepResult:
-    ctx = ActionContext(origin=actor, target=target_ref(intent), automatic=False, timeout=timeout)
+               timeout: float = 120.0, home: str = "") -> StepResult:
+    ctx = ActionContext(origin=actor, target=target_ref(intent, home), automatic=False, timeout=timeout)
     return actions[ACTIONS[intent.intent]].run(action_params(intent), ctx)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 MAX_REPLICAS = 1000  # the same range RULES.md allows for replicas; the guard may be stricter
 MAX_TAIL = 10000
@@ -69,6 +69,14 @@ class ChatTarget(BaseModel):
     kind: TargetKind
     namespace: str = ""
     name: str = ""
+    cluster: str = ""  # named only when the engine watches several clusters (tagent.chat.clusters)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not self.cluster:
+            data.pop("cluster", None)  # the single-cluster contract is unchanged
+        return data
 
     @property
     def is_workload(self) -> bool:
@@ -81,7 +89,7 @@ class ChatTarget(BaseModel):
 
     def __str__(self) -> str:
         if self.kind in WORKLOAD_KINDS and self.name:
-            return f"{self.namespace}/{self.name}"
+            return f"{self.namespace}/{self.name}" + (f" in cluster {self.cluster}" if self.cluster else "")
         if self.name:
             return f"{self.kind.value} {self.name}"
         return f"all {self.kind.value}s" + (f" in {self.namespace}" if self.namespace else "")

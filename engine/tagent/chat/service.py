@@ -25,6 +25,7 @@ from tagent.actions import ActionDeps, build_registry
 from tagent.chat import answers
 from tagent.chat.acting import ACTIONS, ActionRunner, run_action, to_result
 from tagent.chat.cloud import unsupported_answer, unsupported_intent
+from tagent.chat.clusters import holds_workload, in_cluster, pick_cluster, unknown_cluster, which_cluster
 from tagent.chat.fallback import ToolCaller, understand
 from tagent.chat.history import explain
 from tagent.chat.intent import MUTATING, ChatIntent, ChatTarget, Intent, TargetKind
@@ -49,13 +50,16 @@ class ChatService:
                  llm: ToolCaller | None = None, actions: Mapping[str, ActionRunner] | None = None, *,
                  protected_namespaces: Collection[str] = ("kube-system",), redactor: Redactor | None = None,
                  timezone: tzinfo | Callable[[], tzinfo] = UTC, token_ttl: timedelta = TOKEN_TTL,
-                 action_timeout: float = 120.0) -> None:
+                 action_timeout: float = 120.0, clusters: Mapping[str, KubeClient] | None = None,
+                 home_cluster: str = "default") -> None:
         """`actions` defaults to the catalog registry over the same store, guard, client and clock.
         `protected_namespaces` only lets `ask` refuse before issuing a token; the guard decides at `confirm`.
-        `timezone`: the team's (the escalation policy's), or a function giving it as the rules change."""
+        `timezone`: the team's (the escalation policy's), or a function giving it as the rules change.
+        `clusters`: the remote clusters' clients by name (`kube` is the home cluster's, `home_cluster`)."""
         self.kube, self.store, self.guard, self.clock, self.llm = kube, store, guard, clock, llm
+        self.clusters, self.home = dict(clusters or {}), home_cluster
         self.actions: Mapping[str, ActionRunner] = actions if actions is not None else build_registry(
-            ActionDeps(store=store, guard=guard, kube=kube, clock=clock))
+            ActionDeps(store=store, guard=guard, kube=kube, clock=clock, clusters=self.clusters))
         self.protected = frozenset(protected_namespaces)
         self.redactor = redactor or Redactor()
         self.timezone, self.token_ttl, self.action_timeout = timezone, token_ttl, action_timeout
@@ -78,8 +82,7 @@ class ChatService:
         _check_user(user)
         now = self._now()
         try:
-            workloads, nodes = self.kube.list_workloads(), self.kube.list_nodes()
-            intent = understand(text, workloads, nodes, llm=self.llm)
+            intent = self._understand(text)
             reply = self._reply(intent, user, now)
         except ExternalError as exc:
             intent = ChatIntent(text=text[:MAX_TEXT], intent=Intent.unknown)
@@ -88,6 +91,33 @@ class ChatService:
         self._audit("chat.request", user, reply.intent, reply.status.value, now, answer=reply.answer,
                     approval_id=reply.approval_id)
         return reply
+
+    def _understand(self, text: str) -> ChatIntent:
+        """Parse against the live inventory: of the cluster the text names, else of every cluster holding the
+        workload (in more than one: a question; tagent.chat.clusters)."""
+        if not self.clusters:
+            return understand(text, self.kube.list_workloads(), self.kube.list_nodes(), llm=self.llm)
+        names = [self.home, *sorted(self.clusters)]
+        picked, text = pick_cluster(text, names), text[:MAX_TEXT]
+        if picked.unknown is not None:
+            return unknown_cluster(ChatIntent(text=text, intent=Intent.unknown), picked.unknown, names)
+        parsed: list[tuple[str, ChatIntent]] = []
+        for name in [picked.cluster] if picked.cluster else names:
+            kube = self._kube(name)
+            try:
+                parsed.append((name, understand(picked.text, kube.list_workloads(), kube.list_nodes(), llm=self.llm)))
+            except ExternalError:
+                if picked.cluster or name == self.home:
+                    raise
+                continue  # a remote cluster that is down holds nothing we could act on now
+        holders = [(name, intent) for name, intent in parsed if holds_workload(intent)]
+        if len(holders) > 1:
+            return which_cluster(holders[0][1], [name for name, _ in holders], text)
+        name, intent = holders[0] if holders else parsed[0]
+        return in_cluster(intent, name, text)
+
+    def _kube(self, cluster: str) -> KubeClient:
+        return self.clusters.get(cluster, self.kube) if cluster and cluster != self.home else self.kube
 
     def _reply(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
         if intent.question_reason == "restore_replicas":  # "wake up X": the savings ledger knows its old count
@@ -104,12 +134,10 @@ class ChatService:
         if intent.intent is Intent.explain:
             zone = self.timezone() if callable(self.timezone) else self.timezone
             answer = explain(self.store, intent, now, zone)
-        elif intent.intent is Intent.logs:
-            answer = answers.logs(self.kube, intent)
-        elif intent.intent is Intent.metrics:
-            answer = answers.metrics(self.kube, intent)
         else:
-            answer = answers.get(self.kube, intent)
+            kube = self._kube(intent.target.cluster if intent.target else "")
+            read = {Intent.logs: answers.logs, Intent.metrics: answers.metrics}.get(intent.intent, answers.get)
+            answer = read(kube, intent)
         return ChatReply(intent=intent, status=ReplyStatus.answered, answer=answer.text, data=answer.data)
 
     def _prepare(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
@@ -126,7 +154,7 @@ class ChatService:
         stored = intent.model_copy(update={"text": self.redactor(intent.text)})
         record, token = self.store.approvals.request(
             at=now, kind=APPROVAL_KIND, expires_at=now + self.token_ttl, action=ACTIONS[intent.intent],
-            target_key=_target_key(target), summary=intent.summary, requested_by=_actor(user),
+            target_key=self._target_key(target), summary=intent.summary, requested_by=_actor(user),
             payload={"intent": stored.model_dump(mode="json")})
         minutes = round(self.token_ttl.total_seconds() / 60)
         how = (f"Type the name {target.name} to confirm" if intent.intent is Intent.delete else "Confirm")
@@ -158,7 +186,8 @@ class ChatService:
             result = ChatResult(status=ResultStatus.refused, intent=intent, reason=reason, answer=answer,
                                 command=intent.command if intent else None)
         else:
-            result = to_result(intent, run_action(self.actions, intent, _actor(user), self.action_timeout))
+            result = to_result(intent, run_action(self.actions, intent, _actor(user), self.action_timeout,
+                                                  home=self.home))
         self._audit("chat.confirm", user, intent, result.status.value, now, answer=result.answer,
                     approval_id=record.id if record else None, command=result.command or "",
                     dry_run=result.status is ResultStatus.dry_run)
@@ -212,10 +241,18 @@ class ChatService:
                                "params": intent.params.model_dump(mode="json", exclude_none=True),
                                "notes": intent.notes}
         target = intent.target if intent is not None else None
-        self.store.audit.add(at=at, actor=_actor(user), action=action, target_key=_target_key(target),
-                             namespace=target.namespace if target else "",
+        self.store.audit.add(at=at, actor=_actor(user), action=action, target_key=self._target_key(target),
+                             namespace=target.namespace if target else "", cluster=self._ident(target),
                              command=command or (intent.command if intent and intent.command else ""),
                              result=outcome, detail=json.dumps(detail, ensure_ascii=False), dry_run=dry_run)
+
+    def _ident(self, target: ChatTarget | None) -> str:
+        """The cluster as records name it ("" for the home cluster)."""
+        return "" if target is None or target.cluster in ("", self.home) else target.cluster
+
+    def _target_key(self, target: ChatTarget | None) -> str:
+        key, cluster = _target_key(target), self._ident(target)
+        return f"{cluster}:{key}" if cluster and key else key
 
     def _now(self) -> datetime:
         now = self.clock()
