@@ -65,10 +65,11 @@ def test_good_commit_activates_and_bad_commit_never_does(tmp_path: Path) -> None
         "rules/bad-deploy-rollback.yaml:30: spec.then.playbook: playbook 'rollback-workload' not found",
         "rules/bad-deploy-rollback.yaml:45: spec.then.playbook: playbook 'rollback-workload' not found",
         "rules/error-spike-rollback.yaml:11: spec.then.playbook: playbook 'rollback-workload' not found",
+        "rules/trace-rules.yaml:17: spec.then.playbook: playbook 'rollback-workload' not found",
     ]
     assert result.problems == tuple(problems)
 
-    assert result.message == "4 problems (commit: remove the rollback playbook)"
+    assert result.message == "5 problems (commit: remove the rollback playbook)"
     again = source.poll()  # the same bad head: nothing new, recorded once, its problems still at hand
     assert again.status is PollStatus.unchanged and len(recorder.rejections) == 1
     assert (again.version, again.problems, again.message) == (bad, result.problems, result.message)

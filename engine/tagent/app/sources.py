@@ -27,6 +27,7 @@ from tagent.sources.logs import LogSource
 from tagent.sources.metrics import MetricsSource
 from tagent.sources.prometheus import PrometheusQuerySource
 from tagent.store import Store
+from tagent.traces.source import RedReader, TracesSource, trace_queries
 
 log = logging.getLogger("tagent.engine")
 CLOUD_MIN_INTERVAL = 60.0  # CloudWatch holds 1-minute datapoints at best: polling faster only costs API calls
@@ -55,6 +56,7 @@ class Sources:
     logs: LogSource
     prom: PrometheusQuerySource | None = None
     cloud: CloudSource | None = None  # AWS servers and groups, when TAGENT_AWS_REGIONS names regions
+    traces: TracesSource | None = None  # the rules' `traces` conditions (attach_traces)
     all: list[Source] = field(default_factory=list)
     remote: list[Sources] = field(default_factory=list)  # the remote clusters' (tagent.app.clusters)
 
@@ -67,6 +69,8 @@ class Sources:
             self.prom.set_queries(promql)
         if self.cloud is not None:
             self.cloud.set_queries(cloud_queries(rules))
+        if self.traces is not None:
+            self.traces.set_queries(trace_queries(rules))
         for remote in self.remote:
             remote.set_queries(ruleset)
 
@@ -113,3 +117,13 @@ def build_sources(have: Have) -> Sources:
     table: list[Source | None] = [inventory, kube_source, metrics, logs, prom, cloud]  # start order
     return Sources(inventory=inventory, kube=kube_source, metrics=metrics, logs=logs, prom=prom, cloud=cloud,
                    all=[source for source in table if source is not None])
+
+
+def attach_traces(sources: Sources, traces: RedReader, have: Have) -> TracesSource:
+    """Add the source of the rules' `traces` conditions, reading RED from `traces` (tagent.traces.Traces);
+    it starts with the others."""
+    source = TracesSource(traces, trace_queries(have.ruleset.enabled_rules()), have.ingest,
+                          workloads=lambda: sources.inventory.workloads, interval=have.interval, clock=have.clock)
+    sources.traces = source
+    sources.all.append(source)
+    return source

@@ -14,8 +14,7 @@ from tagent.cli.common import Output, OutputOpt, fail, print_json
 from tagent.errors import TagentError
 
 if TYPE_CHECKING:  # the rules engine (durable_rules), the guard and the store load only when the command runs
-    from tagent.detect.dryrun import Judge
-    from tagent.model.core import Event
+    from tagent.detect.dryrun import Judge, Sample
     from tagent.model.policy import Playbook, Rule
     from tagent.settings import Settings
 
@@ -25,7 +24,9 @@ HELP = (
     "parameters and steps, and what the guard would say (your settings, a scratch store: no cooldown "
     "history). Nothing is executed and nothing is written to your database.\n\n"
     "EVENT_FILE is YAML or JSON: one Event mapping, or a list of Events processed in order with the clock at "
-    "each event's observed_at (a series of samples tests a `for:` window, several events an `all`).\n\n"
+    "each event's observed_at (a series of samples tests a `for:` window, several events an `all`). An item "
+    "`{traces: {service: NS/NAME, p99_ms: 2300, error_ratio: 0.2, ...}, observed_at: ...}` is a trace sample: "
+    "a service's RED numbers, matched by the rules' `traces` conditions.\n\n"
     "Exit codes: 0 a rule fired; 3 no rule fired; 1 the files are invalid; 2 bad usage."
 )
 
@@ -44,7 +45,7 @@ def _rules(path: Path) -> list[Rule]:
     return rules
 
 
-def _events(path: Path) -> list[Event]:
+def _events(path: Path) -> list[Sample]:
     import yaml
 
     from tagent.detect.dryrun import parse_events
@@ -146,7 +147,7 @@ def register(app: typer.Typer) -> None:
         rule_file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
                                          help="YAML file with one or more Rule documents"),
         event: Path = typer.Option(..., "--event", "-e", exists=True, dir_okay=False, readable=True,
-                                   help="YAML/JSON file with one Event or a list of Events"),
+                                   help="YAML/JSON file with one Event or a list of Events (or trace samples)"),
         playbooks: Path | None = typer.Option(None, "--playbooks", file_okay=False, exists=True,
                                               help="directory of playbooks (default: ../playbooks next to"
                                                    " the rule file's directory, when it exists)"),

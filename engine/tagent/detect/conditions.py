@@ -117,6 +117,10 @@ def plan_condition(rule_name: str, index: int, cond: Condition) -> CondPlan:
     if cloud is not None:
         return CondPlan(index, "cloud", condition_key(rule_name, index),
                         threshold=Threshold("value", cloud.op, float(cloud.value)))
+    tc = cond.traces  # a service's RED from its spans over a window, evaluated by the traces source
+    if tc is not None:
+        return CondPlan(index, "traces", condition_key(rule_name, index),
+                        threshold=Threshold("value", tc.op, float(tc.value)), for_s=tc.for_)
     assert cond.alert is not None
     return CondPlan(index, "alert", cond.alert.alertname, alert_labels=tuple(sorted(cond.alert.labels.items())))
 

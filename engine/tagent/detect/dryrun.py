@@ -8,7 +8,8 @@ and nothing is stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import pydantic
@@ -16,24 +17,82 @@ import pydantic
 from tagent.detect.detector import Detector
 from tagent.detect.render import ParamsTemplate, RenderError, template_context
 from tagent.errors import ValidationError
-from tagent.model.core import Decision, Event
-from tagent.model.policy import Playbook, Rule
+from tagent.model.core import Decision, Event, WorkloadRef, utcnow
+from tagent.model.policy import Playbook, Rule, TracesCond
+from tagent.traces.source import RED_KEYS, TraceQuery, red_event, trace_queries
 
 DRY_RUN_VERSION = "dry-run"
 Judge = Callable[[Decision, Rule], dict[str, Any]]
 """What the guard would say about a decision (the CLI wires the real guard on a scratch store)."""
 
 
-def parse_events(raw: Any) -> list[Event]:
-    """One sample event or a list of them (parsed YAML/JSON) as Events; the first problem is one line,
-    e.g. `event.1.target: Field required`."""
+class TraceRed(pydantic.BaseModel):
+    """What a service's spans said at one moment: the RED numbers a `traces` condition compares (those left
+    out are unknown; `requests` left out counts as enough for `min_requests`)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    service: str  # NAMESPACE/NAME
+    kind: str = "Deployment"  # of the workload the service runs as
+    labels: dict[str, str] = pydantic.Field(default_factory=dict)  # the workload's labels (match.selector)
+    rate_per_s: float | None = None
+    error_ratio: float | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    requests: float | None = None
+
+    @pydantic.field_validator("service")
+    @classmethod
+    def _service(cls, v: str) -> str:
+        try:
+            TracesCond.model_validate({"service": v, "metric": "p99_ms", "op": ">", "value": 0})
+        except pydantic.ValidationError as exc:  # the condition's own wording, without its nesting
+            raise ValueError(str(exc.errors()[0]["ctx"]["error"])) from None
+        return v
+
+
+class TraceSample(pydantic.BaseModel):
+    """A trace sample for `tagent test-rule`: `{traces: {service: shop/checkout, p99_ms: 2300}, observed_at: ...}`."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    traces: TraceRed
+    observed_at: datetime = pydantic.Field(default_factory=utcnow)
+
+    def events(self, queries: Iterable[TraceQuery]) -> list[Event]:
+        """The events the traces source would emit for this sample, one per matching `traces` condition."""
+        s = self.traces
+        namespace, _, name = s.service.partition("/")
+        target = WorkloadRef(kind=s.kind, namespace=namespace, name=name)
+        out = []
+        for query in queries:
+            if query.service not in (None, s.service):
+                continue
+            red = {**s.model_dump(include=set(RED_KEYS), exclude_none=True), "source": "sample"}
+            red.setdefault("requests", query.min_requests)
+            event = red_event(query, red, target, s.labels, self.observed_at)
+            if event is not None:
+                out.append(event)
+        return out
+
+
+Sample = Event | TraceSample
+
+
+def parse_events(raw: Any) -> list[Sample]:
+    """One sample event or a list of them (parsed YAML/JSON) as Events, or trace samples (a mapping with a
+    `traces` key); the first problem is one line, e.g. `event.1.target: Field required`."""
     items = raw if isinstance(raw, list) else [] if raw is None else [raw]
     if not items:
         raise ValidationError("event: give one event or a non-empty list of events")
-    events: list[Event] = []
+    events: list[Sample] = []
     for i, item in enumerate(items):
         try:
-            events.append(Event.model_validate(item))
+            if isinstance(item, dict) and "traces" in item:
+                events.append(TraceSample.model_validate(item))
+            else:
+                events.append(Event.model_validate(item))
         except pydantic.ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "event"
@@ -58,7 +117,7 @@ def _steps(playbook: Playbook, rule: Rule, event: Event, decision: Decision) -> 
     return out
 
 
-def dry_run(rules: Sequence[Rule], events: Iterable[Event], playbooks: Mapping[str, Playbook] | None = None,
+def dry_run(rules: Sequence[Rule], events: Iterable[Sample], playbooks: Mapping[str, Playbook] | None = None,
             protected_namespaces: Iterable[str] = ("kube-system",), judge: Judge | None = None) -> dict[str, Any]:
     """JSON-ready outcome: `fired`, and one entry per decision with its params, playbook steps and (with a
     `judge`) the guard's verdict.
@@ -70,11 +129,12 @@ def dry_run(rules: Sequence[Rule], events: Iterable[Event], playbooks: Mapping[s
     by_name = {r.name: r for r in rules}
     decisions: list[dict[str, Any]] = []
     count = 0
+    queries = trace_queries(rules)
     try:
-        for index, event in enumerate(events):
+        for index, sample in enumerate(events):
             count += 1
-            clock_at[0] = event.observed_at
-            for decision in detector.process(event):
+            clock_at[0] = sample.observed_at
+            for event, decision in _decide(detector, sample, queries):
                 rule = by_name[decision.rule]
                 entry: dict[str, Any] = {"event_index": index, **decision.model_dump(mode="json")}
                 entry.pop("id")
@@ -91,3 +151,10 @@ def dry_run(rules: Sequence[Rule], events: Iterable[Event], playbooks: Mapping[s
         detector.close()
     return {"fired": bool(decisions), "rules": [r.name for r in rules], "enabled": [r.name for r in rules
             if r.spec.enabled], "events": count, "decisions": decisions}
+
+
+def _decide(detector: Detector, sample: Sample, queries: list[TraceQuery]) -> Iterator[tuple[Event, Decision]]:
+    """(event, decision) for one input: an Event as given, a trace sample as the traces source's events."""
+    for event in sample.events(queries) if isinstance(sample, TraceSample) else [sample]:
+        for decision in detector.process(event):
+            yield event, decision

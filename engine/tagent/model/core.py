@@ -53,6 +53,7 @@ class EventSource(StrEnum):
     alert = "alert"
     chat = "chat"
     cloud = "cloud"
+    traces = "traces"  # RED of a service computed from its spans (tagent.traces)
 
 
 class WorkloadRef(BaseModel):

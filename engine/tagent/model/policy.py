@@ -102,6 +102,32 @@ class CloudCond(_Strict):
     over: Duration = Field(default=3600.0, ge=300, le=14 * 86400)
 
 
+TRACE_METRICS = ("rate_per_s", "error_ratio", "p50_ms", "p95_ms", "p99_ms")
+
+
+class TracesCond(_Strict):
+    """A service's request rate, error ratio or latency computed from its spans over `window` (RED)."""
+
+    service: str | None = None  # NAMESPACE/NAME (service.namespace/service.name); default: every service in scope
+    metric: Literal["rate_per_s", "error_ratio", "p50_ms", "p95_ms", "p99_ms"]
+    op: Op
+    value: float
+    for_: Duration = Field(default=0.0, alias="for", ge=0)
+    window: Duration = Field(default=300.0, ge=10, le=86400)
+    min_requests: int = Field(default=10, ge=0, le=1_000_000)  # fewer requests in the window: no verdict
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, v: str | None) -> str | None:
+        namespace, _, name = (v or "").partition("/")
+        if v is not None and not (DNS1123.match(namespace) and re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", name)):
+            raise ValueError(f"service {v!r} is not NAMESPACE/NAME, e.g. shop/checkout")
+        return v
+
+
+CONDITION_KEYS = ("kubernetes", "metrics", "prometheus", "logs", "alert", "cloud", "traces")
+
+
 class Condition(_Strict):
     """Exactly one of the keys below."""
 
@@ -111,19 +137,19 @@ class Condition(_Strict):
     logs: LogsCond | None = None
     alert: AlertCond | None = None
     cloud: CloudCond | None = None
+    traces: TracesCond | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Condition:
-        set_keys = [k for k in ("kubernetes", "metrics", "prometheus", "logs", "alert", "cloud")
-                    if getattr(self, k) is not None]
+        set_keys = [k for k in CONDITION_KEYS if getattr(self, k) is not None]
         if len(set_keys) != 1:
-            raise ValueError("a condition needs exactly one of kubernetes, metrics, prometheus, logs, alert, cloud;"
+            raise ValueError(f"a condition needs exactly one of {', '.join(CONDITION_KEYS)};"
                              f" got {', '.join(set_keys) or 'none'}")
         return self
 
     @property
     def key(self) -> str:
-        for k in ("kubernetes", "metrics", "prometheus", "logs", "alert", "cloud"):
+        for k in CONDITION_KEYS:
             if getattr(self, k) is not None:
                 return k
         raise AssertionError("unreachable")
@@ -137,13 +163,12 @@ class When(Condition):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> When:
-        singles = [k for k in ("kubernetes", "metrics", "prometheus", "logs", "alert", "cloud")
-                   if getattr(self, k) is not None]
+        singles = [k for k in CONDITION_KEYS if getattr(self, k) is not None]
         if self.all is not None:
             if singles:
                 raise ValueError(f"use either `all` or a single condition, not both (found {singles[0]})")
         elif len(singles) != 1:
-            raise ValueError("`when` needs exactly one of kubernetes, metrics, prometheus, logs, alert, cloud, all;"
+            raise ValueError(f"`when` needs exactly one of {', '.join(CONDITION_KEYS)}, all;"
                              f" got {', '.join(singles) or 'none'}")
         if self.within is not None and self.all is None:
             raise ValueError("`within` only applies to `all`")

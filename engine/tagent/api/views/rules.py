@@ -91,6 +91,11 @@ def _event_for(rule: Rule, cond: Condition, index: int, namespace: str) -> dict[
         return {"source": "cloud", "kind": "CloudMetric", "reason": condition_key(rule.name, index), "target": ref,
                 "labels": dict(rule.spec.match.selector or {}),
                 "values": {"value": _beyond(cond.cloud.op, cond.cloud.value)}}
+    if cond.traces is not None:  # a trace sample (detect.dryrun.TraceSample): the service's RED numbers
+        service = cond.traces.service or f"{namespace}/{target['name']}"
+        return {"traces": {"service": service, "labels": dict(rule.spec.match.selector or {}),
+                           cond.traces.metric: max(_beyond(cond.traces.op, cond.traces.value), 0.0),
+                           "requests": float(cond.traces.min_requests)}}
     assert cond.alert is not None
     return {"source": "alert", "kind": "Alert", "reason": cond.alert.alertname, "target": target,
             "labels": {"alertname": cond.alert.alertname, **cond.alert.labels}}
@@ -109,7 +114,7 @@ def sample_events(rule: Rule) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for index, cond in enumerate(rule.spec.when.conditions):
         event = _event_for(rule, cond, index, namespace)
-        timed = cond.metrics or cond.prometheus
+        timed = cond.metrics or cond.prometheus or cond.traces
         hold = timed.for_ if timed is not None else 0.0
         out.append({**event, "observed_at": (start + timedelta(seconds=len(out))).isoformat()})
         if hold:
