@@ -101,9 +101,11 @@ def tagged(ingest: Callable[[Event], None], cluster: str) -> Callable[[Event], N
     return put
 
 
-def add_remote_sources(sources: Sources, clusters: Clusters, have: Have, *, retry: float = 10.0) -> None:
+def add_remote_sources(sources: Sources, clusters: Clusters, have: Have, *, retry: float | None = None) -> None:
     """Build each remote cluster's sources from `have` (the home cluster's) and hang them under a ClusterLink in
-    `sources.all`; `sources.set_queries` re-points them too."""
+    `sources.all`; `sources.set_queries` re-points them too. An unreachable cluster is probed every `retry`
+    seconds (default: the source interval, between 1 and 10 s)."""
+    retry = retry if retry is not None else min(10.0, max(1.0, have.interval))
     for name, kube in sorted(clusters.remote.items()):
         spec = clusters.specs[name]
         settings = have.settings.model_copy(update={"loki_url": None, "metrics_scrape_url": spec.metrics_scrape_url})
