@@ -18,7 +18,7 @@ from tagent.app.drafting import Drafting, DraftsUnavailable
 from tagent.app.engine import ActiveRules, Clock, Engine, EngineParts
 from tagent.app.leader import Elector
 from tagent.app.recorder import StoreVersionRecorder
-from tagent.app.sources import Have, Intake, build_sources
+from tagent.app.sources import Have, Intake, attach_traces, build_sources
 from tagent.chat.servers import ServerChat
 from tagent.chat.service import ChatService
 from tagent.clients.kubernetes import KubeClient
@@ -77,6 +77,7 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
     drafting = Drafting(settings, store, clock)
     traces = Traces.from_settings(settings, store, prometheus=prometheus, clock=clock,
                                   redact=Redactor(settings.secret_values()))  # before incidents: post-mortems quote one
+    attach_traces(sources, traces, have)  # the rules' `traces` conditions read RED from it
     leader = Elector.from_settings(settings, kube, store) if settings.leader_election else None
     incidents = _incidents(settings, store, guard, registry, active, notifier, caller, clock, drafting, leader,
                            traces=traces)
