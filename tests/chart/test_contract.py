@@ -25,6 +25,7 @@ MODELS = {
     "ConfigMap": "V1ConfigMap", "PersistentVolumeClaim": "V1PersistentVolumeClaim",
     "ClusterRole": "V1ClusterRole", "ClusterRoleBinding": "V1ClusterRoleBinding", "Role": "V1Role",
     "RoleBinding": "V1RoleBinding", "Secret": "V1Secret", "Ingress": "V1Ingress",
+    "PodDisruptionBudget": "V1PodDisruptionBudget",
 }
 
 

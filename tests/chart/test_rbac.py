@@ -63,8 +63,8 @@ def test_read_only_cluster_role_keeps_only_reads(read_only: Rendered) -> None:
 
 
 def test_read_only_writes_nothing_anywhere(read_only: Rendered) -> None:
-    """No Role or ClusterRole of the read-only chart holds a mutating verb (the engine has no Lease or other
-    record of its own in the cluster: its state is in its database)."""
+    """No Role or ClusterRole of the read-only chart holds a mutating verb (one replica has no Lease or other
+    record of its own in the cluster: its state is in its database; several replicas: tests/chart/test_ha.py)."""
     roles = read_only.all("Role") + read_only.all("ClusterRole")
     assert roles
     for role in roles:
@@ -91,7 +91,7 @@ def test_no_wildcard_no_secrets_no_exec_no_escalation(case: str) -> None:
 
 
 def test_one_cluster_role_and_no_namespaced_role(default: Rendered) -> None:
-    """Leader election does not exist yet, so neither does a Role for its Lease: least privilege."""
+    """One replica (SQLite) elects no leader, so there is no Role for a Lease: least privilege."""
     assert [r["metadata"]["name"] for r in default.all("ClusterRole")] == [RELEASE]
     assert not default.all("Role") and not default.all("RoleBinding")
     assert "coordination.k8s.io" not in {g for rule in default.get("ClusterRole", RELEASE)["rules"]

@@ -8,6 +8,17 @@ ever arrive through secretKeyRef: no value of a secret is ever rendered by this 
 - {name: TAGENT_DATA_DIR, value: /data}
 - {name: HOME, value: /tmp}
 - {name: TAGENT_RULES, value: {{ include "tagent.rulesLocation" . | quote }}}
+{{- if include "tagent.ha" . }}
+- name: POD_IP
+  valueFrom: {fieldRef: {fieldPath: status.podIP}}
+- {name: TAGENT_LEADER_ELECTION, value: "true"}
+- {name: TAGENT_LEASE_NAME, value: {{ include "tagent.leaseName" . | quote }}}
+- {name: TAGENT_LEASE_NAMESPACE, value: {{ .Release.Namespace | quote }}}
+- {name: TAGENT_LEASE_DURATION, value: {{ .Values.engine.leaderElection.leaseDuration | quote }}}
+- {name: TAGENT_LEASE_RENEW_DEADLINE, value: {{ .Values.engine.leaderElection.renewDeadline | quote }}}
+- {name: TAGENT_LEASE_RETRY_PERIOD, value: {{ .Values.engine.leaderElection.retryPeriod | quote }}}
+- {name: TAGENT_ADVERTISE_URL, value: {{ printf "http://$(POD_IP):%v" .Values.engine.port | quote }}}
+{{- end }}
 {{- if eq .Values.rules.source "git" }}
 - {name: TAGENT_RULES_BRANCH, value: {{ .Values.rules.branch | quote }}}
 - {name: TAGENT_RULES_PATH, value: {{ .Values.rules.path | quote }}}

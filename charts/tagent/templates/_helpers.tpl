@@ -95,10 +95,28 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
+{{/* Engine replicas: engine.replicas, else 2 with an external database (high availability) and 1 with SQLite. */}}
+{{- define "tagent.engineReplicas" -}}
+{{- if kindIs "invalid" .Values.engine.replicas -}}
+{{- if include "tagent.sqlite" . }}1{{ else }}2{{ end -}}
+{{- else -}}
+{{- int .Values.engine.replicas -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Several engine replicas elect a leader on a Lease (docs/ha.md). */}}
+{{- define "tagent.ha" -}}
+{{- if gt (int (include "tagent.engineReplicas" .)) 1 -}}true{{- end -}}
+{{- end -}}
+
+{{- define "tagent.leaseName" -}}
+{{- printf "%s-engine" (include "tagent.fullname" .) -}}
+{{- end -}}
+
 {{/* Cross-field checks the schema cannot say clearly; each fails with one sentence. */}}
 {{- define "tagent.validate" -}}
-{{- if and (gt (int .Values.engine.replicas) 1) (include "tagent.sqlite" .) -}}
-{{- fail "engine.replicas > 1 needs database.existingSecret: SQLite on one volume cannot be shared by several engines" -}}
+{{- if and (include "tagent.ha" .) (include "tagent.sqlite" .) -}}
+{{- fail "engine.replicas > 1 needs database.existingSecret (PostgreSQL): SQLite on one volume cannot be shared by several engines" -}}
 {{- end -}}
 {{- if and (ne .Values.rules.source "builtin") (not .Values.rules.repo) -}}
 {{- fail (printf "rules.source=%s needs rules.repo (the Git URL of your rules repository)" .Values.rules.source) -}}

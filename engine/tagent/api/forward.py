@@ -4,9 +4,10 @@ Every replica serves the API and the dashboard, but only the leader acts: on a f
 or DELETE under /api/ (approvals, chat and its confirmations, rules reloads, Alertmanager's webhook, Slack,
 Teams and Twilio callbacks) is forwarded as it came (headers, body: the tokens and signatures still hold)
 to the leader's address, which the leader wrote in the database with its term (TAGENT_ADVERTISE_URL). The
-leader's answer is returned unchanged. When there is no leader, its address is unknown or it does not
-answer, the follower answers 503 with a Retry-After and one line: "not the leader; leader is X". A forwarded
-request is never forwarded again (X-Tagent-Forwarded): a leader that changed meanwhile answers 503 too.
+leader's answer is returned unchanged, with X-Tagent-Forwarded-To naming the leader. When there is no
+leader, its address is unknown or it does not answer, the follower answers 503 with a Retry-After and one
+line: "not the leader; leader is X". A forwarded request is never forwarded again (X-Tagent-Forwarded): a
+leader that changed meanwhile answers 503 too.
 
 `LeaderForwarding` is pure ASGI: reads pass through untouched, and a forwarded body is read only here.
 """
@@ -69,6 +70,7 @@ class LeaderForwarding:
         out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()
                if k.lower().encode() not in HOP_BY_HOP and k.lower() != "content-encoding"]
         out.append((b"content-length", str(len(answer.content)).encode()))
+        out.append((b"x-tagent-forwarded-to", leader.holder.encode("latin-1", errors="replace")))
         await send({"type": "http.response.start", "status": answer.status_code, "headers": out})
         await send({"type": "http.response.body", "body": answer.content})
 

@@ -7,7 +7,9 @@ Per round (one fresh workload: the rule's cooldown is per workload):
 - duplicate mutations: the workload's generation went up by more than one (two rolling restarts), or the
   audit log has two successful restarts of it;
 - lost runs: a decision the guard let act without a run, or a run that never finished;
-- stuck incidents: an incident on the workload still open 120 s after the kill.
+- stuck incidents: an incident on the workload still open 120 s after the kill;
+- forwarding: a rules reload POSTed to the follower is answered by the leader (X-Tagent-Forwarded-To), and,
+  right after the kill, with 503 "not the leader; ..." (counted in `problems` otherwise).
 
 `pauses` more rounds SIGSTOP the leader instead (a process frozen by the kernel, a long GC, a partition):
 once the other replica leads and resumed the run, SIGCONT wakes the old leader, which must find its Lease
@@ -25,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,6 +93,18 @@ class Replica:
                 return body if isinstance(body, dict) else None
         except (OSError, ValueError):
             return None
+
+    def post(self, path: str) -> tuple[int, str, str]:
+        """(status, X-Tagent-Forwarded-To, body) of an empty POST."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=b"{}", method="POST",
+                                         headers={"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10.0) as r:  # noqa: S310 - http://127.0.0.1 only
+                return r.status, r.headers.get("x-tagent-forwarded-to", ""), r.read().decode(errors="replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers.get("x-tagent-forwarded-to", ""), exc.read().decode(errors="replace")
+        except OSError as exc:
+            return 0, "", str(exc)
 
     def leading(self) -> bool:
         return (self.health() or {}).get("role") == "leader"
@@ -203,6 +218,7 @@ def _round(pair: list[Replica], store: Store, kube: KubeClient, ns: str, name: s
     else:  # a moment after the fault: maybe before anything was decided
         time.sleep(rng.uniform(0.5, 4.0))
     sizes = {r.id: len(store.runs.journal(r.id)) for r in runs_of() if r.status == RunStatus.running}
+    _check_forwarding(follower, leader.name, tally, name)
     old_term, paused_at = int((leader.health() or {}).get("term") or 0), utcnow()
     t_kill = time.monotonic()
     if pause:
@@ -210,6 +226,9 @@ def _round(pair: list[Replica], store: Store, kube: KubeClient, ns: str, name: s
         os.killpg(leader.proc.pid, signal.SIGSTOP)
     else:
         leader.kill()
+    status, _, body = follower.post("/api/v1/rules/reload")
+    if status != 503 or "not the leader" not in body:
+        tally.problems.append(f"{name}: a mutating call on the follower right after the kill: {status} {body[:100]}")
     if _wait(follower.leading, 60, 0.05):
         tally.failover_s.append(time.monotonic() - t_kill)
     else:
@@ -225,6 +244,12 @@ def _round(pair: list[Replica], store: Store, kube: KubeClient, ns: str, name: s
     if pause:
         _wake(leader, store, tally, name, [r.id for r in runs_of()], old_term, paused_at)
     _settle(store, kube, ns, name, before, tally, t_kill)
+
+
+def _check_forwarding(follower: Replica, leader: str, tally: Tally, name: str) -> None:
+    status, served_by, body = follower.post("/api/v1/rules/reload")
+    if status != 202 or served_by != leader:
+        tally.problems.append(f"{name}: a rules reload on the follower: {status} from {served_by!r}: {body[:100]}")
 
 
 def _wake(old: Replica, store: Store, tally: Tally, name: str, runs: list[str], term: int, paused_at: datetime,
