@@ -69,21 +69,25 @@ def media_type(content_type: str | None) -> str:
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
-    """Decompress a gzip body, refusing (413) as soon as the output passes `limit` bytes: a gzip bomb costs
-    at most `limit` bytes of memory. A damaged stream is a 400."""
-    inflater = zlib.decompressobj(wbits=31)
+    """Decompress a gzip body (every member of it), refusing (413) as soon as the output passes `limit` bytes:
+    a gzip bomb costs at most `limit` bytes of memory. A damaged or truncated stream is a 400."""
+    out = bytearray()
+    rest = body
     try:
-        out = inflater.decompress(body, limit + 1)
-        if len(out) > limit or inflater.unconsumed_tail:
-            raise BadBody(413, f"the decompressed body is larger than {limit} bytes")
-        out += inflater.flush()
+        while rest:
+            inflater = zlib.decompressobj(wbits=31)
+            out += inflater.decompress(rest, limit + 1 - len(out))
+            if len(out) > limit or inflater.unconsumed_tail:
+                raise BadBody(413, f"the decompressed body is larger than {limit} bytes")
+            out += inflater.flush()
+            if len(out) > limit:
+                raise BadBody(413, f"the decompressed body is larger than {limit} bytes")
+            if not inflater.eof:
+                raise BadBody(400, "the gzip body is truncated")
+            rest = inflater.unused_data
     except zlib.error as exc:
         raise BadBody(400, f"the body is not valid gzip: {exc}") from None
-    if len(out) > limit:
-        raise BadBody(413, f"the decompressed body is larger than {limit} bytes")
-    if not inflater.eof:
-        raise BadBody(400, "the gzip body is truncated")
-    return out
+    return bytes(out)
 
 
 def parse(body: bytes, kind: str) -> ExportTraceServiceRequest:
