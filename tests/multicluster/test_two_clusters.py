@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from kubernetes import client
 
+from tagent.api.app import create_app
 from tagent.model import IncidentStatus
 from tests.multicluster.conftest import Cluster, two_cluster_engine
 from tests.waiting import wait_for
@@ -67,6 +69,25 @@ def test_faults_in_two_clusters_are_fixed_each_in_its_own(two_clusters: tuple[Cl
         assert not any(a.cluster == "" and "checkout" in a.target_key for a in audit)
         events = engine.store.events.list(limit=1000, cluster="west", kind="PodState")
         assert events and all(e.target.cluster == "west" for e in events)
+
+        api = TestClient(create_app(engine, settings=engine.settings), raise_server_exceptions=False)
+        listed = api.get("/api/v1/clusters").json()
+        assert [(c["name"], c["home"], c["reachable"]) for c in listed] == [("east", True, None),
+                                                                             ("west", False, True)]
+        west_incidents = api.get("/api/v1/incidents", params={"cluster": "west"}).json()
+        assert sorted(i["target"]["name"] for i in west_incidents) == ["cart", "checkout"]
+        assert all(i["target"]["cluster"] == "west" for i in west_incidents)
+        east_incidents = api.get("/api/v1/incidents", params={"cluster": "east"}).json()
+        assert [i["target"] for i in east_incidents] == [{"kind": "Deployment", "namespace": "shop", "name": "cart"}]
+        assert {a["cluster"] for a in api.get("/api/v1/audit", params={"cluster": "west"}).json()} == {"west"}
+        assert {e["target"].get("cluster") for e in api.get("/api/v1/events", params={"cluster": "east"}).json()} \
+            == {None}
+        assert {d["target"]["cluster"] for d in api.get("/api/v1/decisions", params={"cluster": "west"}).json()} \
+            == {"west"}
+        assert {w["ref"]["cluster"] for w in api.get("/api/v1/inventory", params={"cluster": "west"}).json()} \
+            == {"west"}
+        unknown = api.get("/api/v1/incidents", params={"cluster": "north"})
+        assert unknown.status_code == 422 and "east, west" in unknown.text
     finally:
         engine.stop()
         engine.store.close()

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from tagent.api.clusters import ClusterQuery, cluster_filter, clusters_view
 from tagent.api.deps import EngineDep
 from tagent.api.views import cluster as views
 from tagent.api.views.workload import workload_detail
@@ -20,10 +21,17 @@ def overview(engine: EngineDep) -> dict[str, Any]:
     return views.overview(engine)
 
 
+@router.get("/clusters")
+def clusters(engine: EngineDep) -> list[dict[str, Any]]:
+    """The clusters this engine watches (the home one first) and whether each remote one answered last."""
+    return clusters_view(engine)
+
+
 @router.get("/inventory", response_model=list[WorkloadInfo])
-def inventory(engine: EngineDep, namespace: str | None = None) -> list[WorkloadInfo]:
-    """Auto-discovered workloads with their runtime."""
-    return views.inventory(engine, namespace)
+def inventory(engine: EngineDep, namespace: str | None = None,
+              cluster: str | None = ClusterQuery) -> list[WorkloadInfo]:
+    """Auto-discovered workloads with their runtime (`ref.cluster` names a remote cluster's)."""
+    return views.inventory(engine, namespace, cluster_filter(engine, cluster))
 
 
 @router.get("/nodes", response_model=list[NodeInfo])

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
+from tagent.api.clusters import ClusterQuery, cluster_filter
 from tagent.api.deps import EngineDep
 from tagent.api.identity import acting_user
 from tagent.api.schemas import ByBody, DenyBody
@@ -48,9 +49,11 @@ def _needs_proposal(engine: Engine, incident_id: str, what: str) -> None:
 
 @router.get("/incidents", response_model=list[Incident])
 def incidents(engine: EngineDep, status_: IncidentStatus | None = Query(None, alias="status"),
-              severity: Severity | None = None, limit: int = Query(100, ge=1, le=1000)) -> list[Incident]:
-    """Newest first, without timelines."""
-    return engine.store.incidents.list(status=status_, severity=severity, limit=limit)
+              severity: Severity | None = None, limit: int = Query(100, ge=1, le=1000),
+              cluster: str | None = ClusterQuery) -> list[Incident]:
+    """Newest first, without timelines; `target.cluster` names a remote cluster's."""
+    return engine.store.incidents.list(status=status_, severity=severity, limit=limit,
+                                       cluster=cluster_filter(engine, cluster))
 
 
 @router.get("/incidents/{incident_id}")

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from tagent.api.clusters import ClusterQuery, cluster_filter
 from tagent.api.deps import EngineDep
 from tagent.model import Event
 
@@ -14,10 +15,11 @@ Limit = Query(100, ge=1, le=1000)
 
 
 @router.get("/decisions")
-def decisions(engine: EngineDep, limit: int = Limit, rule: str | None = None) -> list[dict[str, Any]]:
+def decisions(engine: EngineDep, limit: int = Limit, rule: str | None = None,
+              cluster: str | None = ClusterQuery) -> list[dict[str, Any]]:
     """Newest first, each with the guard's decision-level verdict (null when never judged)."""
     out = []
-    for record in engine.store.decisions.list(limit=limit, rule=rule):
+    for record in engine.store.decisions.list(limit=limit, rule=rule, cluster=cluster_filter(engine, cluster)):
         d, v = record.decision, record.verdict
         out.append({"id": d.id, "at": d.decided_at, "rule": d.rule, "target": d.target.model_dump(),
                     "playbook": d.playbook, "mode": d.mode.value, "severity": d.severity.value,
@@ -34,15 +36,18 @@ def verdicts(engine: EngineDep, limit: int = Limit, allowed: bool | None = None)
 
 
 @router.get("/audit")
-def audit(engine: EngineDep, limit: int = Limit) -> list[dict[str, Any]]:
-    """Every mutation (and dry-run mutation): who, what, on what, the kubectl equivalent, the result."""
-    return [a.model_dump(mode="json") for a in engine.store.audit.list(limit=limit)]
+def audit(engine: EngineDep, limit: int = Limit, cluster: str | None = ClusterQuery) -> list[dict[str, Any]]:
+    """Every mutation (and dry-run mutation): who, what, on what (and in which cluster: "" is the home one),
+    the kubectl equivalent, the result."""
+    return [a.model_dump(mode="json")
+            for a in engine.store.audit.list(limit=limit, cluster=cluster_filter(engine, cluster))]
 
 
 @router.get("/events", response_model=list[Event])
-def events(engine: EngineDep, limit: int = Limit, kind: str | None = None) -> list[Event]:
+def events(engine: EngineDep, limit: int = Limit, kind: str | None = None,
+           cluster: str | None = ClusterQuery) -> list[Event]:
     """Recent stored events (metric samples are summarised by the sources and not stored)."""
-    return engine.store.events.list(limit=limit, kind=kind)
+    return engine.store.events.list(limit=limit, kind=kind, cluster=cluster_filter(engine, cluster))
 
 
 @router.get("/savings")

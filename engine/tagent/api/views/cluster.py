@@ -19,9 +19,9 @@ OPEN_STATUSES = (IncidentStatus.open, IncidentStatus.mitigating, IncidentStatus.
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
 
-def inventory(engine: Engine, namespace: str | None = None) -> list[WorkloadInfo]:
-    stored = engine.store.inventory.list(namespace=namespace)
-    if stored:
+def inventory(engine: Engine, namespace: str | None = None, cluster: str | None = None) -> list[WorkloadInfo]:
+    stored = engine.store.inventory.list(namespace=namespace, cluster=cluster)
+    if stored or cluster:
         return stored
     return engine.kube.list_workloads(namespace)
 
