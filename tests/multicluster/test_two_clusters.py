@@ -14,6 +14,7 @@ from kubernetes import client
 
 from tagent.api.app import create_app
 from tagent.model import IncidentStatus
+from tagent.sandbox.receivers.webhook import WebhookReceiver
 from tests.multicluster.conftest import Cluster, two_cluster_engine
 from tests.waiting import wait_for
 
@@ -33,7 +34,10 @@ def test_faults_in_two_clusters_are_fixed_each_in_its_own(two_clusters: tuple[Cl
                                                           tmp_path: Path) -> None:
     east, west = two_clusters
     good = {c.name: image(c.apps, "checkout") for c in (east, west)}
-    engine = two_cluster_engine(east, west, tmp_path)
+    hooks = WebhookReceiver().start()
+    engine = two_cluster_engine(east, west, tmp_path, notify_min_interval=0,
+                                notify_urls={"slack-oncall": hooks.json_url("/slack"),
+                                             "teams-sre": hooks.json_url("/teams")})
     engine.start()
     try:
         wait_for(lambda: {w.ref.cluster for w in engine.store.inventory.list()} == {"", "west"}, 30,
@@ -46,6 +50,10 @@ def test_faults_in_two_clusters_are_fixed_each_in_its_own(two_clusters: tuple[Cl
         wait_for(lambda: restarted(east.apps, "cart"), 45, "east's cart restarted")
         wait_for(lambda: restarted(west.apps, "cart"), 45, "west's cart restarted (east's cooldown is east's)")
         wait_for(lambda: image(west.apps, "checkout") == good["west"], 45, "west's checkout rolled back")
+
+        told = wait_for(lambda: [m for m in hooks.messages() if "Rolled back shop/checkout" in m.text], 30,
+                        "the rollback's notification")
+        assert all("Cluster: west" in m.text for m in told), [m.text for m in told]
 
         # nothing crossed over: east's checkout was neither rolled back nor restarted
         assert image(east.apps, "checkout") == good["east"]
@@ -91,3 +99,4 @@ def test_faults_in_two_clusters_are_fixed_each_in_its_own(two_clusters: tuple[Cl
     finally:
         engine.stop()
         engine.store.close()
+        hooks.stop()

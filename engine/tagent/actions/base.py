@@ -114,6 +114,7 @@ class ActionDeps:
     guard: GuardPort
     kube: Any = None  # tagent.clients.kubernetes.KubeClient (the home cluster's)
     clusters: Mapping[str, Any] = field(default_factory=dict)  # remote cluster name -> KubeClient
+    home_cluster: str = "default"  # the home cluster's name (notifications name the cluster when there are several)
     notifier: Any = None  # tagent.notify.Notifier
     caller: Any = None  # tagent.notify.TwilioCaller
     prometheus: Any = None  # tagent.clients.prometheus.PrometheusClient

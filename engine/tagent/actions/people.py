@@ -24,6 +24,8 @@ class _Notify(BaseAction):
         if not channels:
             raise ConfigError(f"{self.name}: no channel given and the escalation policy routes none")
         link = incident_link(self.deps.dashboard_url, ctx.incident_id) if ctx.incident_id else ""
+        if self.deps.clusters:  # several clusters: say which one this is about
+            message = f"{message}\nCluster: {ctx.target.cluster or self.deps.home_cluster}".lstrip()
         try:
             results = notifier.send(channels, title, message, link, kind=kind)
             error = None

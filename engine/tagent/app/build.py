@@ -100,8 +100,8 @@ def action_registry(settings: Settings, store: Store, guard: Guard, kube: KubeCl
     """The catalog's actions; with AWS, the aws.* actions get the cloud and, with a forge token, the proposer
     of Terraform pull requests (a Terraform-managed group is changed in its code, not through the API)."""
     return build_registry(ActionDeps(
-        store=store, guard=guard, kube=kube, clusters=dict(clusters or {}), notifier=notifier, caller=caller,
-        prometheus=prometheus,
+        store=store, guard=guard, kube=kube, clusters=dict(clusters or {}), home_cluster=settings.cluster_name,
+        notifier=notifier, caller=caller, prometheus=prometheus,
         redis_url=settings.redis_url.get_secret_value() if settings.redis_url else None,
         allowed_http_hosts=tuple(settings.allowed_http_hosts), phones=settings.phones,
         dashboard_url=settings.dashboard_url, clock=clock, aws=aws,
