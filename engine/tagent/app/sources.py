@@ -27,7 +27,9 @@ from tagent.sources.logs import LogSource
 from tagent.sources.metrics import MetricsSource
 from tagent.sources.prometheus import PrometheusQuerySource
 from tagent.store import Store
-from tagent.traces.source import RedReader, TracesSource, trace_queries
+from tagent.traces.runtimes import OtelRuntimes
+from tagent.traces.service import Traces
+from tagent.traces.source import TracesSource, trace_queries
 
 log = logging.getLogger("tagent.engine")
 CLOUD_MIN_INTERVAL = 60.0  # CloudWatch holds 1-minute datapoints at best: polling faster only costs API calls
@@ -119,11 +121,12 @@ def build_sources(have: Have) -> Sources:
                    all=[source for source in table if source is not None])
 
 
-def attach_traces(sources: Sources, traces: RedReader, have: Have) -> TracesSource:
+def attach_traces(sources: Sources, traces: Traces, have: Have) -> TracesSource:
     """Add the source of the rules' `traces` conditions, reading RED from `traces` (tagent.traces.Traces);
     it starts with the others."""
     source = TracesSource(traces, trace_queries(have.ruleset.enabled_rules()), have.ingest,
                           workloads=lambda: sources.inventory.workloads, interval=have.interval, clock=have.clock)
     sources.traces = source
     sources.all.append(source)
+    sources.inventory.refine = OtelRuntimes(traces)  # a workload's spans name its runtime
     return source

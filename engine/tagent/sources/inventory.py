@@ -10,12 +10,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from tagent.clients.kubernetes import KubeClient
+from tagent.errors import TagentError
 from tagent.model.core import utcnow
 from tagent.model.inventory import NodeInfo, WorkloadInfo
 from tagent.sources.base import Clock, Source
 
 OnChange = Callable[[list[WorkloadInfo], list[NodeInfo]], None]
+Refine = Callable[[list[WorkloadInfo]], list[WorkloadInfo]]
 
 
 class InventorySource(Source):
@@ -27,6 +31,7 @@ class InventorySource(Source):
         self.kube = kube
         self.on_change = on_change
         self.namespace = namespace
+        self.refine: Refine | None = None  # e.g. the runtimes the workloads' spans report (tagent.traces.runtimes)
         self.workloads: list[WorkloadInfo] = []
         self.nodes: list[NodeInfo] = []
         self._fingerprint: str | None = None
@@ -35,6 +40,11 @@ class InventorySource(Source):
     def poll_once(self) -> int:
         """List workloads and nodes; call `on_change` when anything differs. Returns 1 on a change, else 0."""
         workloads = sorted(self.kube.list_workloads(self.namespace), key=lambda w: w.ref.key)
+        if self.refine is not None:
+            try:
+                workloads = self.refine(workloads)
+            except (SQLAlchemyError, TagentError, OSError, ValueError, KeyError) as exc:  # an enrichment only
+                self.count("refine_errors", f"{type(exc).__name__}: {exc}")
         nodes = sorted(self.kube.list_nodes(), key=lambda n: n.name)
         fingerprint = "\n".join([w.model_dump_json() for w in workloads] + [n.model_dump_json() for n in nodes])
         if fingerprint == self._fingerprint:

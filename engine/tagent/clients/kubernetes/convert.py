@@ -152,7 +152,7 @@ def workload_info(obj: dict[str, Any], kind: str) -> WorkloadInfo:
     return WorkloadInfo(
         ref=WorkloadRef(kind=kind, namespace=namespace, name=name),
         replicas=1 if replicas is None else int(replicas), ready_replicas=int(status.get("readyReplicas") or 0),
-        runtime=infer_runtime(images, labels, ports, annotations), images=images,
+        runtime=infer_runtime(images, labels, ports, annotations, containers=containers), images=images,
         labels=_str_map(_d(obj, "metadata", "labels")), annotations=annotations, ports=ports,
     )
 
