@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from tagent.ui.client import ApiClient, ApiError, ApiUnavailable
-from tagent.ui.common import team_zone, zone_label
+from tagent.ui.common import ALL_CLUSTERS, CLUSTER_KEY, team_zone, zone_label
 
 # not "pages/": Streamlit would find that directory and show its own file-based navigation for a page
 # opened by its URL (/incidents), lower-case file names and no sidebar header, instead of this one
@@ -40,6 +40,18 @@ def _status() -> None:
         else:
             st.sidebar.success("API connected", icon=":material/cloud_done:")
             st.sidebar.caption(f"Times in {zone_label(team_zone(api))}")
+            _cluster_picker(api)
+
+
+def _cluster_picker(api: ApiClient) -> None:
+    """With several clusters, a picker: the pages then show the picked cluster's records only."""
+    try:
+        names = [c["name"] for c in api.clusters()]
+    except ApiError:  # an engine from before there were several clusters
+        return
+    if len(names) > 1:
+        st.sidebar.selectbox("Cluster", [ALL_CLUSTERS, *names], key=CLUSTER_KEY,
+                             help="Incidents, services, decisions and the audit log of this cluster only")
 
 
 def main() -> None:

@@ -40,8 +40,9 @@ def _seg(value: str) -> str:
 
 class ApiClient:
     def __init__(self, base_url: str = DEFAULT_URL, token: str | None = None, *, timeout: float = 15.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, cluster: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.cluster = cluster  # the sidebar's pick: the list routes show only its records (None: every cluster)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
 
@@ -96,8 +97,12 @@ class ApiClient:
     def overview(self) -> dict[str, Any]:
         return dict(self.get("/api/v1/overview"))
 
+    def clusters(self) -> list[dict[str, Any]]:
+        """The clusters the engine watches, the home one first (docs/architecture.md, Many clusters)."""
+        return list(self.get("/api/v1/clusters"))
+
     def inventory(self) -> list[dict[str, Any]]:
-        return list(self.get("/api/v1/inventory"))
+        return list(self.get("/api/v1/inventory", cluster=self.cluster))
 
     def nodes(self) -> list[dict[str, Any]]:
         return list(self.get("/api/v1/nodes"))
@@ -107,7 +112,8 @@ class ApiClient:
 
     def incidents(self, status: str | None = None, severity: str | None = None,
                   limit: int = 100) -> list[dict[str, Any]]:
-        return list(self.get("/api/v1/incidents", status=status, severity=severity, limit=limit))
+        return list(self.get("/api/v1/incidents", status=status, severity=severity, limit=limit,
+                             cluster=self.cluster))
 
     def incident(self, incident_id: str) -> dict[str, Any]:
         return dict(self.get(f"/api/v1/incidents/{_seg(incident_id)}"))
@@ -147,10 +153,10 @@ class ApiClient:
         return dict(self.post("/api/v1/rules/reload"))
 
     def decisions(self, limit: int = 50) -> list[dict[str, Any]]:
-        return list(self.get("/api/v1/decisions", limit=limit))
+        return list(self.get("/api/v1/decisions", limit=limit, cluster=self.cluster))
 
     def audit(self, limit: int = 50) -> list[dict[str, Any]]:
-        return list(self.get("/api/v1/audit", limit=limit))
+        return list(self.get("/api/v1/audit", limit=limit, cluster=self.cluster))
 
     def savings(self) -> dict[str, Any]:
         return dict(self.get("/api/v1/savings"))

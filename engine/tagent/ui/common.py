@@ -25,6 +25,8 @@ REFRESH_SECONDS = 10
 UNREACHABLE = "The Tagent API is unreachable"
 ZONE_TTL = 300
 ZONE_KEY = "team_zone"
+CLUSTER_KEY = "cluster"
+ALL_CLUSTERS = "All clusters"
 
 
 def unreachable_banner(reason: str) -> None:
@@ -64,8 +66,15 @@ def zone_label(zone: tzinfo) -> str:
     return key if key == short else f"{key} ({short})"
 
 
+def picked_cluster() -> str | None:
+    """The cluster picked in the sidebar (tagent.ui.app), None for every cluster."""
+    value = st.session_state.get(CLUSTER_KEY)
+    return str(value) if value and value != ALL_CLUSTERS else None
+
+
 def _render(render: Render) -> None:
     with ApiClient.from_env() as api:
+        api.cluster = picked_cluster()
         try:
             team_zone(api)  # every `when` of this run shows the team's time
             render(api)
@@ -115,7 +124,8 @@ def ref_text(ref: dict[str, Any] | None) -> str:
     if not ref:
         return "-"
     ns = ref.get("namespace") or ""
-    return f"{ns}/{ref.get('name', '')}" if ns else str(ref.get("name", ""))
+    text = f"{ns}/{ref.get('name', '')}" if ns else str(ref.get("name", ""))
+    return f"{text} ({ref['cluster']})" if ref.get("cluster") else text  # a remote cluster's: named
 
 
 def query_param(name: str) -> str | None:
