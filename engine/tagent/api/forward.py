@@ -5,9 +5,10 @@ or DELETE under /api/ (approvals, chat and its confirmations, rules reloads, Ale
 Teams and Twilio callbacks) is forwarded as it came (headers, body: the tokens and signatures still hold)
 to the leader's address, which the leader wrote in the database with its term (TAGENT_ADVERTISE_URL). The
 leader's answer is returned unchanged, with X-Tagent-Forwarded-To naming the leader. When there is no
-leader, its address is unknown or it does not answer, the follower answers 503 with a Retry-After and one
-line: "not the leader; leader is X". A forwarded request is never forwarded again (X-Tagent-Forwarded): a
-leader that changed meanwhile answers 503 too.
+leader, its address is unknown, it stopped renewing the Lease (frozen, dead: not worth a 30 s wait) or it
+does not answer, the follower answers 503 with a Retry-After and one line: "not the leader; leader is X".
+A forwarded request is never forwarded again (X-Tagent-Forwarded): a leader that changed meanwhile answers
+503 too.
 
 `LeaderForwarding` is pure ASGI: reads pass through untouched, and a forwarded body is read only here.
 """
@@ -54,6 +55,9 @@ class LeaderForwarding:
             return
         if leader is None or not leader.address or leader.holder == elector.identity:
             await _unavailable(send, f"not the leader; leader is {holder}")
+            return
+        if not elector.leader_renewing():
+            await _unavailable(send, f"not the leader; leader is {holder}, which stopped renewing its Lease")
             return
         body = await _body(receive)
         url = leader.address + scope["path"] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")

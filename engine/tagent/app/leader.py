@@ -99,6 +99,12 @@ class Elector:
                 return None
             return Fence(self.key, self._term)
 
+    def leader_renewing(self) -> bool:
+        """Whether the Lease's holder renewed it lately, as this follower saw (a frozen or dead leader does not):
+        a follower then forwards to it; otherwise it answers at once instead of waiting on a silent leader."""
+        seen = self._seen
+        return seen is not None and self._monotonic() - seen[1] < self.timing.renew_deadline + self.timing.retry_period
+
     def status(self) -> dict[str, Any]:
         """For /api/v1/health: this replica's role and the leader as the database knows it."""
         fence = self.leading()
