@@ -227,9 +227,16 @@ def test_calls_are_checked_when_a_scenario_loads() -> None:
         parse_scenario(doc, "s.yaml")
 
 
-def test_spans_use_sandbox_time() -> None:
+def test_spans_use_sandbox_time_or_wall_time() -> None:
     start = datetime(2026, 1, 1, 22, 0, tzinfo=UTC)
-    with Sandbox(speed=2, seed=4, start=start) as sb:
+    with Sandbox(speed=20, seed=4, start=start) as sb:
         spans = list(_traced(sb, 1.0).get_finished_spans())
-    assert spans and all(s.start_time is not None and
-                         abs(s.start_time / 1e9 - start.timestamp()) < 60 for s in spans)
+        exporter = InMemorySpanExporter()
+        sb.trace(exporter, wall_time=True).flush()
+        time.sleep(1.0)
+        sb.trace(InMemorySpanExporter())  # the previous one is flushed and shut down
+        wall = list(exporter.get_finished_spans())
+    assert spans and all(s.start_time is not None and 0 <= s.start_time / 1e9 - start.timestamp() < 120
+                         for s in spans)
+    assert wall and all(s.start_time is not None and abs(s.start_time / 1e9 - time.time()) < 10 for s in wall)
+    assert max(_ms(s) for s in wall) < 5000  # simulated latencies, not stretched or squeezed by the speed

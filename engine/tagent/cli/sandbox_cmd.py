@@ -67,7 +67,8 @@ def up(
 
     endpoint, token = _otlp(otlp_endpoint, otlp_token)
     try:
-        sb = Sandbox(port=port, speed=speed, scenario=scenario, seed=seed, otlp_endpoint=endpoint, otlp_token=token)
+        sb = Sandbox(port=port, speed=speed, scenario=scenario, seed=seed, otlp_endpoint=endpoint, otlp_token=token,
+                     otlp_wall_time=True)  # `tagent run` keeps wall time, however fast the sandbox runs
         sb.start()
     except ValidationError as exc:
         fail("; ".join(exc.problems[:3]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import secrets
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -35,11 +36,11 @@ class Sandbox:
     def __init__(self, port: int = 0, speed: float = 1.0, scenario: Scenario | Path | str | None = None,
                  token: str | None = None, host: str = "127.0.0.1", seed: int | None = None,
                  start: datetime | None = None, otlp_endpoint: str | None = None,
-                 otlp_token: str | None = None) -> None:
+                 otlp_token: str | None = None, otlp_wall_time: bool = False) -> None:
         """`speed`: sandbox seconds per wall second; `start`: the sandbox clock's start (aware; default now);
         `scenario`: a Scenario or a YAML path (default: the built-in shop); `seed`: a repeatable simulation;
         `otlp_endpoint`: where the services send their spans (OTLP/HTTP, `http://HOST:PORT/v1/traces`, with
-        `otlp_token` as bearer token; default: no traces, see `trace()`)."""
+        `otlp_token` as bearer token, in wall time with `otlp_wall_time`; default: no traces, see `trace()`)."""
         if isinstance(scenario, str | Path):
             scenario = load_scenario(Path(scenario))
         self.scenario = scenario or default_scenario()
@@ -47,7 +48,7 @@ class Sandbox:
         self.simulation = Simulation(self.clock, self.scenario, seed)
         self._seed = seed
         if otlp_endpoint:
-            self.trace(otlp_exporter(otlp_endpoint, otlp_token))
+            self.trace(otlp_exporter(otlp_endpoint, otlp_token), wall_time=otlp_wall_time)
         self._token = token or secrets.token_urlsafe(24)
         self.authz = Authorizer()  # tokens bound to RBAC rules (add_token), and what they were refused
         self._host, self._port = host, port
@@ -155,10 +156,12 @@ class Sandbox:
         """Inject a fault into a Deployment or StatefulSet; raises ApiError (404, 422) on a bad request."""
         return self.simulation.inject(fault, namespace, name, dict(params)).as_dict()
 
-    def trace(self, exporter: SpanExporter, traces_per_s: float = TRACES_PER_S) -> Tracing:
+    def trace(self, exporter: SpanExporter, traces_per_s: float = TRACES_PER_S, *, wall_time: bool = False) -> Tracing:
         """Send spans of the simulated requests to `exporter` from now on (`tracing.otlp_exporter(url, token)`
-        for an OTLP receiver such as the engine's `/v1/traces`); replaces an earlier exporter."""
-        tracing = Tracing(exporter, traces_per_s=traces_per_s, seed=self._seed)
+        for an OTLP receiver such as the engine's `/v1/traces`); replaces an earlier exporter. Spans carry
+        sandbox time (an engine on `sb.clock.now`), or wall time with `wall_time` (an engine on its own clock)."""
+        tracing = Tracing(exporter, traces_per_s=traces_per_s, seed=self._seed,
+                          wall_clock=time.time if wall_time else None)
         with self.store.lock:
             previous, self.simulation.tracing = self.simulation.tracing, tracing
         if previous is not None:

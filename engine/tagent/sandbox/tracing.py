@@ -16,7 +16,8 @@ exporter, so the export runs in one background thread and never blocks the simul
 is down the batches are dropped (and counted by the SDK's log, rate-limited here).
 
 Spans carry sandbox time, like every other timestamp of the sandbox, so an engine running on the sandbox
-clock (the demo) or on wall time with the sandbox at speed 1 sees them in its "last 15 minutes". The root
+clock (the demo) sees them in its "last 15 minutes"; with `wall_clock` they carry wall time instead, for an
+engine on wall time beside a faster sandbox (`tagent sandbox up` does that). At speed 1 both agree. The root
 span's trace state says how the trace was sampled (`ot=th:...`, OpenTelemetry's probability sampling), so
 a reader can weigh the traces back up to the simulated request rate.
 """
@@ -129,8 +130,11 @@ class Tracing:
     """Turns the simulation's requests into spans; `tick()` runs in the simulation thread after the kubelet."""
 
     def __init__(self, exporter: SpanExporter, *, traces_per_s: float = TRACES_PER_S, seed: int | None = None,
-                 schedule_delay_ms: float = 500.0) -> None:
-        self.traces_per_s = traces_per_s
+                 schedule_delay_ms: float = 500.0, wall_clock: Callable[[], float] | None = None) -> None:
+        """`wall_clock` (e.g. time.time): stamp spans with wall time instead of sandbox time, for an engine
+        that runs on wall time while the sandbox runs faster (`tagent run` beside `tagent sandbox up --speed
+        60`); durations stay the simulated ones."""
+        self.traces_per_s, self.wall_clock = traces_per_s, wall_clock
         self.processor = BatchSpanProcessor(exporter, max_queue_size=8192, schedule_delay_millis=schedule_delay_ms,
                                             max_export_batch_size=512, export_timeout_millis=5000)
         self.stats: Counter[str] = Counter()
@@ -162,9 +166,10 @@ class Tracing:
             return 0
         self._carry -= n
         self._sampler.probability = min(1.0, n / total)
+        anchor, span = (now.timestamp(), dt) if self.wall_clock is None else (self.wall_clock(), dt / speed)
         for _ in range(n):
             (key, ps), = self._rng.choices(roots, weights=rates)
-            start = now.timestamp() - dt * self._rng.random()
+            start = anchor - span * self._rng.random()
             self._serve(self._rng.choice(ps), start, None, serving, effects, (key,))
             self.stats["traces"] += 1
         return n
