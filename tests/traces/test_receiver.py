@@ -3,6 +3,7 @@ OTLP JSON, gzip, partial success, bad bodies (4xx, nothing else lost) and a floo
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import random
@@ -203,3 +204,34 @@ def test_a_flood_gets_503_with_retry_after_and_every_accepted_span_is_kept(serve
                           headers=served.webhook_headers()).status_code == 200
     assert all(_count(served, spans) == len(spans) for spans in bodies)
 
+
+
+def test_requests_beyond_those_in_flight_are_refused_before_their_body_is_read(served: Served,
+                                                                               rnd: random.Random) -> None:
+    traces = served.engine.traces
+    assert traces is not None
+    spans = [s for _ in range(10) for s in chain(["shop/slow-a", "shop/slow-b"], rnd)]
+    body = request(spans).SerializeToString()
+    release = threading.Event()
+
+    def slowly() -> object:
+        yield body[:100]
+        release.wait(20)  # the first request holds its in-flight slot while its body trickles in
+        yield body[100:]
+
+    saved, traces.limits = traces.limits, dataclasses.replace(traces.limits, max_in_flight=1)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(httpx.post, served.otlp, content=slowly(), headers=served.webhook_headers(),
+                                timeout=30)
+            deadline = time.monotonic() + 10
+            while traces.in_flight == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            second = httpx.post(served.otlp, content=body, headers=served.webhook_headers())
+            release.set()
+            assert first.result().status_code == 200
+    finally:
+        release.set()
+        traces.limits = saved
+    assert second.status_code == 503 and second.headers["retry-after"] == "2"
+    assert traces.in_flight == 0 and _count(served, spans) == len(spans)

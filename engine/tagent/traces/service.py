@@ -38,6 +38,7 @@ _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 class ReceiverLimits:
     max_body_bytes: int = 4 * 1024 * 1024
     max_decompressed_bytes: int = 16 * 1024 * 1024
+    max_in_flight: int = 8  # requests read and decoded at once; more wait outside (503): memory stays bounded
 
 
 def to_us(when: datetime) -> int:
@@ -53,6 +54,7 @@ class Traces:
         self.backend: Backend = backend or Embedded(spans)
         self.sanitizer = sanitizer or Sanitizer()
         self.prometheus, self.clock, self.redact, self.limits = prometheus, clock, redact, limits
+        self.in_flight = 0  # requests the receiver is reading or decoding (counted on its event loop)
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store, *, prometheus: PrometheusClient | None = None,
@@ -71,6 +73,11 @@ class Traces:
                    limits=ReceiverLimits(settings.traces_max_body_bytes, settings.traces_max_decompressed_bytes))
 
     # -- intake --------------------------------------------------------------------------------------
+
+    def busy(self) -> bool:
+        """Whether the receiver should refuse a request before reading it: the writer's queue is full, or as
+        many requests as allowed are being read and decoded."""
+        return self.in_flight >= self.limits.max_in_flight or self.writer.pending >= self.writer.max_queued_spans
 
     def ingest(self, decoded: Decoded) -> bool:
         """Hand a request's spans to the writer; False when its queue is full (answer 503, the client retries)."""

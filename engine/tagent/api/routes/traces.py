@@ -89,15 +89,24 @@ async def receive(request: Request) -> Response:
     encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
     if encoding not in ("gzip", "identity"):
         return _refuse(request, 415, f"content encoding {encoding!r} is not gzip or identity")
+    if traces.busy():  # refused before its body is read: a flood of requests costs no memory
+        return _busy()
+    traces.in_flight += 1
     try:
         body = await _read(request, traces.limits.max_body_bytes)
         decoded = await run_in_threadpool(_decode, traces, body, kind, encoding)
     except BadBody as exc:
         return _refuse(request, exc.status, str(exc))
+    finally:
+        traces.in_flight -= 1
     if not traces.ingest(decoded):
-        return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
-                            content={"detail": "the span queue is full: retry later"})
+        return _busy()
     return Response(response_body(decoded, kind), media_type=kind)
+
+
+def _busy() -> JSONResponse:
+    return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
+                        content={"detail": "the receiver is busy (its span queue is full): retry later"})
 
 
 # -- queries ------------------------------------------------------------------------------------------------
