@@ -90,7 +90,7 @@ def traces_section(api: ApiClient, service: str) -> None:
     if wanted and wanted not in ids:
         ids.insert(0, wanted)
     trace_id = st.selectbox("Waterfall of trace", ids, index=ids.index(wanted) if wanted else 0,
-                            format_func=lambda i: labels.get(i, i), key="trace_pick")
+                            format_func=lambda i: labels.get(i, i), key=f"trace_pick-{service}")
     if trace_id:
         waterfall_section(api, trace_id)
 
