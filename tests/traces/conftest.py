@@ -1,5 +1,5 @@
 """Traces tests: a real engine (build_engine on the in-process sandbox) served by uvicorn on 127.0.0.1, shared by
-a module; span stores on SQLite and PostgreSQL; helpers that build OTLP requests with known spans."""
+the package; span stores on SQLite and PostgreSQL; helpers that build OTLP requests with known spans."""
 
 from __future__ import annotations
 
@@ -45,9 +45,10 @@ class Served:
         return {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": content_type}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The engine API with small OTLP limits (64 KiB as sent, 256 KiB decompressed), for the whole module."""
+    """The engine API with small OTLP limits (64 KiB as sent, 256 KiB decompressed), shared by the tests that
+    use it (they are in the xdist group "traces-engine", so one worker builds it once)."""
     tmp = tmp_path_factory.mktemp("traces-engine")
     for part in ("rules", "playbooks"):
         shutil.copytree(REPO / part, tmp / "pack" / part)

@@ -8,6 +8,7 @@ import statistics
 import time
 
 import httpx
+import pytest
 
 from tests.traces.conftest import Served
 from tests.traces.otlp import chain, request
@@ -16,6 +17,8 @@ RED_KEYS = {"service", "window_s", "rate_per_s", "error_ratio", "p50_ms", "p95_m
 TRACE_KEYS = {"trace_id", "root_service", "root_name", "start", "duration_ms", "error", "span_count", "services"}
 SPAN_KEYS = {"span_id", "parent_span_id", "service", "name", "kind", "start", "end", "duration_ms", "status",
              "http_status", "attributes"}
+
+pytestmark = pytest.mark.xdist_group("traces-engine")
 
 
 def _get(served: Served, path: str, **params: object) -> httpx.Response:

@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -23,6 +24,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tests.traces.conftest import API_TOKEN, MAX_BODY, MAX_DECOMPRESSED, WEBHOOK_TOKEN, Served
 from tests.traces.otlp import S, chain, request
+
+pytestmark = pytest.mark.xdist_group("traces-engine")
 
 
 def _provider(served: Served, service: str, *, gzip_body: bool = False) -> TracerProvider:
