@@ -150,11 +150,24 @@ def test_an_error_spike_gives_error_spans_that_reach_the_callers() -> None:
                        and s.attributes["http.response.status_code"] == 500 for s in pay)
     calls = [s for s in spans if s.kind == SpanKind.CLIENT and s.resource.attributes["service.name"] == "checkout"
              and s.attributes and str(s.attributes.get("url.full", "")).startswith("http://payment-service.")]
-    assert calls and all(s.status.status_code == StatusCode.ERROR for s in calls)
-    for caller in ("checkout", "frontend"):  # they answer 500 without their dependency, as real apps do
-        assert all(s.status.status_code == StatusCode.ERROR for s in _server(spans, caller))
-    cart = _server(spans, "cart")  # a branch without payment-service stays healthy
-    assert cart and sum(s.status.status_code == StatusCode.ERROR for s in cart) <= len(cart) * 0.1
+    assert calls and all(s.status.status_code == StatusCode.ERROR and s.attributes
+                         and s.attributes["error.type"] == "500" for s in calls)  # the caller's client saw it
+    for service in ("checkout", "frontend", "cart"):  # their own answers: their own (small) error share
+        own = _server(spans, service)
+        assert own and sum(s.status.status_code == StatusCode.ERROR for s in own) <= len(own) * 0.1
+
+
+def test_a_callee_without_ready_pods_refuses_the_call() -> None:
+    with Sandbox(speed=5, seed=6) as sb:
+        sb.inject("crashloop", "shop", "payment-service", after=0)
+        wait_for(lambda: not any(p.ready(sb.clock.now()) for p in sb.simulation.kubelet.pods.values()
+                                 if p.workload == "payment-service"), timeout=15, interval=0.2)
+        spans = list(_traced(sb, 1.5).get_finished_spans())
+    refused = [s for s in spans if s.kind == SpanKind.CLIENT and s.attributes
+               and str(s.attributes.get("url.full", "")).startswith("http://payment-service.")]
+    assert refused and all(s.attributes and s.attributes["error.type"] == "connection_refused"
+                           and s.status.status_code == StatusCode.ERROR for s in refused)
+    assert not _server(spans, "payment-service")
 
 
 def test_the_latency_fault_slows_the_service_its_callers_and_their_histograms() -> None:

@@ -6,9 +6,12 @@ the sandbox clock runs). A trace starts at a workload nobody calls (the shop's f
 scenario's `calls`: a SERVER span in a ready pod of each service, a CLIENT span in the caller for each call,
 and for a database or cache (a workload that does not serve HTTP) a CLIENT span with `db.system` plus the
 store's own SERVER span. Each service's own time, status code and errors are drawn exactly as `traffic`
-draws the requests it counts (same latency distribution, the same faults); a 5xx of a callee makes the
-call's CLIENT span an error and, as most applications do, the caller answers 500 as well. A callee without a
-ready pod refuses the call (503 on the CLIENT span, no SERVER span).
+draws the requests it counts (same latency distribution, the same faults). A 5xx of a callee makes the
+caller's CLIENT span for that call an error (status ERROR, `error.type`), as an instrumented HTTP client
+records it; the caller's own SERVER span keeps the status the simulation drew for it, so each service's
+error ratio from spans is its own, as its Prometheus counters and access logs are (a rule on one service's
+errors does not fire on every caller of a failing dependency). A callee without a ready pod refuses the call
+(503 and `error.type: connection_refused` on the CLIENT span, no SERVER span).
 
 One TracerProvider per pod holds the pod's Resource (service.name, service.namespace, k8s.*, and the
 runtime's telemetry.sdk.language and process.runtime.name); all of them share one BatchSpanProcessor and
@@ -204,14 +207,9 @@ class Tracing:
         self.stats["spans"] += 1
         inside = trace.set_span_in_context(span)
         cursor = start + own * 0.3
-        failed = False
         for callee in profile.callees():
-            if len(path) >= MAX_DEPTH or callee in path:
-                continue
-            cursor, ok = self._call(pod, callee, cursor, inside, serving, effects, (*path, callee))
-            failed = failed or not ok
-        if failed and not code.startswith("5"):
-            code = "500"  # the caller cannot answer without its dependency
+            if len(path) < MAX_DEPTH and callee not in path:
+                cursor, _ = self._call(pod, callee, cursor, inside, serving, effects, (*path, callee))
         end = cursor + own * 0.7
         _finish(span, code, end, server=True)
         return end, code, method, url_path
@@ -233,13 +231,13 @@ class Tracing:
                                "db.namespace": pod.profile.namespace, "server.port": profile.port or 0})
         else:
             span_name = "GET"  # renamed once the callee drew its request
+            attributes.update({"http.request.method": "GET", "url.full": f"http://{name}.{ns}/"})
         span = self._tracer(pod).start_span(span_name, context=parent, kind=SpanKind.CLIENT,
                                             start_time=_ns(start), attributes=attributes)
         self.stats["spans"] += 1
         if not targets:  # nobody listens: connection refused
             end = start + NET_S * 3
-            span.set_attribute("error.type", "connection_refused")
-            _finish(span, "503", end, server=False, db=store)
+            _finish(span, "503", end, server=False, db=store, error_type="connection_refused")
             return end, False
         inside = trace.set_span_in_context(span)
         target = self._rng.choice(targets)
@@ -292,13 +290,13 @@ def resource_attributes(pod: PodState) -> dict[str, Any]:
     return attrs
 
 
-def _finish(span: Span, code: str, end: float, *, server: bool, db: bool = False) -> None:
+def _finish(span: Span, code: str, end: float, *, server: bool, db: bool = False, error_type: str = "") -> None:
     """Status per the semantic conventions: a server errs on 5xx, a client on 4xx and 5xx."""
-    if not db:
+    if not db and not error_type:  # a refused connection got no answer
         span.set_attribute("http.response.status_code", int(code))
     failed = code.startswith("5") or (not server and code.startswith("4"))
     if failed:
-        span.set_attribute("error.type", code)
+        span.set_attribute("error.type", error_type or code)
         span.set_status(Status(StatusCode.ERROR, f"HTTP {code}" if not db else "query failed"))
     span.end(end_time=_ns(end))
 
