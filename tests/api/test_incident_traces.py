@@ -3,6 +3,7 @@ post-mortem quoting one of them, from real OTLP spans the OpenTelemetry SDK sent
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from tagent.app.engine import Engine
 from tagent.debrief.traces import quote_trace
 from tagent.model import Incident, Severity, TimelineEntry, WorkloadRef
 from tests.api.conftest import API_TOKEN, WEBHOOK_TOKEN
-from tests.dashboard.shop_spans import CHAIN, send_traffic
+from tests.dashboard.shop_spans import CHAIN, send_traffic, shop
 
 IST = ZoneInfo("Asia/Kolkata")
 
@@ -29,6 +30,9 @@ def _incident(engine: Engine, name: str) -> Incident:
 
 def test_incident_traces_errors_first_and_the_post_mortem_quotes_one(api_url: str, engine: Engine) -> None:
     failing, slow = send_traffic(f"{api_url}/v1/traces", WEBHOOK_TOKEN)
+    with shop(f"{api_url}/v1/traces", WEBHOOK_TOKEN) as sender:  # the newest error is a 404, not the incident
+        not_found = sender.request(start_ns=time.time_ns() - 10**10, failing="payment-service", failing_status=404)
+        sender.flush()
     assert engine.traces is not None and engine.traces.flush()
     http = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10)
 
@@ -37,15 +41,16 @@ def test_incident_traces_errors_first_and_the_post_mortem_quotes_one(api_url: st
     assert found["service"] == "shop/payment-service"
     assert found["since"] == (paying.opened_at - timedelta(minutes=10)).isoformat().replace("+00:00", "Z")
     traces = found["traces"]
-    assert len(traces) == 20 and [t["error"] for t in traces] == [True] * 2 + [False] * 18
-    assert traces[0]["trace_id"] == failing  # errors first, the newest of them first
+    assert len(traces) == 20 and [t["error"] for t in traces] == [True] * 3 + [False] * 17
+    assert [t["trace_id"] for t in traces[:2]] == [not_found, failing]  # errors first, the newest of them first
     assert slow in [t["trace_id"] for t in traces]
     assert all(t["services"] == [f"shop/{s}" for s in CHAIN] for t in traces)
     assert len(http.get(f"/api/v1/incidents/{paying.id}/traces", params={"limit": 1}).json()["traces"]) == 1
     assert http.get("/api/v1/incidents/nope/traces").status_code == 404
     assert http.get(f"/api/v1/incidents/{paying.id}/traces", params={"limit": 0}).status_code == 422
 
-    # the engine's own post-mortem writer (wired by build_engine) quotes the error trace
+    # the engine's own post-mortem writer (wired by build_engine) quotes the newest trace where the service
+    # itself answered 5xx, not the newer 404
     assert engine.incidents is not None
     markdown = engine.incidents.outbox.postmortems.write(paying, engine.clock()).markdown
     section = markdown.split("## A trace from the incident", 1)[1].split("## Timeline", 1)[0]

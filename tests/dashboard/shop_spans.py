@@ -42,9 +42,9 @@ class Shop:
             self.providers[service] = provider
 
     def request(self, *, start_ns: int | None = None, step_ms: float = 4.0, failing: str | None = None,
-                slow: dict[str, float] | None = None) -> str:
-        """One request through the chain; `failing` answers 500 (and so do its callers), `slow` adds ms to a
-        service's own time. Returns the trace id (hex)."""
+                failing_status: int = 500, slow: dict[str, float] | None = None) -> str:
+        """One request through the chain; `failing` answers `failing_status` with an error status (and so do
+        its callers), `slow` adds ms to a service's own time. Returns the trace id (hex)."""
         begin = start_ns if start_ns is not None else time.time_ns()
         extra = slow or {}
         # each service spends step_ms (+ its extra) before its call and after it returns
@@ -63,7 +63,7 @@ class Shop:
         for s in CHAIN:
             tracer = self.providers[s].get_tracer("tests.dashboard.shop")
             span = tracer.start_span(ROUTES[s], context=context, kind=SpanKind.SERVER, start_time=starts[s])
-            span.set_attribute("http.response.status_code", 500 if s in broken else 200)
+            span.set_attribute("http.response.status_code", failing_status if s in broken else 200)
             if s in broken:
                 span.set_status(Status(StatusCode.ERROR, "payment declined by upstream"))
             context = trace.set_span_in_context(span)

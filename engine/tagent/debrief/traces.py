@@ -18,6 +18,7 @@ from tagent.model import Incident
 log = logging.getLogger("tagent.debrief")
 BEFORE = timedelta(minutes=10)
 MAX_QUOTED_SPANS = 15
+CANDIDATES = 10  # error traces looked at for one where the service itself answered 5xx
 
 
 class TraceSource(Protocol):
@@ -75,14 +76,31 @@ def quote_trace(source: TraceSource | None, incident: Incident, now: datetime, *
         return [*out, f"No trace was recorded: this engine receives no spans ({service_of(incident)}, {window}).",
                 ""]
     try:
-        found = incident_traces(source, incident, now, limit=1)["traces"]
-        trace = source.trace(found[0]["trace_id"]) if found else None
+        picked = _pick(source, incident, now)
     except Exception as exc:  # noqa: BLE001 - a trace store that fails must not cost the post-mortem
         log.warning("no trace for the post-mortem of %s: %s", incident.id, exc)
         return [*out, f"No trace could be read for {service_of(incident)} {window}: {redact(str(exc))[:200]}.", ""]
-    if not found or not trace or not trace.get("spans"):
+    if picked is None:
         return [*out, f"No trace of {service_of(incident)} was recorded {window}.", ""]
-    return out + _quoted(found[0], trace["spans"], tz, redact)
+    return out + _quoted(picked[0], picked[1], tz, redact)
+
+
+def _pick(source: TraceSource, incident: Incident, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The newest trace in which the service itself failed with a 5xx, else the newest with an error (a 404
+    a client counted as an error is rarely the incident), else the newest; with its spans."""
+    listed = incident_traces(source, incident, now, limit=CANDIDATES)["traces"]
+    service = service_of(incident)
+    fallback = None
+    for summary in [t for t in listed if t["error"]] or listed[:1]:
+        trace = source.trace(summary["trace_id"])
+        spans = (trace or {}).get("spans") or []
+        if not spans:
+            continue
+        if any(s["service"] == service and s.get("status") == "error" and int(s.get("http_status") or 0) >= 500
+               for s in spans):
+            return summary, spans
+        fallback = fallback or (summary, spans)
+    return fallback
 
 
 def _quoted(summary: dict[str, Any], spans: list[dict[str, Any]], tz: tzinfo,
