@@ -94,3 +94,23 @@ def test_each_incident_has_a_postmortem_whose_times_match_the_timeline(night: tu
                 assert "kubectl" in md
             assert "AI explanation" in md or "AI-written" in md or "LLM" in md
     assert summary["replica_hours_saved"] > 0
+
+
+@pytest.mark.xdist_group("demo")
+def test_traces_show_every_shop_service_and_the_error_spike_without_prometheus(night: tuple[dict, Path]) -> None:
+    """Issue 15: the sandbox's spans reach the demo engine; RED per shop service comes from them, and the error
+    spike shows in the traces while its incident was open and is gone after the rollback."""
+    summary, data = night
+    services = summary["traces"]["services"]
+    assert sorted(services) == sorted(f"shop/{name}" for name in (
+        "frontend", "checkout", "payment-service", "cart", "redis-cache", "postgres"))
+    for name, red in services.items():
+        assert red["source"] == "spans" and red["requests"] > 0 and red["p99_ms"] > 0, (name, red)
+    spike = next(s for s in summary["traces"]["spikes"] if s["service"] == "shop/frontend")
+    assert spike["incident"] and spike["error_traces"] > 0, spike
+    assert spike["error_ratio_during"] > spike["error_ratio_after"], spike  # the rollback ended the errors
+    with Store.open(f"sqlite:///{data / 'tagent.db'}") as store:
+        record = store.postmortems.get(spike["incident"])
+        assert record is not None
+        quoted = record.markdown.split("## A trace from the incident", 1)[1].split("\n## ", 1)[0]
+        assert "spans failed, starting in shop/" in quoted and "| +0.0 ms | shop/frontend |" in quoted, quoted

@@ -1,4 +1,6 @@
-"""Run the demo: sandbox + local receivers + engine + API (+ dashboard), then play the scripted night."""
+"""Run the demo: sandbox + local receivers + engine + API (+ dashboard), then play the scripted night. The
+sandbox's services send their spans to the engine's OTLP receiver, so every shop service has latency, error
+and trace panels without Prometheus."""
 
 from __future__ import annotations
 
@@ -23,10 +25,12 @@ from tagent.clients.kubernetes import KubeClient
 from tagent.demo.night import night_start
 from tagent.demo.script import NIGHT, Scene
 from tagent.demo.summary import Played, incident_summary
+from tagent.demo.traces import otlp_endpoint, traces_summary
 from tagent.errors import ConfigError
-from tagent.model import IncidentStatus, utcnow
+from tagent.model import Incident, IncidentStatus, utcnow
 from tagent.sandbox import Sandbox
 from tagent.sandbox.receivers import LocalReceivers
+from tagent.sandbox.tracing import otlp_exporter
 from tagent.settings import Settings
 from tagent.ui import launch
 
@@ -93,6 +97,8 @@ class Demo:
         self._server = uvicorn.Server(config)
         threading.Thread(target=self._server.run, name="tagent-demo-api", daemon=True).start()
         self.engine.start()
+        token = settings.webhook_token or settings.api_token  # the OTLP receiver's (open when neither is set)
+        self.sandbox.trace(otlp_exporter(otlp_endpoint(self.api_url), token.get_secret_value() if token else None))
         if opts.dashboard:
             self._start_dashboard(dashboard_port)
 
@@ -168,7 +174,7 @@ class Demo:
     def summary(self, wall_s: float) -> dict[str, Any]:
         assert self.engine is not None and self.receivers is not None and self.sandbox is not None
         store = self.engine.store
-        incidents = [store.incidents.get(i.id) or i for i in store.incidents.list(limit=500)]
+        incidents: list[Incident] = [store.incidents.get(i.id) or i for i in store.incidents.list(limit=500)]
         by_target = {(p.scene.namespace, p.scene.name, rule): p for p in self.played for rule in p.scene.rules}
         rows = [incident_summary(i, by_target.get((i.target.namespace, i.target.name, i.rule)),
                                  self.options.speed) for i in incidents if i is not None]
@@ -181,10 +187,19 @@ class Demo:
                                        for r in rows) for p in self.played if p.scene.rules),
             "postmortems": len(store.postmortems.search(limit=500)),
             "replica_hours_saved": round(store.savings.total_replica_hours(self.sandbox.clock.now()), 2),
+            "traces": self._traces(incidents),
             "receivers": self.receivers.report(),
             "api": self.api_url,
             "dashboard": self.dashboard_url if self._dashboard else None,
         }
+
+    def _traces(self, incidents: list[Incident]) -> dict[str, Any] | None:
+        """RED per shop service and the error spikes as the spans showed them (no Prometheus in the demo)."""
+        assert self.engine is not None and self.sandbox is not None
+        if self.engine.traces is None:
+            return None
+        shop = [f"{w.namespace}/{w.name}" for w in self.sandbox.scenario.spec.workloads if w.namespace == "shop"]
+        return traces_summary(self.engine.traces, self.played, incidents, shop, self.sandbox.clock.now())
 
     def stop(self) -> None:
         if self._dashboard is not None:
@@ -194,9 +209,9 @@ class Demo:
             self._dashboard_log.close()
         if self.engine is not None:
             self.engine.stop()  # idempotent: the headless night already stopped it
+        if self.sandbox is not None:
+            self.sandbox.stop()  # before the API: its last spans still find the receiver
         if self._server is not None:
             self._server.should_exit = True
         if self.receivers is not None:
             self.receivers.stop()
-        if self.sandbox is not None:
-            self.sandbox.stop()
