@@ -107,11 +107,13 @@ def test_a_lower_term_cannot_journal_and_a_higher_term_takes_over_at_once(postgr
     try:
         now = utcnow()
         run = old.runs.create("restart-workload", WorkloadRef(namespace="shop", name="checkout"), at=now)
-        t1 = Fence("tagent/tagent-engine", old.leadership.begin_term("tagent/tagent-engine", "a", "", at=now))
-        assert t1.term == 1 and old.runs.claim(run.id, "a", now=now, fence=t1)
+        t1 = Fence("tagent/tagent-engine", 1)
+        assert old.leadership.begin_term(t1.lease, 1, "a", "", at=now)
+        assert old.runs.claim(run.id, "a", now=now, fence=t1)
         assert not old.runs.start_step(run.id, 0, action="kubernetes.rollout_restart", at=now, fence=t1).finished
-        t2 = Fence(t1.lease, new.leadership.begin_term(t1.lease, "b", "", at=now))
-        assert t2.term == 2
+        t2 = Fence(t1.lease, 2)
+        assert new.leadership.begin_term(t1.lease, 2, "b", "", at=now)
+        assert not old.leadership.begin_term(t1.lease, 2, "a", "", at=now)  # a stale acquisition: not recorded
         # the old leader, paused until now, wakes up: nothing it writes for this run or any other goes through
         with pytest.raises(FencedOut):
             old.runs.finish_step(run.id, 0, StepResult(status=StepStatus.ok, started_at=now, finished_at=now),

@@ -9,8 +9,11 @@
   restarted), or expired: its holder has not renewed it for `leaseDurationSeconds`, measured on this
   replica's monotonic clock from the poll before the one that saw the last renewal (no clock is compared
   across machines). Writes carry the resourceVersion read: of two replicas, one wins, one gets a conflict.
-- Term: each acquisition begins a new term in the database (`Leadership.begin_term`: the previous term plus
-  one); every run the leader executes is claimed and journaled under it (the fence, tagent.store.repos.runs).
+- Term: each acquisition writes the Lease with leaseTransitions one above both the Lease's and the
+  database's last term (so a deleted and recreated Lease does not start over), and records it as the new
+  term in the database, only if no higher one is there (`Leadership.begin_term`): a replica that froze
+  between its Lease write and this record finds a later acquisition's term and does not lead. Every run the
+  leader executes is claimed and journaled under its term (the fence, tagent.store.repos.runs).
 - Renew every `retry_period`. `leading()` turns None once no renewal succeeded for `renew_deadline`, which is
   shorter than the Lease's duration minus a retry period: the leader stops acting before any follower may
   consider the Lease expired. A leader that lost the Lease calls `on_stopped` once and never leads again
@@ -144,13 +147,13 @@ class Elector:
             if not self._free(lease, start):
                 return False
             now = self._wall()
-            if lease is None:
-                held = self.leases.create(self.namespace, self.name, LeaseSpec(
-                    self.identity, int(self.timing.duration), now, now, 1))
-            else:
-                held = self.leases.update(lease, LeaseSpec(
-                    self.identity, int(self.timing.duration), now, now, lease.spec.transitions + 1))
-            term = self.leadership.begin_term(self.key, self.identity, self.address, at=now)
+            term = max(lease.spec.transitions if lease else 0, self.leadership.term_of(self.key)) + 1
+            spec = LeaseSpec(self.identity, int(self.timing.duration), now, now, term)
+            held = self.leases.create(self.namespace, self.name, spec) if lease is None else \
+                self.leases.update(lease, spec)
+            if not self.leadership.begin_term(self.key, term, self.identity, self.address, at=now):
+                log.warning("term %d of Lease %s is already over: another replica acquired it since", term, self.key)
+                return False
         except LeaseConflict:
             return False  # another replica wrote first
         except ExternalError as exc:

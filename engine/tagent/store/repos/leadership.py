@@ -1,7 +1,8 @@
-"""The leadership row of a Lease (docs/ha.md): the term, bumped once per acquisition, and where the leader's
-API is. The term is the fencing token: `Runs.start_step`/`finish_step` with a term write only while it is
-still the current one, so a leader that lost its Lease (paused, partitioned) cannot journal, and so cannot
-start, another step once a new leader took over.
+"""The leadership row of a Lease (docs/ha.md): the term (the Lease's leaseTransitions, one more per
+acquisition, and only ever growing here) and where the leader's API is. The term is the fencing token:
+`Runs.start_step`/`finish_step` with a term write only while it is still the current one, so a leader that
+lost its Lease (paused, partitioned) cannot journal, and so cannot start, another step once a new leader
+took over.
 """
 
 from __future__ import annotations
@@ -42,14 +43,14 @@ class Leadership:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def begin_term(self, name: str, holder: str, address: str, *, at: datetime) -> int:
-        """A new term for `holder`, who has just acquired the Lease `name`: the previous term plus one."""
+    def begin_term(self, name: str, term: int, holder: str, address: str, *, at: datetime) -> bool:
+        """Record `term` for `holder`, who has just acquired the Lease `name` with that many transitions; False
+        when the recorded term is already as high (a later acquisition got here first: `holder` is stale)."""
         with self._db.write() as s:
             s.execute(insert_ignore(self._db, LeaderRow).values(name=name, term=0, holder="", address="", since=at))
-            row = s.get(LeaderRow, name, with_for_update=True)
-            assert row is not None
-            row.term, row.holder, row.address, row.since = row.term + 1, holder, address, at
-            return row.term
+            done = s.execute(update(LeaderRow).where(LeaderRow.name == name, LeaderRow.term < term)
+                             .values(term=term, holder=holder, address=address, since=at))
+            return bool(done.rowcount)  # type: ignore[attr-defined]
 
     def current(self, name: str) -> Leader | None:
         with self._db.read() as s:
