@@ -91,7 +91,9 @@ def test_every_template_in_the_pack_renders_for_a_matching_event(pack: RuleSet) 
         base = {"event": event.model_dump(mode="json"), "target": event.target.model_dump(),
                 "rule": {"name": rule.name, "severity": rule.spec.severity.value}}
         book = pack.playbook_for(rule)
-        assert book is not None
+        if book is None:  # a notify-only rule: nothing runs, nothing to render
+            assert rule.spec.mode == Mode.notify and not rule.spec.then.playbook and not rule.spec.then.params
+            continue
         params = {k: spec.default for k, spec in book.spec.params.items()}
         params.update(_render(rule.spec.then.params, base))
         context = {**base, "params": params}

@@ -23,7 +23,7 @@ from tests.api.server import serve
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-SPEED = 30.0  # the rule's 2m `for:` is 4 wall seconds
+SPEED = 60.0  # the rule's 5m `for:` is 5 wall seconds
 HTTP_SERVICES = ("shop/frontend", "shop/cart", "shop/checkout", "shop/payment-service", "test/test-env")
 
 
@@ -67,14 +67,16 @@ def test_sandbox_spans_reach_red_traces_and_the_trace_rule(tmp_path: Path) -> No
                 sandbox.inject("error-spike", "shop", "payment-service", rate=0.6)
 
                 def decided() -> bool:
-                    return any(i.rule == "trace-error-ratio" and i.target.name == "payment-service"
-                               for i in engine.store.incidents.list(limit=100))
+                    return any(d.decision.target.name == "payment-service" and d.decision.mode.value == "notify"
+                               for d in engine.store.decisions.list(rule="trace-error-ratio", limit=50))
 
-                wait_for(decided, timeout=25, interval=0.5)
+                wait_for(decided, timeout=40, interval=0.5)
                 assert red("shop/payment-service")["error_ratio"] > max(0.1, quiet["error_ratio"])
-                decisions = engine.store.decisions.list(rule="trace-error-ratio", limit=50)
-                assert any(d.decision.target.name == "payment-service" and d.decision.playbook == "notify-trace-errors"
-                           for d in decisions)
+                # its own incident, or evidence on the one the logs rule (500s in the access log) opened first
+                incidents = [i for i in engine.store.incidents.list(limit=100) if i.target.name == "payment-service"]
+                timelines = [engine.store.incidents.get(i.id) for i in incidents]
+                assert any(i is not None and (i.rule == "trace-error-ratio" or any(
+                    "trace-error-ratio" in e.summary for e in i.timeline)) for i in timelines)
         finally:
             engine.stop(timeout=5)
             engine.store.close()
