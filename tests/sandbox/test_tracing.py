@@ -253,3 +253,15 @@ def test_spans_use_sandbox_time_or_wall_time() -> None:
                          for s in spans)
     assert wall and all(s.start_time is not None and abs(s.start_time / 1e9 - time.time()) < 10 for s in wall)
     assert max(_ms(s) for s in wall) < 5000  # simulated latencies, not stretched or squeezed by the speed
+
+
+def test_the_cli_refuses_a_bad_endpoint_in_one_line() -> None:
+    from typer.testing import CliRunner
+
+    from tagent.cli.main import app
+
+    bad = CliRunner().invoke(app, ["sandbox", "up", "--otlp-endpoint", "ftp://collector:4318"])
+    assert bad.exit_code == 2 and "use an http(s) URL" in bad.output and len(bad.output.strip().splitlines()) == 1
+    real = CliRunner().invoke(app, ["sandbox", "up", "--control-plane", "real", "--otlp-endpoint",
+                                    "http://127.0.0.1:1/v1/traces"])
+    assert real.exit_code == 2 and "the emulator only" in real.output

@@ -61,6 +61,8 @@ def up(
     if control_plane == ControlPlaneKind.real:
         if speed != 1.0:
             fail("--speed applies to the emulator only: the real control plane keeps wall-clock time", code=2)
+        if otlp_endpoint not in (None, "off"):
+            fail("--otlp-endpoint applies to the emulator only: the real control plane's pods send no spans", code=2)
         _up_real(port, kubeconfig_out, scenario, seed)
         return
     from tagent.sandbox import Sandbox
