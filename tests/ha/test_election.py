@@ -20,6 +20,7 @@ from tagent.sandbox.rbac import bound_to_service_account
 from tagent.store import Fence, FencedOut, RunStatus, Store
 from tests.chart.render import RELEASE, render
 from tests.chart.value_sets import EXTERNAL_POSTGRES
+from tests.waiting import wait_for
 
 TOKEN = "chart-engine-token"
 TIMING = Timing(duration=2.0, renew_deadline=0.8, retry_period=0.4)
@@ -59,7 +60,8 @@ def test_acquire_renew_expire_take_over_and_release(chart_kube: tuple[KubeClient
         started: list[str] = []
         stopped: list[str] = []
         a.on_started, a.on_stopped = lambda: started.append("a"), lambda: stopped.append("a")
-        assert a.try_acquire() and a.leading() == Fence(f"{namespace}/{name}", 1) and started == ["a"]
+        assert a.try_acquire() and a.leading() == Fence(f"{namespace}/{name}", 1)
+        wait_for(lambda: started == ["a"], 5, "on_started")
         assert not b.try_acquire() and b.leading() is None  # held and fresh
         assert b.status()["leader"] == "replica-a" and b.status()["leader_address"] == "http://replica-a:8080"
         for _ in range(3):

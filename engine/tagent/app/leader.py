@@ -140,7 +140,7 @@ class Elector:
             self._stop.wait(self.timing.retry_period if self._term is not None else self.timing.retry_period / 2)
 
     def try_acquire(self) -> bool:
-        """One attempt to take the Lease; True when this replica now leads (and `on_started` ran)."""
+        """One attempt to take the Lease; True when this replica now leads (`on_started` runs in a thread)."""
         start = self._monotonic()
         try:
             lease = self.leases.get(self.namespace, self.name)
@@ -163,7 +163,8 @@ class Elector:
             self._held, self._term, self._renewed = held, term, start
         self._observed_holder = self.identity
         log.info("leading: %s holds Lease %s, term %d", self.identity, self.key, term)
-        self.on_started()
+        # in its own thread: starting the engine (listing a big cluster) must not delay the next renewal
+        threading.Thread(target=self.on_started, name="tagent-leader-start", daemon=True).start()
         return True
 
     def _free(self, lease: Lease | None, poll_start: float) -> bool:
