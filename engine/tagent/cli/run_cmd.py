@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import typer
@@ -43,16 +44,24 @@ def run(
     api = create_app(engine, settings=settings)
     server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="info"))
     leader = engine.leader
-    if leader is None:
+    acting = threading.Event()  # set once this replica started the engine's work (a follower never does)
+
+    def act() -> None:
         engine.start()
+        acting.set()
+
+    if leader is None:
+        act()
     else:  # every replica serves the API; the Lease's holder also acts (docs/ha.md)
-        leader.start(on_started=engine.start, on_stopped=lambda: setattr(server, "should_exit", True))
+        leader.start(on_started=act, on_stopped=lambda: setattr(server, "should_exit", True))
     try:
         server.run()
     finally:
         # stop acting first, then give the Lease up so another replica takes over at once (after a lost Lease:
-        # no waiting for runs to finish, their next journal write is fenced anyway)
-        engine.stop(timeout=1.0 if leader is not None and leader.lost.is_set() else 10.0)
+        # no waiting for runs to finish, their next journal write is fenced anyway). A follower stops nothing:
+        # draining would send the leader's pending notifications a second time.
+        if acting.is_set():
+            engine.stop(timeout=1.0 if leader is not None and leader.lost.is_set() else 10.0)
         if leader is not None:
             leader.stop()
     if leader is not None and leader.lost.is_set():
