@@ -118,7 +118,7 @@ def test_a_span_sent_twice_is_stored_once_and_the_newest_resource_wins(store: St
     assert traces.spans.count() == 2
     resource = traces.resource("shop/twice")
     assert resource is not None and resource["attributes"]["telemetry.sdk.language"] == "go"
-    assert resource["last_seen"] == "2026-12-02T12:01:00Z"
+    assert resource["last_seen"] == "2026-12-02T12:01:00.000000Z"
     assert traces.resource("shop/nobody") is None
     assert [s["service"] for s in traces.services()] == ["shop/other", "shop/twice"]
 

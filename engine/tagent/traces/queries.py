@@ -77,7 +77,8 @@ def entry_samples(rows: Iterable[dict[str, Any]], service: str, since_us: int,
 
 
 def iso(us: int) -> str:
-    return datetime.fromtimestamp(us / 1_000_000, UTC).isoformat().replace("+00:00", "Z")
+    """ISO 8601 UTC, always with microseconds (so that the strings sort as the times do)."""
+    return datetime.fromtimestamp(us / 1_000_000, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def summaries(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
