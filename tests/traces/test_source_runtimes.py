@@ -77,7 +77,7 @@ def test_the_inventory_takes_the_runtime_the_spans_report(traces: Traces, sandbo
         kube.close()
 
 
-def test_an_explicit_label_wins_and_unchanged_services_are_not_read_again(traces: Traces) -> None:
+def test_an_explicit_label_wins_and_resources_are_read_once_per_ten_minutes(traces: Traces) -> None:
     spans_from(traces, "shop/api", **{"telemetry.sdk.language": "python"})
     spans_from(traces, "shop/pinned", **{"telemetry.sdk.language": "python"})
     reads: list[str] = []
@@ -88,14 +88,19 @@ def test_an_explicit_label_wins_and_unchanged_services_are_not_read_again(traces
         return original(service)
 
     traces.resource = counted  # type: ignore[method-assign]
-    refine = OtelRuntimes(traces)
+    clock = [0.0]
+    refine = OtelRuntimes(traces, monotonic=lambda: clock[0])
     workloads = [WorkloadInfo(ref=WorkloadRef(namespace="shop", name="api"), runtime=Runtime.go),
                  WorkloadInfo(ref=WorkloadRef(namespace="shop", name="pinned"), runtime=Runtime.go,
                               labels={"tagent.io/runtime": "go"}),
                  WorkloadInfo(ref=WorkloadRef(namespace="shop", name="quiet"), runtime=Runtime.go)]
     assert [w.runtime for w in refine(workloads)] == [Runtime.python, Runtime.go, Runtime.go]
+    spans_from(traces, "shop/api", **{"telemetry.sdk.language": "python"})  # seen again: no new read yet
     assert [w.runtime for w in refine(workloads)] == [Runtime.python, Runtime.go, Runtime.go]
-    assert sorted(reads) == ["shop/api", "shop/pinned"]  # once each: their spans were not seen again
+    assert sorted(reads) == ["shop/api", "shop/pinned"]
+    clock[0] = 601.0  # ten minutes on: read again
+    assert [w.runtime for w in refine(workloads)] == [Runtime.python, Runtime.go, Runtime.go]
+    assert sorted(reads) == ["shop/api", "shop/api", "shop/pinned", "shop/pinned"]
 
 
 def test_a_failing_span_store_keeps_the_listing(traces: Traces, store: Store, sandbox: Sandbox,
