@@ -15,6 +15,7 @@ from tagent.ui.waterfall import waterfall_figure
 
 WINDOWS = ["5m", "15m", "1h", "6h"]
 LIMIT = 20
+UNAVAILABLE = (404, 405, 503)  # an engine without the trace API, or one that keeps no traces
 SOURCE_TEXT = {"spans": "computed from the spans the engine received (OTLP)", "prometheus": "from Prometheus",
                "tempo": "from Tempo", "jaeger": "from Jaeger"}
 NO_SPANS = ("No spans from this service yet. Point its OpenTelemetry SDK (or the collector) at the engine: "
@@ -31,7 +32,7 @@ def red_section(api: ApiClient, namespace: str, name: str) -> dict[str, Any] | N
     try:
         red = api.red(namespace, name, window=window)
     except ApiError as exc:
-        if exc.status in (404, 405):
+        if exc.status in UNAVAILABLE:
             st.info(f"Request rate and latency are not available from this engine: {exc.detail}")
             return None
         raise
@@ -75,7 +76,7 @@ def traces_section(api: ApiClient, service: str) -> None:
         traces = errors_then_rest(api, service, order) if errors_first else api.traces(service, limit=LIMIT,
                                                                                         order=order)
     except ApiError as exc:
-        if exc.status in (404, 405):
+        if exc.status in UNAVAILABLE:
             st.info(f"Traces are not available from this engine: {exc.detail}")
             return
         raise
@@ -90,7 +91,7 @@ def traces_section(api: ApiClient, service: str) -> None:
     if wanted and wanted not in ids:
         ids.insert(0, wanted)
     trace_id = st.selectbox("Waterfall of trace", ids, index=ids.index(wanted) if wanted else 0,
-                            format_func=lambda i: labels.get(i, i), key=f"trace_pick-{service}")
+                            format_func=lambda i: labels.get(i, i), key=f"trace_pick-{service}-{order}-{errors_first}")
     if trace_id:
         waterfall_section(api, trace_id)
 

@@ -79,6 +79,9 @@ def _runtime(api: ApiClient, ref: dict[str, Any], inferred: str) -> tuple[str, s
 
 
 def _runtime_panels(api: ApiClient, ref: dict[str, Any], runtime: str) -> None:
+    if runtime == "unknown":
+        st.caption("Runtime unknown: services that send spans through an OpenTelemetry SDK declare it "
+                   "(telemetry.sdk.language), and get the panels of their runtime here.")
     if runtime not in RUNTIME_EXTRAS:
         return
     found = api.runtime_metrics(ref["namespace"], ref["name"], runtime)
