@@ -46,8 +46,9 @@ class SimKubelet:
         self.clock = SandboxClock(1.0)  # the real controllers keep wall time
         self.store = Store(self.clock)
         self.recorder = EventRecorder(self.store, self.clock)
-        self.book = FaultBook()
         profiles = {(w.namespace, w.name): w for w in scenario.spec.workloads}
+        # the call graph, so a `latency` fault slows the callers too, as on the emulator
+        self.book = FaultBook(calls={key: w.callees() for key, w in profiles.items() if w.calls})
         self.kubelet = Kubelet(self.store, self.recorder, self.book, profiles, seed)
         self.nodes = {n.name for n in scenario.spec.nodes}
         now = rfc3339(self.clock.now())
