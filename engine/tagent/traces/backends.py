@@ -12,8 +12,8 @@ from tagent.traces.queries import summaries
 class Backend(Protocol):
     name: str  # the RED answer's "source"
 
-    def entry_samples(self, service: str, since_us: int, until_us: int) -> list[tuple[float, bool]]:
-        """(duration_ms, error) of the service's entry spans in the window."""
+    def entry_samples(self, service: str, since_us: int, until_us: int) -> list[tuple[float, bool, float]]:
+        """(duration_ms, error, weight: requests the span stands for) of the service's entry spans in the window."""
         ...
 
     def trace_list(self, *, service: str | None, since_us: int, until_us: int, errors: bool,
@@ -34,7 +34,7 @@ class Embedded:
     def __init__(self, spans: Spans) -> None:
         self.spans = spans
 
-    def entry_samples(self, service: str, since_us: int, until_us: int) -> list[tuple[float, bool]]:
+    def entry_samples(self, service: str, since_us: int, until_us: int) -> list[tuple[float, bool, float]]:
         return self.spans.entry_spans(service, since_us, until_us)
 
     def trace_list(self, *, service: str | None, since_us: int, until_us: int, errors: bool,

@@ -37,6 +37,7 @@ _HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code")
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 _HEX = re.compile(r"[0-9a-fA-F]*")
 _ZERO16, _ZERO8 = bytes(16), bytes(8)
+_MAX_TH = 1 << 56  # OpenTelemetry's sampling thresholds are 56-bit
 _SCALARS = frozenset(("int_value", "double_value", "bool_value"))
 
 
@@ -281,7 +282,25 @@ def _row(span: Any, service: str, sanitizer: Sanitizer, out: Decoded) -> dict[st
             "service": service, "name": name if len(name) <= 255 else name[:255], "kind": span.kind,
             "start_us": start_ns // 1000, "end_us": end_ns // 1000, "duration_ms": (end_ns - start_ns) / 1e6,
             "status": status, "error": status == 2 or (http_status is not None and http_status >= 500),
-            "http_status": http_status, "attributes": attributes}
+            "http_status": http_status, "weight": sampling_weight(span.trace_state), "attributes": attributes}
+
+
+def sampling_weight(trace_state: str) -> float:
+    """Requests a span stands for: 2^56 / (2^56 - th) for OpenTelemetry's probability-sampling threshold
+    (`ot=th:<hex>` in the W3C trace state: the rejected share of 2^56, trailing zeros dropped); 1 without one,
+    or when the value is malformed (a span is never weighted by a guess)."""
+    if "th:" not in trace_state:
+        return 1.0
+    for member in trace_state.split(","):
+        key, _, value = member.strip().partition("=")
+        if key != "ot":
+            continue
+        for part in value.split(";"):
+            name, _, raw = part.partition(":")
+            if name == "th" and 0 < len(raw) <= 14 and all(c in "0123456789abcdef" for c in raw):
+                threshold = int(raw.ljust(14, "0"), 16)
+                return float(_MAX_TH) / (_MAX_TH - threshold)
+    return 1.0
 
 
 def response_body(decoded: Decoded | None, kind: str) -> bytes:

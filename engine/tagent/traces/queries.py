@@ -48,19 +48,21 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def red(service: str, window_s: float, samples: Iterable[tuple[float, bool]], source: str) -> dict[str, Any]:
-    """The API's RED answer from (duration_ms, error) of a service's entry spans in the window."""
+def red(service: str, window_s: float, samples: Iterable[tuple[float, bool, float]], source: str) -> dict[str, Any]:
+    """The API's RED answer from (duration_ms, error, weight) of a service's entry spans in the window. Rate,
+    errors and the request count are weighted (a span sampled with probability p stands for 1/p requests);
+    percentiles are over the sampled spans' durations (sampling does not depend on latency)."""
     durations: list[float] = []
-    errors = 0
-    for duration, error in samples:
+    total = errors = 0.0
+    for duration, error, weight in samples:
         durations.append(duration)
-        errors += bool(error)
+        total += weight
+        errors += weight if error else 0.0
     durations.sort()
-    n = len(durations)
-    return {"service": service, "window_s": int(window_s), "rate_per_s": n / window_s,
-            "error_ratio": errors / n if n else 0.0, "p50_ms": _round(percentile(durations, 0.50)),
+    return {"service": service, "window_s": int(window_s), "rate_per_s": total / window_s,
+            "error_ratio": errors / total if total else 0.0, "p50_ms": _round(percentile(durations, 0.50)),
             "p95_ms": _round(percentile(durations, 0.95)), "p99_ms": _round(percentile(durations, 0.99)),
-            "requests": n, "source": source}
+            "requests": round(total), "source": source}
 
 
 def _round(value: float | None) -> float | None:
@@ -68,12 +70,12 @@ def _round(value: float | None) -> float | None:
 
 
 def entry_samples(rows: Iterable[dict[str, Any]], service: str, since_us: int,
-                  until_us: int) -> list[tuple[float, bool]]:
-    """(duration_ms, error) of a service's SERVER/CONSUMER spans in the window, else of its root spans (for
+                  until_us: int) -> list[tuple[float, bool, float]]:
+    """(duration_ms, error, weight) of a service's SERVER/CONSUMER spans in the window, else of its root spans (for
     spans read from Tempo or Jaeger; the embedded store does this in SQL)."""
     mine = [r for r in rows if r["service"] == service and since_us <= r["start_us"] < until_us]
     entries = [r for r in mine if r["kind"] in (2, 5)] or [r for r in mine if not r["parent_span_id"]]
-    return [(float(r["duration_ms"]), bool(r["error"])) for r in entries]
+    return [(float(r["duration_ms"]), bool(r["error"]), float(r.get("weight", 1.0))) for r in entries]
 
 
 def iso(us: int) -> str:

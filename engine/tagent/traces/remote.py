@@ -58,7 +58,7 @@ class Tempo:
         terms.extend(more)
         return "{" + " && ".join(terms) + "}" if terms else "{}"
 
-    def entry_samples(self, service: str, since_us: int, until_us: int) -> list[tuple[float, bool]]:
+    def entry_samples(self, service: str, since_us: int, until_us: int) -> list[tuple[float, bool, float]]:
         since, until = _when(since_us), _when(until_us)
         entries = self.client.search(self._selector(service, "(kind=server || kind=consumer)"), since, until,
                                      limit=SAMPLE, spans_per_set=SPANS_PER_SET)
@@ -73,7 +73,7 @@ class Tempo:
                 start = int(span.get("startTimeUnixNano") or 0) // 1000
                 if since_us <= start < until_us:
                     samples.append((int(span.get("durationNanos") or 0) / 1e6,
-                                    (found.get("traceID"), span.get("spanID")) in bad))
+                                    (found.get("traceID"), span.get("spanID")) in bad, 1.0))
         return samples
 
     def trace_list(self, *, service: str | None, since_us: int, until_us: int, errors: bool,
@@ -120,7 +120,7 @@ class Jaeger:
     def __init__(self, client: JaegerClient, sanitizer: Sanitizer) -> None:
         self.client, self.sanitizer = client, sanitizer
 
-    def entry_samples(self, service: str, since_us: int, until_us: int) -> list[tuple[float, bool]]:
+    def entry_samples(self, service: str, since_us: int, until_us: int) -> list[tuple[float, bool, float]]:
         namespace, name = _split(service)
         found = self.client.find_traces(name, _when(since_us), _when(until_us), limit=SAMPLE)
         rows = [r for t in found for r in self.rows(t, namespace)]

@@ -41,6 +41,9 @@ class SpanRow(Base):
     status: Mapped[int] = mapped_column(SmallInteger, default=0)
     error: Mapped[bool] = mapped_column(Boolean, default=False)
     http_status: Mapped[int | None] = mapped_column(Integer)
+    # requests this span stands for: 1 / its sampling probability (OpenTelemetry's `ot=th:` threshold in the
+    # trace state), so rates computed from sampled spans are the service's rates, not the sample's
+    weight: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

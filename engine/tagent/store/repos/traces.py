@@ -22,7 +22,7 @@ ENTRY_KINDS = (2, 5)  # SERVER, CONSUMER
 DELETE_CHUNK = 20_000
 MAX_DURATIONS = 500_000  # entry spans a RED query reads at most (the newest)
 INSERT_COLUMNS = ("trace_id", "span_id", "parent_span_id", "service", "name", "kind", "start_us", "end_us",
-                  "duration_ms", "status", "error", "http_status", "attributes")
+                  "duration_ms", "status", "error", "http_status", "weight", "attributes")
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
@@ -46,7 +46,7 @@ class Spans:
                 # SQLite's own work (span ingest is the hot path: tens of thousands a second)
                 values = [(r["trace_id"], r["span_id"], r["parent_span_id"], r["service"], r["name"], r["kind"],
                            r["start_us"], r["end_us"], r["duration_ms"], r["status"], bool(r["error"]),
-                           r["http_status"], _json(r["attributes"])) for r in rows]
+                           r["http_status"], r.get("weight", 1.0), _json(r["attributes"])) for r in rows]
                 conn.exec_driver_sql(self._insert_sql(), values)
             if resources and at is not None:
                 conn.execute(self._upsert_resource(), [
@@ -105,16 +105,17 @@ class Spans:
                 return int((pages - free) * size)
             return int(conn.execute(text("SELECT pg_total_relation_size('spans')")).scalar_one())
 
-    def entry_spans(self, service: str, since_us: int, until_us: int) -> list[tuple[float, bool]]:
-        """(duration_ms, error) of the service's entry spans that started in [since, until): its SERVER and
+    def entry_spans(self, service: str, since_us: int, until_us: int) -> list[tuple[float, bool, float]]:
+        """(duration_ms, error, weight) of the service's entry spans that started in [since, until): its SERVER and
         CONSUMER spans, or its root spans when it has none of those."""
         window = (SPANS.c.service == service, SPANS.c.start_us >= since_us, SPANS.c.start_us < until_us)
-        base = select(SPANS.c.duration_ms, SPANS.c.error).where(*window).order_by(desc(SPANS.c.start_us))
+        base = (select(SPANS.c.duration_ms, SPANS.c.error, SPANS.c.weight).where(*window)
+                .order_by(desc(SPANS.c.start_us)))
         with self._db.read() as s:
             rows = s.execute(base.where(SPANS.c.kind.in_(ENTRY_KINDS)).limit(MAX_DURATIONS)).all()
             if not rows:
                 rows = s.execute(base.where(SPANS.c.parent_span_id == "").limit(MAX_DURATIONS)).all()
-        return [(float(d), bool(e)) for d, e in rows]
+        return [(float(d), bool(e), float(w or 1.0)) for d, e, w in rows]
 
     def trace_ids(self, *, service: str | None, since_us: int, until_us: int, errors: bool,
                   min_duration_ms: float | None, slowest: bool, limit: int) -> list[str]:

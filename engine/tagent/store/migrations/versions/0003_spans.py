@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("status", sa.SmallInteger(), nullable=False),
         sa.Column("error", sa.Boolean(), nullable=False),
         sa.Column("http_status", sa.Integer(), nullable=True),
+        sa.Column("weight", sa.Float(), nullable=False, server_default="1.0"),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_spans")),
     )
