@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from tagent.chat.clusters import across_clusters
 from tagent.chat.intent import ChatIntent, ChatTarget, TargetKind
 from tagent.chat.parser import Parser
 from tests.chat.inventory import sandbox_nodes, sandbox_workloads
@@ -21,9 +22,12 @@ PHRASINGS = Path(__file__).resolve().parent.parent / "data" / "chat_phrasings.ya
 
 
 def target_label(target: ChatTarget | None) -> str | None:
-    """The notation of the phrasing file: ns/name, node/NAME, nodes, pods[/NS], deployments/NS, namespaces."""
+    """The notation of the phrasing file: ns/name, node/NAME, nodes, pods[/NS], deployments/NS, namespaces; with
+    "@cluster" when the target is in a named cluster."""
     if target is None:
         return None
+    if target.cluster:
+        return f"{target_label(target.model_copy(update={'cluster': ''}))}@{target.cluster}"
     if target.is_workload and target.name:
         return f"{target.namespace}/{target.name}"
     if target.kind is TargetKind.node:
@@ -61,12 +65,27 @@ def check(case: dict[str, Any], result: ChatIntent) -> list[str]:
     return problems
 
 
+HOME, REMOTES = "default", ("prod", "staging")
+
+
+def cluster_parsers() -> dict[str, Parser]:
+    """The clusters of `clusters: true` cases: default and prod hold the sandbox, staging all but payment-service."""
+    staging = [w for w in sandbox_workloads() if w.ref.name != "payment-service"]
+    return {HOME: Parser(sandbox_workloads(), sandbox_nodes()), "prod": Parser(sandbox_workloads(), sandbox_nodes()),
+            "staging": Parser(staging, sandbox_nodes())}
+
+
 def evaluate(path: Path = PHRASINGS) -> list[Outcome]:
     cases = yaml.safe_load(path.read_text(encoding="utf-8"))
     parser = Parser(sandbox_workloads(), sandbox_nodes())
+    clusters = cluster_parsers()
     outcomes = []
     for case in cases:
-        result = parser.parse(str(case["text"]))
+        text = str(case["text"])
+        if case.get("clusters"):  # as tagent.chat.service.ChatService does with several clusters
+            result = across_clusters(text, HOME, REMOTES, lambda name, said: clusters[name].parse(said))
+        else:
+            result = parser.parse(text)
         outcomes.append(Outcome(case, result, check(case, result)))
     return outcomes
 
@@ -74,6 +93,10 @@ def evaluate(path: Path = PHRASINGS) -> list[Outcome]:
 def report(outcomes: list[Outcome]) -> str:
     passed = sum(1 for o in outcomes if not o.problems)
     lines = [f"chat parser accuracy: {passed}/{len(outcomes)} = {100 * passed / len(outcomes):.1f}%"]
+    sets: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        sets.setdefault(str(o.case.get("set", "first")), []).append(o)
+    lines += [f"  {name}: {sum(1 for o in got if not o.problems)}/{len(got)}" for name, got in sets.items()]
     for o in outcomes:
         if o.problems:
             lines.append(f"  FAIL {o.case['text']!r}: {'; '.join(o.problems)}")

@@ -13,10 +13,14 @@ the text before parsing, so "in prod" is not read as a namespace.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tagent.chat.intent import ChatIntent, summarise
+from tagent.chat.intent import ChatIntent, ChatParams, Intent
+from tagent.chat.intents import TABLE, IntentTable
+from tagent.errors import ExternalError
+
+MAX_TEXT = 2000  # tagent.chat.parser.MAX_TEXT
 
 _PREP = r"\b(?:in|on|at|for)\s+(?:the\s+)?"
 _EXPLICIT = re.compile(_PREP + r"(?:cluster\s+(?P<a>[a-z0-9][-a-z0-9]*)|(?P<b>[a-z0-9][-a-z0-9]*)\s+cluster)\b",
@@ -52,14 +56,14 @@ def _without(text: str, match: re.Match[str]) -> str:
     return re.sub(r"\s{2,}", " ", f"{text[:match.start()]} {text[match.end():]}").strip()
 
 
-def in_cluster(intent: ChatIntent, cluster: str, text: str) -> ChatIntent:
+def in_cluster(intent: ChatIntent, cluster: str, text: str, table: IntentTable = TABLE) -> ChatIntent:
     """`intent` (parsed from the text without its cluster phrase) about `cluster`, with the user's own `text`
     and a summary that names the cluster."""
     target = intent.target
     if target is None:
         return intent.model_copy(update={"text": text})
     target = target.model_copy(update={"cluster": cluster})
-    summary = summarise(intent.intent, target, intent.params, intent.current_replicas) or intent.summary
+    summary = table.summary(intent.intent, target, intent.params, intent.current_replicas) or intent.summary
     return intent.model_copy(update={"text": text, "target": target, "summary": summary,
                                      "candidates": [c.model_copy(update={"cluster": cluster})
                                                     for c in intent.candidates]})
@@ -78,7 +82,8 @@ def which_cluster(intent: ChatIntent, clusters: Sequence[str], text: str) -> Cha
     listed = ", ".join(clusters)
     example = f"{text.rstrip('.?! ')} in {clusters[-1]}"
     return intent.model_copy(update={
-        "text": text, "question_reason": "ambiguous_cluster", "requires_confirmation": False,
+        "text": text, "question_reason": "ambiguous_cluster", "requires_confirmation": False, "command": None,
+        "params": ChatParams(),  # a question prepares nothing: no command, no parameters (as the parser's own)
         "candidates": [target.model_copy(update={"cluster": c}) for c in clusters],
         "question": f"{target} exists in {len(clusters)} clusters: {listed}. Which one? "
                     f"Say the cluster, e.g. \"{example}\". Nothing was changed."})
@@ -88,3 +93,27 @@ def unknown_cluster(intent: ChatIntent, name: str, clusters: Sequence[str]) -> C
     return intent.model_copy(update={
         "question_reason": "unknown_cluster", "requires_confirmation": False,
         "question": f"There is no cluster {name!r}; the clusters are {', '.join(clusters)}. Nothing was changed."})
+
+
+def across_clusters(text: str, home: str, remotes: Sequence[str], parse_in: Callable[[str, str], ChatIntent],
+                    table: IntentTable = TABLE) -> ChatIntent:
+    """Understand `text` in the cluster it names, else in every cluster holding the workload it names (more than
+    one: a question). `parse_in(cluster, text)` parses against that cluster's live inventory; a remote cluster
+    that cannot be read (ExternalError) holds nothing we could act on now, unless the text named it."""
+    names = [home, *sorted(remotes)]
+    picked, text = pick_cluster(text, names), text[:MAX_TEXT]
+    if picked.unknown is not None:
+        return unknown_cluster(ChatIntent(text=text, intent=Intent.unknown), picked.unknown, names)
+    parsed: list[tuple[str, ChatIntent]] = []
+    for name in [picked.cluster] if picked.cluster else names:
+        try:
+            parsed.append((name, parse_in(name, picked.text)))
+        except ExternalError:
+            if picked.cluster or name == home:
+                raise
+            continue
+    holders = [(name, intent) for name, intent in parsed if holds_workload(intent)]
+    if len(holders) > 1:
+        return which_cluster(holders[0][1], [name for name, _ in holders], text)
+    name, intent = holders[0] if holders else parsed[0]
+    return in_cluster(intent, name, text, table)

@@ -22,13 +22,12 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from tagent.actions import ActionDeps, build_registry
-from tagent.chat import answers
-from tagent.chat.acting import ACTIONS, ActionRunner, run_action, to_result
+from tagent.chat.acting import ActionRunner, action_of, run_action, to_result
 from tagent.chat.cloud import unsupported_answer, unsupported_intent
-from tagent.chat.clusters import holds_workload, in_cluster, pick_cluster, unknown_cluster, which_cluster
+from tagent.chat.clusters import across_clusters
 from tagent.chat.fallback import ToolCaller, understand
-from tagent.chat.history import explain
-from tagent.chat.intent import MUTATING, ChatIntent, ChatTarget, Intent, TargetKind
+from tagent.chat.intent import ChatIntent, ChatTarget, Intent
+from tagent.chat.intents import TABLE, AnswerDeps, IntentTable
 from tagent.chat.parser import HELP, MAX_TEXT
 from tagent.chat.reply import ChatReply, ChatResult, ReplyStatus, ResultStatus
 from tagent.chat.wake import restore
@@ -51,11 +50,12 @@ class ChatService:
                  protected_namespaces: Collection[str] = ("kube-system",), redactor: Redactor | None = None,
                  timezone: tzinfo | Callable[[], tzinfo] = UTC, token_ttl: timedelta = TOKEN_TTL,
                  action_timeout: float = 120.0, clusters: Mapping[str, KubeClient] | None = None,
-                 home_cluster: str = "default") -> None:
+                 home_cluster: str = "default", table: IntentTable = TABLE) -> None:
         """`actions` defaults to the catalog registry over the same store, guard, client and clock.
         `protected_namespaces` only lets `ask` refuse before issuing a token; the guard decides at `confirm`.
         `timezone`: the team's (the escalation policy's), or a function giving it as the rules change.
-        `clusters`: the remote clusters' clients by name (`kube` is the home cluster's, `home_cluster`)."""
+        `clusters`: the remote clusters' clients by name (`kube` is the home cluster's, `home_cluster`).
+        `table`: the intents understood, answered and acted on (tagent.chat.intents)."""
         self.kube, self.store, self.guard, self.clock, self.llm = kube, store, guard, clock, llm
         self.clusters, self.home = dict(clusters or {}), home_cluster
         self.actions: Mapping[str, ActionRunner] = actions if actions is not None else build_registry(
@@ -63,6 +63,7 @@ class ChatService:
         self.protected = frozenset(protected_namespaces)
         self.redactor = redactor or Redactor()
         self.timezone, self.token_ttl, self.action_timeout = timezone, token_ttl, action_timeout
+        self.table = table
 
     @classmethod
     def from_settings(cls, settings: Settings, *, kube: KubeClient, store: Store, clock: Clock = utcnow,
@@ -96,25 +97,13 @@ class ChatService:
         """Parse against the live inventory: of the cluster the text names, else of every cluster holding the
         workload (in more than one: a question; tagent.chat.clusters)."""
         if not self.clusters:
-            return understand(text, self.kube.list_workloads(), self.kube.list_nodes(), llm=self.llm)
-        names = [self.home, *sorted(self.clusters)]
-        picked, text = pick_cluster(text, names), text[:MAX_TEXT]
-        if picked.unknown is not None:
-            return unknown_cluster(ChatIntent(text=text, intent=Intent.unknown), picked.unknown, names)
-        parsed: list[tuple[str, ChatIntent]] = []
-        for name in [picked.cluster] if picked.cluster else names:
-            kube = self._kube(name)
-            try:
-                parsed.append((name, understand(picked.text, kube.list_workloads(), kube.list_nodes(), llm=self.llm)))
-            except ExternalError:
-                if picked.cluster or name == self.home:
-                    raise
-                continue  # a remote cluster that is down holds nothing we could act on now
-        holders = [(name, intent) for name, intent in parsed if holds_workload(intent)]
-        if len(holders) > 1:
-            return which_cluster(holders[0][1], [name for name, _ in holders], text)
-        name, intent = holders[0] if holders else parsed[0]
-        return in_cluster(intent, name, text)
+            return understand(text, self.kube.list_workloads(), self.kube.list_nodes(), llm=self.llm, table=self.table)
+
+        def parse_in(cluster: str, said: str) -> ChatIntent:
+            kube = self._kube(cluster)
+            return understand(said, kube.list_workloads(), kube.list_nodes(), llm=self.llm, table=self.table)
+
+        return across_clusters(text, self.home, list(self.clusters), parse_in, self.table)
 
     def _kube(self, cluster: str) -> KubeClient:
         return self.clusters.get(cluster, self.kube) if cluster and cluster != self.home else self.kube
@@ -122,22 +111,20 @@ class ChatService:
     def _reply(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
         if intent.question_reason == "restore_replicas":  # "wake up X": the savings ledger knows its old count
             intent = restore(self.store, intent, self.timezone() if callable(self.timezone) else self.timezone)
-        cloud = unsupported_intent(intent) if intent.intent in MUTATING or not intent.actionable else None
+        spec = self.table.get(intent.intent)
+        mutating = spec is not None and spec.mutating
+        cloud = unsupported_intent(intent, self.table.mutating) if mutating or not intent.actionable else None
         if cloud is not None:
             return ChatReply(intent=cloud, status=ReplyStatus.not_executed, answer=unsupported_answer(cloud),
                              reason="cloud_resource")
         if not intent.actionable:
             return ChatReply(intent=intent, status=ReplyStatus.question, answer=intent.question or HELP,
                              reason=intent.question_reason)
-        if intent.intent in MUTATING:
+        if spec is None or spec.answer is None:
             return self._prepare(intent, user, now)
-        if intent.intent is Intent.explain:
-            zone = self.timezone() if callable(self.timezone) else self.timezone
-            answer = explain(self.store, intent, now, zone)
-        else:
-            kube = self._kube(intent.target.cluster if intent.target else "")
-            read = {Intent.logs: answers.logs, Intent.metrics: answers.metrics}.get(intent.intent, answers.get)
-            answer = read(kube, intent)
+        zone = self.timezone() if callable(self.timezone) else self.timezone
+        kube = self._kube(intent.target.cluster if intent.target else "")
+        answer = spec.answer(AnswerDeps(kube=kube, store=self.store, now=now, tz=zone), intent)
         return ChatReply(intent=intent, status=ReplyStatus.answered, answer=answer.text, data=answer.data)
 
     def _prepare(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
@@ -147,22 +134,24 @@ class ChatService:
             return ChatReply(intent=intent, status=ReplyStatus.refused, reason="protected_namespace",
                              answer=f"Refused: namespace {target.namespace} is protected, so Tagent never changes "
                                     f"{target} (not even when asked). Nothing was changed.")
-        if intent.intent is Intent.delete and target.kind is not TargetKind.deployment:
+        action = action_of(intent, self.table)
+        if target.kind not in action.kinds:
+            kinds = " and ".join(sorted(f"{k.value}s" for k in action.kinds))
             return ChatReply(intent=intent, status=ReplyStatus.refused, reason="unsupported_target",
-                             answer=f"Refused: chat deletes Deployments only, and {target} is a "
+                             answer=f"Refused: chat {self.table[intent.intent].verb}s {kinds} only, and {target} is a "
                                     f"{target.kind.value}. Nothing was changed.")
         stored = intent.model_copy(update={"text": self.redactor(intent.text)})
         record, token = self.store.approvals.request(
-            at=now, kind=APPROVAL_KIND, expires_at=now + self.token_ttl, action=ACTIONS[intent.intent],
+            at=now, kind=APPROVAL_KIND, expires_at=now + self.token_ttl, action=action.name,
             target_key=self._target_key(target), summary=intent.summary, requested_by=_actor(user),
             payload={"intent": stored.model_dump(mode="json")})
         minutes = round(self.token_ttl.total_seconds() / 60)
-        how = (f"Type the name {target.name} to confirm" if intent.intent is Intent.delete else "Confirm")
+        how = (f"Type the name {target.name} to confirm" if action.typed_name else "Confirm")
         answer = f"{intent.summary[0].upper()}{intent.summary[1:]}.\nkubectl equivalent: {intent.command}\n" \
                  f"{how} within {minutes} minutes; nothing changes until then."
         return ChatReply(intent=intent, status=ReplyStatus.confirm, answer=answer, token=token,
                          approval_id=record.id, expires_at=record.expires_at,
-                         confirm_name=target.name if intent.intent is Intent.delete else None)
+                         confirm_name=target.name if action.typed_name else None)
 
     # ------------------------------------------------------------------ confirm
 
@@ -175,7 +164,7 @@ class ChatService:
         now = self._now()
         record, problem = self._usable(token, user, now, approver=approver)
         intent = _intent_of(record) if record is not None else None
-        if problem is None and intent is not None and intent.intent is Intent.delete and intent.target is not None \
+        if problem is None and intent is not None and self._typed_name(intent) and intent.target is not None \
                 and (typed_name or "").strip() != intent.target.name:
             problem = ("wrong_name", f"To delete, type the name {intent.target.name} exactly"
                        + (f" (you typed {typed_name.strip()!r})" if typed_name else "") + ". Nothing was changed.")
@@ -187,11 +176,16 @@ class ChatService:
                                 command=intent.command if intent else None)
         else:
             result = to_result(intent, run_action(self.actions, intent, _actor(user), self.action_timeout,
-                                                  home=self.home))
+                                                  home=self.home, table=self.table))
         self._audit("chat.confirm", user, intent, result.status.value, now, answer=result.answer,
                     approval_id=record.id if record else None, command=result.command or "",
                     dry_run=result.status is ResultStatus.dry_run)
         return result
+
+    def _typed_name(self, intent: ChatIntent) -> bool:
+        """Whether this change runs only once its target's name is typed back (deletes)."""
+        spec = self.table.get(intent.intent)
+        return spec is not None and spec.action is not None and spec.action.typed_name
 
     def decline(self, token: str, user: str) -> ChatResult:
         """The user said no: the token is spent and nothing runs."""
@@ -235,7 +229,7 @@ class ChatService:
         detail: dict[str, Any] = {"answer": self.redactor(kept[:1000]), "approval_id": approval_id}
         if intent is not None:
             detail["text"] = self.redactor(intent.text[:MAX_TEXT])
-            detail["parse"] = {"intent": intent.intent.value, "source": intent.source,
+            detail["parse"] = {"intent": str(intent.intent), "source": intent.source,
                                "confidence": intent.confidence, "question_reason": intent.question_reason,
                                "target": intent.target.model_dump(mode="json") if intent.target else None,
                                "params": intent.params.model_dump(mode="json", exclude_none=True),
