@@ -105,8 +105,9 @@ def waterfall_figure(trace: dict[str, Any], tz: tzinfo = UTC) -> go.Figure:
         f" · started {began:%Y-%m-%d %H:%M:%S} {_zone(began)}" if began else "")
     end = max((r["offset_ms"] + r["duration_ms"] for r in rows), default=1.0)
     fig.update_layout(
-        title={"text": title, "font": {"size": 14}}, barmode="overlay", height=90 + 28 * max(1, len(rows)),
-        margin={"l": 10, "r": 60, "t": 40, "b": 10}, legend={"orientation": "h", "y": -0.08},
+        title={"text": title, "font": {"size": 14}}, barmode="overlay", height=140 + 28 * max(1, len(rows)),
+        margin={"l": 10, "r": 60, "t": 40, "b": 80},  # the legend sits under the axis title, never on it
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
         xaxis={"title": {"text": "ms from the trace's start", "font": {"size": 11}}, "range": [0, end * 1.15]},
         yaxis={"tickvals": list(range(len(rows))), "ticktext": [r["label"] for r in rows], "autorange": "reversed"})
     return fig
