@@ -7,7 +7,8 @@ import string
 
 import pytest
 
-from tagent.chat.intent import MUTATING, ChatIntent, Intent, TargetKind
+from tagent.chat.intent import ChatIntent, Intent, TargetKind
+from tagent.chat.intents import TABLE
 from tagent.chat.parser import Parser, parse
 from tagent.model.inventory import Runtime
 from tests.chat.inventory import sandbox_nodes, sandbox_workloads, workload
@@ -69,12 +70,12 @@ def test_contract_shape_is_exactly_cli_md() -> None:
     assert unknown["intent"] == "unknown" and unknown["command"] is None and unknown["answer"]
 
 
-@pytest.mark.parametrize("intent", sorted(MUTATING))
-def test_every_mutating_intent_requires_confirmation(intent: Intent) -> None:
+@pytest.mark.parametrize("intent", sorted(s.name for s in TABLE if s.mutating and s.takes == "workload"))
+def test_every_mutating_intent_requires_confirmation(intent: str) -> None:
     text = {Intent.scale: "scale cart to 3", Intent.restart: "restart cart", Intent.rollback: "rollback cart",
-            Intent.delete: "delete cart"}[intent]
+            Intent.delete: "delete cart"}[Intent(intent)]
     r = p(text)
-    assert r.intent is intent and r.requires_confirmation
+    assert r.intent is Intent(intent) and r.requires_confirmation and r.command
 
 
 # -- scale: numbers, relative changes, limits -------------------------------------------------------------
@@ -184,7 +185,7 @@ def test_random_input_never_raises_and_never_mutates_without_a_name() -> None:
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
         r = p(text)
-        if r.intent in MUTATING and r.command is not None:
+        if TABLE.is_mutating(r.intent) and r.command is not None:
             assert r.target is not None and r.target.is_workload
         assert 0.0 <= r.confidence <= 1.0
 

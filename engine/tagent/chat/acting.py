@@ -1,9 +1,9 @@
 """From a confirmed chat intent to an action of the catalog, and from its `StepResult` to a chat result.
 
-Chat never mutates by itself: a confirmed scale/restart/rollback/delete becomes the matching catalog action
-and runs through `BaseAction.run`, the same path as a playbook step, so validation, the guard (protected
-namespaces, rate limits, blast radius, restart backoff, rollback loops, dry-run), the ledger and the audit
-record of the mutation are exactly the ones automation gets.
+Chat never mutates by itself: a confirmed scale/restart/rollback/delete becomes the catalog action of its
+intent's entry (tagent.chat.intents) and runs through `BaseAction.run`, the same path as a playbook step, so
+validation, the guard (protected namespaces, rate limits, blast radius, restart backoff, rollback loops,
+dry-run), the ledger and the audit record of the mutation are exactly the ones automation gets.
 """
 
 from __future__ import annotations
@@ -13,16 +13,11 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from tagent.actions import ActionContext
-from tagent.chat.intent import ChatIntent, Intent
+from tagent.chat.intent import ChatIntent
+from tagent.chat.intents import TABLE, Action, IntentTable
 from tagent.chat.reply import ChatResult, ResultStatus
 from tagent.model import StepResult, StepStatus, WorkloadRef
 
-ACTIONS: Mapping[Intent, str] = {
-    Intent.scale: "kubernetes.scale",
-    Intent.restart: "kubernetes.rollout_restart",
-    Intent.rollback: "kubernetes.rollout_undo",
-    Intent.delete: "kubernetes.delete_deployment",
-}
 _GUARD = re.compile(r"^guard: ([a-z_]+): ?(.*)$", re.S)
 
 
@@ -40,24 +35,23 @@ def target_ref(intent: ChatIntent, home: str = "") -> WorkloadRef:
     return WorkloadRef(kind=target.kind.value, namespace=target.namespace, name=target.name, cluster=cluster)
 
 
-def action_params(intent: ChatIntent) -> dict[str, Any]:
+def action_of(intent: ChatIntent, table: IntentTable = TABLE) -> Action:
+    """The catalog action behind a mutating intent (its entry's `action`)."""
+    spec = table.get(intent.intent)
+    if spec is None or spec.action is None:
+        raise ValueError(f"chat intent {intent.intent} changes nothing")
+    return spec.action
+
+
+def action_params(intent: ChatIntent, table: IntentTable = TABLE) -> dict[str, Any]:
     """The catalog parameters of the action behind a mutating intent."""
-    ref = target_ref(intent)
-    base: dict[str, Any] = {"namespace": ref.namespace, "name": ref.name}
-    if intent.intent is Intent.delete:
-        return base
-    base["kind"] = ref.kind
-    if intent.intent is Intent.scale:
-        base["replicas"] = intent.params.replicas
-    elif intent.intent is Intent.rollback:
-        base["to_revision"] = intent.params.revision or 0
-    return base
+    return action_of(intent, table).params(intent, target_ref(intent))
 
 
 def run_action(actions: Mapping[str, ActionRunner], intent: ChatIntent, actor: str,
-               timeout: float = 120.0, home: str = "") -> StepResult:
+               timeout: float = 120.0, home: str = "", table: IntentTable = TABLE) -> StepResult:
     ctx = ActionContext(origin=actor, target=target_ref(intent, home), automatic=False, timeout=timeout)
-    return actions[ACTIONS[intent.intent]].run(action_params(intent), ctx)
+    return actions[action_of(intent, table).name].run(action_params(intent, table), ctx)
 
 
 def to_result(intent: ChatIntent, step: StepResult) -> ChatResult:

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from rapidfuzz.distance import DamerauLevenshtein
 
 from tagent.actions.catalog import CATALOG
-from tagent.chat.intent import MAX_REPLICAS, MUTATING, ChatIntent, ChatParams, ChatTarget, Intent, TargetKind
+from tagent.chat.intent import MAX_REPLICAS, ChatIntent, ChatParams, ChatTarget, Intent, TargetKind
+from tagent.chat.intents import TABLE, IntentTable
 from tagent.chat.resolve import allowed_edits, compact
 from tagent.cloud.aws.provider import cli_endpoint
 from tagent.cloud.base import Server, ServerGroup
@@ -30,20 +31,24 @@ from tagent.cloud.base import Server, ServerGroup
 SERVER_WORDS = re.compile(r"\b(?:ec2|instances?|servers?|vms?|virtual machines?|machines?|hosts?|boxes)\b")
 GROUP_WORDS = re.compile(r"\b(?:asgs?|auto ?scaling(?: groups?)?|scaling groups?|server groups?)\b")
 _INSTANCE_ID = re.compile(r"\bi-[0-9a-f]{8,17}\b")
-_VERBS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
-    (Intent.restart, re.compile(r"\b(?:reboot|restart|bounce)\b")),
-    (Intent.stop, re.compile(r"\b(?:stop|shut ?down|power ?off|turn off|halt)\b")),
-    (Intent.start, re.compile(r"\b(?:start|power ?on|turn on|boot|wake up)\b")),
-    (Intent.scale, re.compile(r"\b(?:scale|resize|set|grow|shrink|increase|decrease)\b")),
-)
+
+def server_verbs(table: IntentTable = TABLE) -> tuple[tuple[Intent, re.Pattern[str]], ...]:
+    """The intents that have a verb for cloud servers (their entries' `server`), in the order they are tried."""
+    specs = sorted((s for s in table if s.server is not None and s.name in Intent.__members__),
+                   key=lambda s: s.server.rank if s.server else 0)
+    return tuple((Intent(s.name), re.compile(s.server.pattern)) for s in specs if s.server is not None)
+
+
+_VERBS = server_verbs()
 _LIST = re.compile(r"\b(?:list|show|which|what|how many|count|running|all)\b")
 _COUNT = re.compile(r"\bhow many\b")
 _FILLER = frozenset({"the", "a", "an", "my", "our", "please", "instance", "instances", "server", "servers", "ec2",
                      "vm", "asg", "group", "to", "in", "on", "of", "and", "now", "it", "its", "desired",
                      "capacity", "auto", "scaling", "stop", "start", "reboot", "restart", "scale", "set", "can",
                      "you", "could", "machine", "host", "for", "me"})
-ACTION_OF: dict[Intent, str] = {Intent.stop: "aws.ec2_stop", Intent.start: "aws.ec2_start",
-                                Intent.restart: "aws.ec2_reboot", Intent.scale: "aws.asg_set_capacity"}
+_SERVER = [s for s in TABLE if s.server is not None and s.name in Intent.__members__]
+ACTION_OF: dict[Intent, str] = {Intent(s.name): s.server.action for s in _SERVER if s.server is not None}
+_WORD: dict[Intent, str] = {Intent(s.name): s.server.word for s in _SERVER if s.server is not None}
 
 UNMANAGED: tuple[tuple[str, str], ...] = (
     (r"\b(?:rds|aurora)\b|\bdb instances?\b", "RDS database"),
@@ -158,7 +163,7 @@ def _instance(text: str, verb: Intent, hit: _Hit | None, endpoint: str | None) -
     assert hit is not None
     target = hit.target
     action = ACTION_OF[verb]
-    what = {Intent.stop: "stop", Intent.start: "start", Intent.restart: "reboot"}[verb]
+    what = _WORD[verb]
     return ChatIntent(text=text, intent=verb, target=target, requires_confirmation=True, confidence=hit.score,
                       command=command(action, {"instance_id": target.name, "region": target.namespace}, endpoint),
                       summary=f"{what} the EC2 instance {hit.label} in {target.namespace}")
@@ -180,7 +185,7 @@ def _scale(text: str, lowered: str, hit: _Hit | None, endpoint: str | None) -> C
                               f"{hit.current} to {desired} instances")
 
 
-def unsupported_intent(parsed: ChatIntent) -> ChatIntent | None:
+def unsupported_intent(parsed: ChatIntent, mutating: Collection[str] = TABLE.mutating) -> ChatIntent | None:
     """A change to a kind of cloud resource Tagent does not manage, or None. Nothing is guessed or run."""
     text = parsed.text.lower()
     label = next((label for pattern, label in UNMANAGED if re.search(pattern, text)), None)
@@ -190,9 +195,10 @@ def unsupported_intent(parsed: ChatIntent) -> ChatIntent | None:
     target = parsed.target
     if label is None or (target is not None and target.is_workload and compact(target.name) in compact(text)):
         return None
-    if parsed.intent not in MUTATING and not any(p.search(text) for _, p in _VERBS):
+    changes = str(parsed.intent) in mutating
+    if not changes and not any(p.search(text) for _, p in _VERBS):
         return None
-    return ChatIntent(text=parsed.text, intent=parsed.intent if parsed.intent in MUTATING else Intent.unknown,
+    return ChatIntent(text=parsed.text, intent=parsed.intent if changes else Intent.unknown,
                       target=ChatTarget(kind=TargetKind.cloud, name=label), source=parsed.source, confidence=0.6,
                       summary=f"change a {label} (not managed by Tagent)",
                       notes=[*parsed.notes, f"cloud resource ({label}): not managed by Tagent, nothing run"])

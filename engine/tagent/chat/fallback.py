@@ -1,9 +1,10 @@
 """Understanding with an optional LLM fallback for messages the deterministic parser is unsure of.
 
 The deterministic parse always runs first. Only when it did not understand the message, could not
-find the named target, or is unsure (confidence under the threshold) is the LLM asked, through a
-tool-call schema of the same intents. Its answer is treated as untrusted input: the arguments must
-fit a strict schema (no unknown fields, replicas within limits), the target must exist in the live
+find the named target, or is unsure (confidence under the threshold) is the LLM asked, through the
+tools of the same intent table (each entry's `tool`: tagent.chat.intents). Its answer is treated as
+untrusted input: the arguments must fit a strict schema (no unknown fields, none the intent's tool does
+not take, replicas within limits), the target must exist in the live
 inventory, and for a mutating intent the target must also be named in the user's own words, so the
 model can pick the verb but never choose what gets changed. Anything that fails keeps the parser's
 answer (usually a question) and records why in `notes`. Ambiguity and missing numbers are questions
@@ -18,21 +19,8 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from tagent.chat.intent import (
-    MAX_REPLICAS,
-    MAX_TAIL,
-    MUTATING,
-    SERVER_ONLY,
-    WORKLOAD_INTENTS,
-    ChatIntent,
-    ChatParams,
-    ChatTarget,
-    Intent,
-    Metric,
-    TargetKind,
-    kubectl_command,
-    summarise,
-)
+from tagent.chat.intent import MAX_REPLICAS, MAX_TAIL, ChatIntent, ChatParams, ChatTarget, Intent, Metric, TargetKind
+from tagent.chat.intents import TABLE, IntentSpec, IntentTable
 from tagent.chat.normalise import normalise
 from tagent.chat.parser import Parser
 from tagent.chat.vocabulary import VOCABULARY
@@ -70,39 +58,10 @@ class LlmArguments(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-def _fn(name: str, description: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"type": "function", "function": {"name": name, "description": description, "parameters": {
-        "type": "object", "properties": props, "required": required, "additionalProperties": False}}}
-
-
-_NS = {"type": "string", "description": "namespace, exactly as listed"}
-_NAME = {"type": "string", "description": "workload or node name, exactly as listed"}
-_KIND = {"type": "string", "enum": ["workload", "node", "pods", "deployments", "namespaces"]}
-
-
-def tool_schema() -> list[dict[str, Any]]:
-    """One function per intent of CLI.md's "Chat intents" table."""
-    target = {"namespace": _NS, "name": _NAME}
-    return [
-        _fn("get", "List or show nodes, pods, deployments, namespaces or one workload.",
-            {"kind": _KIND, **target}, ["kind"]),
-        _fn("scale", "Set the replica count of one workload.",
-            {**target, "replicas": {"type": "integer", "minimum": 0, "maximum": MAX_REPLICAS}}, ["name", "replicas"]),
-        _fn("restart", "Rolling restart of one workload.", target, ["name"]),
-        _fn("rollback", "Roll one workload back to its previous (or a given) revision.",
-            {**target, "revision": {"type": "integer", "minimum": 1}}, ["name"]),
-        _fn("delete", "Delete one workload.", target, ["name"]),
-        _fn("logs", "Show recent logs of one workload.",
-            {**target, "tail": {"type": "integer", "minimum": 1, "maximum": MAX_TAIL},
-             "since": {"type": "string", "description": "duration such as 10m or 1h"}}, ["name"]),
-        _fn("metrics", "Show a metric of a workload, node, or the pods of a namespace.",
-            {"kind": _KIND, **target, "metric": {"type": "string", "enum": [m.value for m in Metric]}}, []),
-        _fn("explain", "Explain incidents, optionally of one workload and a period.",
-            {**target, "period": {"type": "string", "description": "last-night, today, yesterday, this-morning, "
-                                                                   "weekend, or a duration such as 24h"}}, []),
-        _fn("unknown", "The message is not one of the other requests, or it does not clearly name its target.",
-            {"reason": {"type": "string"}}, []),
-    ]
+def tool_schema(table: IntentTable = TABLE) -> list[dict[str, Any]]:
+    """One function per intent of the table that has a tool (the workload intents of CLI.md's "Chat intents"
+    table), then `unknown`."""
+    return table.tools()
 
 
 def system_prompt(workloads: Sequence[WorkloadInfo], nodes: Sequence[NodeInfo]) -> str:
@@ -117,14 +76,15 @@ def system_prompt(workloads: Sequence[WorkloadInfo], nodes: Sequence[NodeInfo]) 
 
 
 def understand(text: str, workloads: Sequence[WorkloadInfo], nodes: Sequence[NodeInfo],
-               llm: ToolCaller | None = None, threshold: float = LLM_THRESHOLD) -> ChatIntent:
+               llm: ToolCaller | None = None, threshold: float = LLM_THRESHOLD, table: IntentTable = TABLE
+               ) -> ChatIntent:
     """Parse deterministically; ask the LLM (when given) only if the parse is unsure; validate its answer."""
-    parser = Parser(workloads, nodes)
+    parser = Parser(workloads, nodes, table)
     parsed = parser.parse(text)
     if llm is None or not _worth_asking(parsed, threshold):
         return parsed
     try:
-        proposal = llm.propose(system=system_prompt(workloads, nodes), user=text[:2000], tools=tool_schema())
+        proposal = llm.propose(system=system_prompt(workloads, nodes), user=text[:2000], tools=table.tools())
     except ExternalError as exc:
         return _noted(parsed, f"llm unavailable: {exc}")
     if proposal is None:
@@ -144,14 +104,11 @@ def _noted(parsed: ChatIntent, note: str) -> ChatIntent:
 
 def validate_proposal(parser: Parser, parsed: ChatIntent, proposal: ToolCallProposal) -> ChatIntent:
     """The proposal as a `ChatIntent`, or the parser's answer with the reason it was rejected."""
-    try:
-        intent = Intent(proposal.name)
-    except ValueError:
-        return _noted(parsed, f"llm answer rejected: unknown intent {proposal.name[:40]!r}")
-    if intent in SERVER_ONLY:  # not one of its tools: cloud servers are parsed by tagent.chat.cloud only
-        return _noted(parsed, f"llm answer rejected: unknown intent {proposal.name[:40]!r}")
-    if intent is Intent.unknown:
+    if proposal.name == Intent.unknown:
         return _noted(parsed, "llm did not understand either")
+    spec = parser.table.get(proposal.name)
+    if spec is None or spec.tool is None:  # not one of its tools (cloud servers are parsed by tagent.chat.cloud)
+        return _noted(parsed, f"llm answer rejected: unknown intent {proposal.name[:40]!r}")
     if proposal.arguments is None:
         return _noted(parsed, "llm answer rejected: arguments are not a JSON object")
     try:
@@ -160,25 +117,29 @@ def validate_proposal(parser: Parser, parsed: ChatIntent, proposal: ToolCallProp
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
         return _noted(parsed, f"llm answer rejected: {where}: {first['msg']}")
-    target, problem = _target(parser, intent, args)
+    extra = sorted(set(proposal.arguments) - set(spec.tool.properties))
+    if extra:
+        return _noted(parsed, f"llm answer rejected: {extra[0][:40]}: not an argument of {spec.name}")
+    target, problem = _target(parser, spec, args)
     if problem:
         return _noted(parsed, f"llm answer rejected: {problem}")
-    if intent in MUTATING and target is not None and not _named_in_text(parser, parsed.text, target):
+    if spec.mutating and target is not None and not _named_in_text(parser, parsed.text, target):
         return _noted(parsed, f"llm answer rejected: {target} is not named in the message")
-    return _build(parser, parsed.text, intent, target, args)
+    return _build(parser, parsed.text, spec, target, args)
 
 
-def _target(parser: Parser, intent: Intent, args: LlmArguments) -> tuple[ChatTarget | None, str | None]:
+def _target(parser: Parser, spec: IntentSpec, args: LlmArguments) -> tuple[ChatTarget | None, str | None]:
     """The inventory target the arguments name, or a reason they name nothing that exists."""
     res = parser.resolver
     if args.namespace and args.namespace not in res.namespaces:
         return None, f"namespace {args.namespace[:63]!r} does not exist"
     node_names = {n.name for n in res.nodes}
-    if args.kind is None and args.name in node_names and intent not in WORKLOAD_INTENTS:
+    workload_only = spec.takes == "workload"
+    if args.kind is None and args.name in node_names and not workload_only:
         return ChatTarget(kind=TargetKind.node, name=args.name or ""), None
-    if intent in WORKLOAD_INTENTS or args.kind == "workload" or (args.name and args.kind is None):
+    if workload_only or args.kind == "workload" or (args.name and args.kind is None):
         if not args.name:
-            return None, "no workload named" if intent in WORKLOAD_INTENTS else None
+            return None, "no workload named" if workload_only else None
         found = [w for w in res.workloads if w.ref.name == args.name
                  and (args.namespace is None or w.ref.namespace == args.namespace)]
         if len(found) != 1:
@@ -195,7 +156,7 @@ def _target(parser: Parser, intent: Intent, args: LlmArguments) -> tuple[ChatTar
     if args.kind in ("pods", "deployments"):
         kind = TargetKind.pod if args.kind == "pods" else TargetKind.deployment
         return ChatTarget(kind=kind, namespace=args.namespace or ""), None
-    if intent is Intent.explain:
+    if spec.untargeted == "none":
         return None, None
     return ChatTarget(kind=TargetKind.node), None
 
@@ -206,23 +167,21 @@ def _named_in_text(parser: Parser, text: str, target: ChatTarget) -> bool:
     return any(m.target == target and m.score >= _MENTION_MIN for m in mentions)
 
 
-def _build(parser: Parser, text: str, intent: Intent, target: ChatTarget | None, args: LlmArguments) -> ChatIntent:
+def _build(parser: Parser, text: str, spec: IntentSpec, target: ChatTarget | None, args: LlmArguments
+           ) -> ChatIntent:
     workload = parser.resolver.workload(target) if target is not None and target.is_workload else None
     current = workload.replicas if workload is not None else None
     labels = dict(workload.labels) if workload is not None else {}
-    params = ChatParams(
-        replicas=args.replicas if intent is Intent.scale else None,
-        metric=args.metric if intent is Intent.metrics else None,
-        tail=(args.tail or 100) if intent is Intent.logs else None,
-        since=args.since if intent is Intent.logs else None,
-        period=args.period if intent is Intent.explain else None,
-        revision=args.revision if intent is Intent.rollback else None,
-    )
-    common: dict[str, Any] = {"text": text, "intent": intent, "target": target, "source": "llm",
-                              "requires_confirmation": intent in MUTATING, "current_replicas": current}
-    if intent is Intent.scale and params.replicas is None:
-        return ChatIntent(**common, confidence=0.5, question_reason="missing_replicas",
-                          question=f"How many replicas should {target} have? It runs {current} now.")
+    assert spec.tool is not None
+    given = args.model_dump()
+    params = ChatParams(**{name: given.get(name) if given.get(name) is not None else default
+                           for name, default in spec.tool.params.items()})
+    common: dict[str, Any] = {"text": text, "intent": spec.name, "target": target, "source": "llm",
+                              "requires_confirmation": spec.mutating, "current_replicas": current}
+    for name, (question, reason) in spec.tool.asks.items():
+        if getattr(params, name) is None:
+            return ChatIntent(**common, confidence=0.5, question_reason=reason,
+                              question=question.format(target=target, current=current))
     return ChatIntent(**common, params=params, confidence=LLM_CONFIDENCE,
-                      command=kubectl_command(intent, target, params, labels),
-                      summary=summarise(intent, target, params, current))
+                      command=parser.table.command(spec.name, target, params, labels),
+                      summary=parser.table.summary(spec.name, target, params, current))

@@ -3,7 +3,8 @@
 The model is the contract between understanding and acting. The acting step (guard, actions,
 confirmation) only ever sees a `ChatIntent`, so everything it needs is here: the resolved target, the
 validated parameters, the kubectl equivalent to show, a one-line human summary, and a `question` that,
-when set, means "ask the user, run nothing".
+when set, means "ask the user, run nothing". What each intent means (its cues, parameters, kubectl
+equivalent, answer or action, LLM tool) is its entry of the intent table, tagent.chat.intents.
 """
 
 from __future__ import annotations
@@ -31,11 +32,8 @@ class Intent(StrEnum):
     unknown = "unknown"
 
 
-MUTATING: frozenset[Intent] = frozenset({Intent.scale, Intent.restart, Intent.rollback, Intent.delete})
-WORKLOAD_INTENTS: frozenset[Intent] = MUTATING | {Intent.logs}
-"""Intents that need exactly one workload (Deployment or StatefulSet) as target."""
-SERVER_ONLY: frozenset[Intent] = frozenset({Intent.stop, Intent.start})
-"""Intents of cloud servers only (tagent.chat.cloud); the LLM fallback, which reads workloads, never proposes them."""
+IntentName = Intent | str
+"""An intent of the table (tagent.chat.intents): the built-in ones as `Intent`, an added entry by its name."""
 
 
 class Metric(StrEnum):
@@ -114,7 +112,7 @@ class ChatIntent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str
-    intent: Intent
+    intent: IntentName = Field(union_mode="left_to_right")  # an Intent when it is one of the built-in names
     target: ChatTarget | None = None
     params: ChatParams = Field(default_factory=ChatParams)
     command: str | None = None
@@ -132,96 +130,15 @@ class ChatIntent(BaseModel):
     @property
     def actionable(self) -> bool:
         """True when the next step may act (after confirmation for mutating intents)."""
-        return self.question is None and self.intent is not Intent.unknown
+        return self.question is None and self.intent != Intent.unknown
 
     def contract(self, answer: str | None = None) -> dict[str, Any]:
         """The JSON shape of CLI.md: `{intent, target, params, command, requires_confirmation, answer}`."""
         return {
-            "intent": self.intent.value,
+            "intent": str(self.intent),
             "target": None if self.target is None else self.target.model_dump(mode="json"),
             "params": self.params.model_dump(mode="json", exclude_none=True),
             "command": self.command,
             "requires_confirmation": self.requires_confirmation,
             "answer": answer if answer is not None else (self.question or self.summary),
         }
-
-
-def kubectl_command(intent: Intent, target: ChatTarget | None, params: ChatParams,
-                    labels: dict[str, str] | None = None) -> str | None:
-    """The kubectl equivalent of CLI.md's table, or None where there is none (explain, unknown)."""
-    if target is None or intent in (Intent.explain, Intent.unknown):
-        return None
-    ns = f" -n {target.namespace}" if target.namespace else ""
-    if intent is Intent.get:
-        return _get_command(target)
-    if not target.is_workload and intent is not Intent.metrics:
-        return None
-    if intent is Intent.scale:
-        return None if params.replicas is None else f"kubectl scale {target.resource}{ns} --replicas={params.replicas}"
-    if intent is Intent.restart:
-        return f"kubectl rollout restart {target.resource}{ns}"
-    if intent is Intent.rollback:
-        rev = f" --to-revision={params.revision}" if params.revision else ""
-        return f"kubectl rollout undo {target.resource}{ns}{rev}"
-    if intent is Intent.delete:
-        return f"kubectl delete {target.resource}{ns}"
-    if intent is Intent.logs:
-        since = f" --since={params.since}" if params.since else ""
-        return f"kubectl logs {target.resource}{ns} --tail={params.tail or 100}{since}"
-    return _metrics_command(target, params, labels or {})
-
-
-def _get_command(target: ChatTarget) -> str:
-    if target.kind is TargetKind.node:
-        return f"kubectl get node {target.name}" if target.name else "kubectl get nodes"
-    if target.kind is TargetKind.namespace:
-        return "kubectl get namespaces"
-    if target.kind is TargetKind.pod:
-        return f"kubectl get pods -n {target.namespace}" if target.namespace else "kubectl get pods -A"
-    if not target.name:  # every Deployment (of a namespace): "list deployments"
-        plural = f"{target.kind.value.lower()}s"
-        return f"kubectl get {plural} -n {target.namespace}" if target.namespace else f"kubectl get {plural} -A"
-    return f"kubectl get {target.resource} -n {target.namespace}"
-
-
-def _metrics_command(target: ChatTarget, params: ChatParams, labels: dict[str, str]) -> str | None:
-    """`kubectl top` shows CPU and memory only; other metrics come from Prometheus, with no kubectl form."""
-    if params.metric not in (None, Metric.cpu, Metric.memory):
-        return None
-    if target.kind is TargetKind.node:
-        return f"kubectl top node {target.name}" if target.name else "kubectl top nodes"
-    if target.kind is TargetKind.pod or not target.name:
-        return f"kubectl top pods -n {target.namespace}" if target.namespace else "kubectl top pods -A"
-    app = labels.get("app", target.name)
-    return f"kubectl top pods -n {target.namespace} -l app={app}"
-
-
-def summarise(intent: Intent, target: ChatTarget | None, params: ChatParams, current: int | None) -> str:
-    """A one-line human summary, e.g. "scale shop/payment-service from 2 to 10 replicas"."""
-    if target is None:
-        if intent is Intent.explain:
-            return "explain the incidents of " + (params.period or "the last 24h")
-        return ""
-    if intent is Intent.scale:
-        to = "?" if params.replicas is None else str(params.replicas)
-        frm = f" from {current}" if current is not None else ""
-        return f"scale {target}{frm} to {to} replicas"
-    if intent is Intent.restart:
-        return f"restart {target} (rolling restart of its pods)"
-    if intent is Intent.rollback:
-        rev = f"revision {params.revision}" if params.revision else "the previous revision"
-        return f"roll back {target} to {rev}"
-    if intent is Intent.delete:
-        return f"delete {target} ({target.kind.value}, cannot be undone)"
-    if intent is Intent.logs:
-        since = f" from the last {params.since}" if params.since else ""
-        return f"show the last {params.tail or 100} log lines of {target}{since}"
-    if intent is Intent.metrics:
-        metric = params.metric.value.replace("_", " ") if params.metric else "CPU and memory"
-        return f"show {metric} of {target}"
-    if intent is Intent.explain:
-        period = f" ({params.period})" if params.period else ""
-        return f"explain what happened to {target}{period}"
-    if intent is Intent.get:
-        return f"show {target}"
-    return ""

@@ -1,7 +1,8 @@
 """The deterministic chat parser: text + live inventory -> `ChatIntent`, no network, no LLM.
 
-Pipeline: normalise (fillers, Hinglish, numbers) -> fix verb typos -> score intents -> find the
-namespace hint and the named targets -> read parameters -> build the intent. Whenever the target or a
+Pipeline: normalise (fillers, Hinglish, numbers) -> fix verb typos -> score intents (the cues of the intent
+table, tagent.chat.intents) -> find the namespace hint and the named targets -> read the entry's parameters ->
+build the intent with the entry's kubectl equivalent and summary. Whenever the target or a
 number is missing, unknown or ambiguous, the result carries a `question` and no command: the parser
 asks, it never guesses something that mutates.
 """
@@ -11,21 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tagent.chat import params as p
 from tagent.chat.compound import compound
-from tagent.chat.cues import score_intents
-from tagent.chat.intent import (
-    MAX_REPLICAS,
-    MUTATING,
-    WORKLOAD_INTENTS,
-    ChatIntent,
-    ChatParams,
-    ChatTarget,
-    Intent,
-    TargetKind,
-    kubectl_command,
-    summarise,
-)
+from tagent.chat.intent import ChatIntent, ChatParams, ChatTarget, Intent, TargetKind
+from tagent.chat.intents import TABLE, Ask, IntentSpec, IntentTable, ParamInput
 from tagent.chat.normalise import normalise
 from tagent.chat.resolve import Mention, Resolver, pick
 from tagent.chat.vocabulary import ENVIRONMENT_WORDS, VOCABULARY, fix_verb_typos
@@ -34,9 +23,6 @@ from tagent.model.inventory import NodeInfo, WorkloadInfo
 MAX_TEXT = 2000
 HELP = ("I can list nodes and workloads, scale, restart, roll back or delete a workload, show its logs or "
         "metrics, and explain incidents. For example: \"scale payment-service to 5 replicas\".")
-_VERB = {Intent.scale: "scale", Intent.restart: "restart", Intent.rollback: "roll back", Intent.delete: "delete",
-         Intent.logs: "show the logs of", Intent.metrics: "show metrics of", Intent.get: "show",
-         Intent.explain: "explain"}
 _ALL_WORDS = {"all", "everything", "every", "namespace", "cluster", "whole", "sabhi", "poora", "pura"}
 
 
@@ -57,8 +43,10 @@ class _Context:
 class Parser:
     """Parses messages against one inventory snapshot (build one per request; it is cheap)."""
 
-    def __init__(self, workloads: Sequence[WorkloadInfo], nodes: Sequence[NodeInfo]) -> None:
+    def __init__(self, workloads: Sequence[WorkloadInfo], nodes: Sequence[NodeInfo], table: IntentTable = TABLE
+                 ) -> None:
         self.resolver = Resolver(workloads, nodes)
+        self.table = table
 
     def parse(self, text: str) -> ChatIntent:
         if not text.strip():
@@ -66,7 +54,7 @@ class Parser:
         if len(text) > MAX_TEXT:
             return ChatIntent(text=text[:MAX_TEXT], intent=Intent.unknown, question_reason="not_understood",
                               question=f"That message is too long (over {MAX_TEXT} characters). {HELP}")
-        return compound(text, self._parse_one) or self._parse_one(text)
+        return compound(text, self._parse_one, self.table) or self._parse_one(text)
 
     def _parse_one(self, text: str) -> ChatIntent:
         tokens = fix_verb_typos(normalise(text), self.resolver.alias_distances(normalise(text)))
@@ -81,14 +69,12 @@ class Parser:
             ctx.workloads = []  # nothing lives in a namespace that does not exist
         ctx.nodes = [m for m in mentions if m.target.kind is TargetKind.node]
         ctx.unknown_words = self._unknown_words(ctx, mentions)
-        scored = score_intents(tokens)
-        if scored.intent is Intent.unknown:
+        scored = self.table.score(tokens)
+        spec = self.table.get(scored.intent)
+        if spec is None:
             return ChatIntent(text=text, intent=Intent.unknown, confidence=scored.confidence,
                               question=f"Sorry, I did not understand that. {HELP}", question_reason="not_understood")
-        if scored.intent in WORKLOAD_INTENTS:
-            result = self._workload_intent(ctx, scored.intent)
-        else:
-            result = self._read_intent(ctx, scored.intent)
+        result = self._workload_intent(ctx, spec) if spec.takes == "workload" else self._read_intent(ctx, spec)
         confidence = scored.confidence * (result.confidence or 1.0)
         return result.model_copy(update={"confidence": round(min(confidence, 1.0), 3)})
 
@@ -134,127 +120,82 @@ class Parser:
         return [t for i, t in enumerate(ctx.tokens) if i not in covered and t not in VOCABULARY
                 and not t.isdigit() and len(t) >= 3 and t != "/"]
 
-    def _pick_workload(self, ctx: _Context, intent: Intent) -> tuple[Mention | None, ChatIntent | None]:
+    def _pick_workload(self, ctx: _Context, spec: IntentSpec) -> tuple[Mention | None, ChatIntent | None]:
         """The one workload a message names, or a question intent explaining why there is none."""
         chosen, close = pick(ctx.workloads)
         if chosen is not None:
             return chosen, None
         if close:
             names = " or ".join(str(m.target) for m in close)
-            return None, self._ask(ctx, intent, f"Which one do you mean: {names}?", "ambiguous_target",
+            return None, self._ask(ctx, spec, f"Which one do you mean: {names}?", "ambiguous_target",
                                    candidates=[m.target for m in close])
         if ctx.namespace_error:
-            return None, self._ask(ctx, intent, ctx.namespace_error, "unknown_namespace")
-        if intent in MUTATING and ctx.nodes:
-            return None, self._ask(ctx, intent, f"I do not change nodes from chat. Which workload should I "
-                                   f"{_VERB[intent]}? I know: {self.resolver.names()}.", "unsupported_target")
-        if intent is Intent.delete and any(t in _ALL_WORDS for t in ctx.tokens):
-            return None, self._ask(ctx, intent, "I delete one workload at a time, never a whole namespace or "
+            return None, self._ask(ctx, spec, ctx.namespace_error, "unknown_namespace")
+        if spec.mutating and ctx.nodes:
+            return None, self._ask(ctx, spec, f"I do not change nodes from chat. Which workload should I "
+                                   f"{spec.verb}? I know: {self.resolver.names()}.", "unsupported_target")
+        if spec.one_at_a_time and any(t in _ALL_WORDS for t in ctx.tokens):
+            return None, self._ask(ctx, spec, "I delete one workload at a time, never a whole namespace or "
                                    f"everything. Which workload? I know: {self.resolver.names()}.",
                                    "unsupported_target")
         scope = f" in namespace {ctx.namespace}" if ctx.namespace else ""
         if ctx.unknown_words:
             word = " ".join(ctx.unknown_words[:3])
-            return None, self._ask(ctx, intent, f"I could not find a workload called '{word}'{scope}. "
+            return None, self._ask(ctx, spec, f"I could not find a workload called '{word}'{scope}. "
                                    f"I know: {self.resolver.names()}.", "unknown_target")
-        return None, self._ask(ctx, intent, f"Which workload should I {_VERB[intent]}{scope}? "
+        return None, self._ask(ctx, spec, f"Which workload should I {spec.verb}{scope}? "
                                f"I know: {self.resolver.names()}.", "missing_target")
 
     # -- intents -------------------------------------------------------------------------------------
 
-    def _workload_intent(self, ctx: _Context, intent: Intent) -> ChatIntent:
-        mention, question = self._pick_workload(ctx, intent)
+    def _workload_intent(self, ctx: _Context, spec: IntentSpec) -> ChatIntent:
+        mention, question = self._pick_workload(ctx, spec)
         if mention is None:
             assert question is not None
             return question
         target, current = mention.target, mention.replicas
-        values: dict[str, object] = {}
-        request: p.ReplicaRequest | None = None
-        if intent is Intent.scale:
-            asked = self._replicas(ctx, target, current)
-            if isinstance(asked, ChatIntent):
-                return asked
-            replicas, request = asked
-            values["replicas"] = replicas
-        elif intent is Intent.rollback:
-            values["revision"] = p.revision(ctx.tokens)
-        elif intent is Intent.logs:
-            tail = p.tail_lines(ctx.tokens)
-            values["tail"] = min(tail or 100, 10000)
-            values["since"] = p.duration_after(ctx.tokens, ("last", "past", "since", "previous"))
-        made = self._make(ctx, intent, target, ChatParams(**values), mention.score, current, mention.labels)
-        if request is not None and request.relative and current is not None:
-            change = (f"{request.delta:+d}" if request.delta is not None
-                      else {2.0: "doubled", 3.0: "tripled", 0.5: "halved"}.get(request.factor or 0, "changed"))
-            made = made.model_copy(update={"summary": f"{made.summary} ({change}, from the {current} running now)"})
+        read = spec.params(ParamInput(ctx.text, ctx.tokens, target, current))
+        if isinstance(read, Ask):
+            return self._ask(ctx, spec, read.text, read.reason, target, current)
+        made = self._make(ctx, spec, target, ChatParams(**read.values), mention.score, current, mention.labels)
+        if read.note:
+            made = made.model_copy(update={"summary": f"{made.summary} {read.note}"})
         return made
 
-    def _replicas(self, ctx: _Context, target: ChatTarget, current: int | None
-                  ) -> tuple[int, p.ReplicaRequest] | ChatIntent:
-        """The replica count a scale message asks for, or the question to ask instead of guessing one."""
-        def ask(text: str, reason: str) -> ChatIntent:
-            question = f"{text} How many replicas should {target} have? It runs {current} now."
-            return self._ask(ctx, Intent.scale, question.strip(), reason, target, current)
-
-        bad = p.invalid_count(ctx.text)
-        if bad is not None:
-            return ask(f"I read {bad.strip()!r}: a replica count is a whole number, 0 or more, and I do not turn "
-                       "it into another one.", "invalid_replicas")
-        request = p.replica_request(ctx.tokens)
-        if request.unclear:
-            return ask(request.unclear, "unclear_replicas")
-        if request.stated_from is not None and current is not None and request.stated_from != current:
-            return ask(f"You said from {request.stated_from}, but {target} runs {current} now.", "count_mismatch")
-        if request.relative and current is not None and not request.exact(current):
-            return ask(f"That is not a whole number of replicas from the {current} running now.", "unclear_replicas")
-        if request.delta is not None and current is not None and current + request.delta < 0:
-            return ask(f"{abs(request.delta)} fewer than the {current} running now is below zero.",
-                       "replicas_out_of_range")
-        replicas = request.resolve(current)
-        if replicas is None and p.wakes(ctx.tokens):
-            return ask("Waking it up restores its count from before Tagent scaled it down, if Tagent did.",
-                       "restore_replicas")
-        if replicas is None:
-            return ask("", "missing_replicas")
-        if replicas > MAX_REPLICAS:
-            return ask(f"{replicas} replicas is over the limit of {MAX_REPLICAS}.", "replicas_out_of_range")
-        return replicas, request
-
-    def _read_intent(self, ctx: _Context, intent: Intent) -> ChatIntent:
+    def _read_intent(self, ctx: _Context, spec: IntentSpec) -> ChatIntent:
         mention, close = pick(ctx.workloads)
         if close:
             names = " or ".join(str(m.target) for m in close)
-            return self._ask(ctx, intent, f"Which one do you mean: {names}?", "ambiguous_target",
+            return self._ask(ctx, spec, f"Which one do you mean: {names}?", "ambiguous_target",
                              candidates=[m.target for m in close])
         node, _ = pick(ctx.nodes)
-        values: dict[str, object] = {}
-        if intent is Intent.metrics:
-            values["metric"] = p.metric(ctx.tokens)
-        if intent is Intent.explain:
-            values["period"] = p.period(ctx.tokens)
+        read = spec.params(ParamInput(ctx.text, ctx.tokens))
+        if isinstance(read, Ask):
+            return self._ask(ctx, spec, read.text, read.reason)
+        params = ChatParams(**read.values)
         score = 1.0
         if mention is not None:
             target, score = mention.target, mention.score
         elif node is not None:
             target, score = node.target, node.score
         elif ctx.namespace_error:
-            return self._ask(ctx, intent, ctx.namespace_error, "unknown_namespace")
-        elif intent is Intent.explain:
-            return self._make(ctx, intent, None, ChatParams(**values), 1.0)
+            return self._ask(ctx, spec, ctx.namespace_error, "unknown_namespace")
+        elif spec.untargeted == "none":
+            return self._make(ctx, spec, None, params, 1.0)
         else:
-            target = self._collection(ctx, intent)
+            target = self._collection(ctx, spec)
         labels = mention.labels if mention is not None else {}
         current = mention.replicas if mention is not None else None
-        return self._make(ctx, intent, target, ChatParams(**values), score, current, labels)
+        return self._make(ctx, spec, target, params, score, current, labels)
 
-    def _collection(self, ctx: _Context, intent: Intent) -> ChatTarget:
+    def _collection(self, ctx: _Context, spec: IntentSpec) -> ChatTarget:
         """What a read request without a named target is about: nodes, namespaces, or pods."""
         toks = set(ctx.tokens)
         if "nodes" in toks or "node" in toks or "cluster" in toks:
             return ChatTarget(kind=TargetKind.node)
         if "namespace" in toks and ctx.namespace is None:
             return ChatTarget(kind=TargetKind.namespace)
-        if ctx.namespace is None and intent is Intent.metrics:
+        if ctx.namespace is None and spec.untargeted == "nodes":
             return ChatTarget(kind=TargetKind.node)
         if "deployment" in toks or "service" in toks or "app" in toks or "workload" in toks:
             return ChatTarget(kind=TargetKind.deployment, namespace=ctx.namespace or "")
@@ -262,27 +203,28 @@ class Parser:
 
     # -- building ------------------------------------------------------------------------------------
 
-    def _make(self, ctx: _Context, intent: Intent, target: ChatTarget | None, params: ChatParams, score: float,
+    def _make(self, ctx: _Context, spec: IntentSpec, target: ChatTarget | None, params: ChatParams, score: float,
               current: int | None = None, labels: dict[str, str] | None = None) -> ChatIntent:
         return ChatIntent(
-            text=ctx.text, intent=intent, target=target, params=params,
-            command=kubectl_command(intent, target, params, labels),
-            requires_confirmation=intent in MUTATING, confidence=score,
-            summary=summarise(intent, target, params, current), current_replicas=current,
+            text=ctx.text, intent=spec.name, target=target, params=params,
+            command=self.table.command(spec.name, target, params, labels),
+            requires_confirmation=spec.mutating, confidence=score,
+            summary=self.table.summary(spec.name, target, params, current), current_replicas=current,
         )
 
-    def _ask(self, ctx: _Context, intent: Intent, question: str, reason: str, target: ChatTarget | None = None,
+    def _ask(self, ctx: _Context, spec: IntentSpec, question: str, reason: str, target: ChatTarget | None = None,
              current: int | None = None, candidates: list[ChatTarget] | None = None) -> ChatIntent:
         return ChatIntent(
-            text=ctx.text, intent=intent, target=target, requires_confirmation=intent in MUTATING,
+            text=ctx.text, intent=spec.name, target=target, requires_confirmation=spec.mutating,
             confidence=0.5, question=question, question_reason=reason, current_replicas=current,
             candidates=candidates or [],
         )
 
 
-def parse(text: str, workloads: Sequence[WorkloadInfo], nodes: Sequence[NodeInfo]) -> ChatIntent:
+def parse(text: str, workloads: Sequence[WorkloadInfo], nodes: Sequence[NodeInfo], table: IntentTable = TABLE
+          ) -> ChatIntent:
     """Understand one message against the live inventory (workloads and nodes listed by the caller)."""
-    return Parser(workloads, nodes).parse(text)
+    return Parser(workloads, nodes, table).parse(text)
 
 
 

@@ -99,7 +99,7 @@ class ServerChat:
     def _prepare(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
         target = intent.target
         assert target is not None
-        action = ACTION_OF[intent.intent]
+        action = ACTION_OF[Intent(intent.intent)]
         params: dict[str, Any] = ({"group": target.name, "region": target.namespace,
                                    "desired": intent.params.replicas} if action == "aws.asg_set_capacity"
                                   else {"instance_id": target.name, "region": target.namespace})
@@ -174,7 +174,7 @@ class ServerChat:
         kept = answer.split("\n", 1)[0] if outcome == ReplyStatus.answered.value else answer
         redact = self.inner.redactor
         detail = {"answer": redact(kept[:1000]), "approval_id": approval_id, "text": redact(intent.text[:2000]),
-                  "parse": {"intent": intent.intent.value, "source": intent.source, "confidence": intent.confidence,
+                  "parse": {"intent": str(intent.intent), "source": intent.source, "confidence": intent.confidence,
                             "question_reason": intent.question_reason,
                             "target": intent.target.model_dump(mode="json") if intent.target else None,
                             "params": intent.params.model_dump(mode="json", exclude_none=True)}}

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, tzinfo
 
-from tagent.chat.intent import ChatIntent, ChatParams, Intent, kubectl_command, summarise
+from tagent.chat.intent import ChatIntent, ChatParams, Intent
+from tagent.chat.intents import TABLE
 from tagent.debrief.localtime import stamp
 from tagent.model import WorkloadRef
 from tagent.store import Store
@@ -32,8 +33,8 @@ def restore(store: Store, intent: ChatIntent, tz: tzinfo = UTC) -> ChatIntent:
     saving = open_savings[0]
     params = ChatParams(replicas=saving.from_replicas)
     when = f"{saving.started_at.astimezone(tz):%Y-%m-%d} {stamp(saving.started_at, tz)}"
-    summary = (f"{summarise(Intent.scale, target, params, intent.current_replicas)}, back to its count from "
+    summary = (f"{TABLE.summary(Intent.scale, target, params, intent.current_replicas)}, back to its count from "
                f"before it was {saving.reason or 'scaled down'} at {when} (this ends that saving)")
     return intent.model_copy(update={"question": None, "question_reason": None, "params": params,
-                                     "command": kubectl_command(Intent.scale, target, params), "summary": summary,
+                                     "command": TABLE.command(Intent.scale, target, params), "summary": summary,
                                      "notes": [*intent.notes, f"restored from saving {saving.id}"]})
