@@ -88,6 +88,8 @@ def failover(
     kills: int = typer.Option(20, "--kills", min=1, max=200, help="rounds: one crash loop and one SIGKILL each"),
     db_url: str | None = typer.Option(None, "--db-url", envvar="TAGENT_DB_URL",
                                       help="PostgreSQL URL (required; a fresh database is made on its server)"),
+    pauses: int = typer.Option(0, "--pauses", min=0, max=200,
+                               help="more rounds that SIGSTOP the leader and wake it once the other one leads"),
     seed: int = typer.Option(18, "--seed", help="random seed for the kill points"),
     output: Output = OutputOpt,
 ) -> None:
@@ -104,7 +106,7 @@ def failover(
     if not db_url or not db_url.startswith("postgresql"):
         fail("bench failover needs PostgreSQL (two replicas share it): pass --db-url postgresql+psycopg://... "
              "or set TAGENT_DB_URL")
-    scenario = generated_scenario(kills, replicas=1, per_namespace=kills)
+    scenario = generated_scenario(kills + pauses, replicas=1, per_namespace=kills + pauses)
     targets = [(w.namespace, w.name) for w in scenario.spec.workloads]
     url, drop = fresh_database(db_url)
     try:
@@ -114,7 +116,8 @@ def failover(
                 subprocess.run([sys.executable, "-m", "tagent", "sandbox", "inject", "crashloop", "--target",
                                 f"{ns}/{name}", "--kubeconfig", str(kubeconfig)], check=True, capture_output=True,
                                timeout=60)
-            result = run_failover_bench(kubeconfig, url, targets, Path(tmp), kills=kills, seed=seed, inject=inject)
+            result = run_failover_bench(kubeconfig, url, targets, Path(tmp), kills=kills, pauses=pauses, seed=seed,
+                                        inject=inject)
     finally:
         drop()
     if output == Output.json:
