@@ -124,7 +124,8 @@ def _incidents(settings: Settings, store: Store, guard: Guard, registry: Registr
                             secrets=settings.secret_values(), llm=LLMClient.from_settings(settings),
                             workloads=store.inventory.get_many, stale_after=settings.run_stale_after,
                             on_open=_drafts_hook(settings, drafting),
-                            leading=leader.leading if leader is not None else None, traces=traces)
+                            leading=leader.leading if leader is not None else None, traces=traces,
+                            home_cluster=settings.cluster_name if settings.clusters else None)
 
 
 def _aws(settings: Settings) -> AwsCloud | None:

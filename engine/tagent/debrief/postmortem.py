@@ -92,10 +92,12 @@ def _follow_ups(incident: Incident) -> list[str]:
 
 
 def render_postmortem(incident: Incident, redact: Redactor = lambda s: s, *, tz: tzinfo = UTC,
-                      trace: list[str] | None = None) -> str:
+                      trace: list[str] | None = None, home_cluster: str | None = None) -> str:
     """Markdown post-mortem of one incident. `redact` masks secrets in every free-text field; every time is
     shown in `tz` with its zone (the team's: tagent.debrief.localtime.team_timezone; UTC by default).
-    `trace`: the quoted trace section (tagent.debrief.traces.quote_trace), after the evidence."""
+    `trace`: the quoted trace section (tagent.debrief.traces.quote_trace), after the evidence.
+    `home_cluster`: the home cluster's name when the engine watches several (None: it watches one), so that
+    a post-mortem always says in which cluster it happened."""
 
     def _ts(at: datetime | None) -> str:
         return _stamp(at, tz)
@@ -111,6 +113,8 @@ def render_postmortem(incident: Incident, redact: Redactor = lambda s: s, *, tz:
         f"- **Incident**: `{incident.id}`, severity **{incident.severity.value}**, status **{incident.status.value}**",
         f"- **Rule**: `{incident.rule}` at rules version `{incident.rules_version or 'unknown'}`",
         f"- **Target**: {incident.target.kind} `{incident.target}`",
+        *([f"- **Cluster**: `{incident.target.cluster or home_cluster}`"]
+          if incident.target.cluster or home_cluster else []),
         "",
         "## What happened",
         "",

@@ -71,11 +71,13 @@ class Closing:
 
 class Postmortems:
     def __init__(self, store: Store, *, mask: Callable[[str], str], llm: LLMClient | None = None,
-                 timezone: Callable[[], tzinfo] = lambda: UTC, traces: TraceSource | None = None) -> None:
+                 timezone: Callable[[], tzinfo] = lambda: UTC, traces: TraceSource | None = None,
+                 home_cluster: str | None = None) -> None:
         self.store, self.llm = store, llm
         self.mask = mask
         self.timezone = timezone  # the team's zone (the escalation policy's), asked at each writing
         self.traces = traces  # quotes one trace of the incident's window (None: "no trace was recorded")
+        self.home_cluster = home_cluster  # named in every post-mortem when the engine watches several clusters
         self._explained: dict[str, Explanation] = {}  # one LLM call per incident, however often it is rewritten
 
     def write(self, incident: Incident, at: datetime) -> PostmortemRecord:
@@ -87,6 +89,7 @@ class Postmortems:
             self._explained[incident.id] = explanation
         tz = self.timezone()
         trace = quote_trace(self.traces, incident, at, tz=tz, redact=self.mask)
-        markdown = append_explanation(render_postmortem(incident, self.mask, tz=tz, trace=trace), explanation)
+        markdown = append_explanation(render_postmortem(incident, self.mask, tz=tz, trace=trace,
+                                                     home_cluster=self.home_cluster), explanation)
         title = f"{incident.rule} on {incident.target} ({incident.status.value})"
         return self.store.postmortems.save(incident.id, markdown, at=at, title=title)

@@ -158,6 +158,7 @@ def incident_service(store: Store, guard: Guard, registry: Registry, rules: Call
                      workloads: Callable[[Sequence[WorkloadRef]], dict[str, WorkloadInfo]] | None = None,
                      stale_after: float = 30.0, leading: Leading | None = None,
                      executor: Executor | None = None, traces: TraceSource | None = None,
+                     home_cluster: str | None = None,
                      on_open: Callable[[Incident, Decision], None] | None = None) -> IncidentService:
     """Assemble the lifecycle from its parts (what the composition root and the tests call)."""
     known = tuple(secrets)
@@ -167,5 +168,5 @@ def incident_service(store: Store, guard: Guard, registry: Registry, rules: Call
     runner = PlaybookRunner(store, registry, clock=clock, owner=owner, stale_after=stale_after, leading=leading)
     return IncidentService(parts, Supervisor(parts, runner, executor=executor), escalation,
                            Postmortems(store, mask=mask, llm=llm, timezone=lambda: team_timezone(rules()),
-                                       traces=traces),
+                                       traces=traces, home_cluster=home_cluster),
                            on_open=on_open, start_outbox=leading is None)
