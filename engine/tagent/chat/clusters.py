@@ -49,6 +49,9 @@ def pick_cluster(text: str, names: Sequence[str]) -> Picked:
     plain = re.search(_PREP + rf"(?P<c>{alt})\b(?![-/])", text, re.I)
     if plain is not None:
         return Picked(plain.group("c").lower(), _without(text, plain))
+    hinglish = re.search(rf"\b(?P<c>{alt})(?:\s+cluster)?\s+(?:mein|me|pe|par)\b", text, re.I)  # "prod mein"
+    if hinglish is not None:
+        return Picked(hinglish.group("c").lower(), _without(text, hinglish))
     return Picked(None, text)
 
 

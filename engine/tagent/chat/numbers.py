@@ -58,6 +58,8 @@ def _read_number(tokens: list[str], i: int) -> tuple[int, int]:
         return 2, 2 if nxt == "of" else 1
     if tok == "do" and nxt in _REPLICA_WORDS:
         return 2, 1
+    if tok == "single" and nxt in _REPLICA_WORDS:  # "a single pod"; "a single point of failure" stays words
+        return 1, 1
     if tok in _HINDI:
         return _HINDI[tok], 1
     if tok.isdigit() and nxt == "dozen":

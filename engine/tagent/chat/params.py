@@ -22,10 +22,12 @@ _NON_COUNT_AFTER = set(_UNITS) | {"lines", "line", "percent", "%", "am", "pm", "
 _NON_COUNT_BEFORE = {"revision", "version", "v", "rev", "node", "last", "past", "tail", "previous", "top"}
 _COUNT_BEFORE = {"to", "it", "be", "at", "need", "with", "make", "run", "set", "have", "or"}
 _UP = {"up", "increase", "add", "more", "extra", "raise", "bump", "plus", "badhao"}
-_DOWN = {"down", "decrease", "reduce", "less", "fewer", "lower", "minus", "delete"}
+_DOWN = {"down", "decrease", "reduce", "less", "fewer", "lower", "minus", "delete", "cut"}
 _METRICS = [("error_rate", Metric.error_rate), ("request_rate", Metric.request_rate), ("latency", Metric.latency),
             ("restarts", Metric.restarts), ("memory", Metric.memory), ("cpu", Metric.cpu)]
 _STOP_WORDS = {"stop", "pause", "shutdown", "off"}
+RESTART_COUNT = r"restarts? (?:the )?most|most restarts?|restart counts?"
+"""Asking about restarts ("which pods restart the most"), not for one."""
 
 
 # a negative or fractional number in the raw text: never a replica count, and never silently another one
@@ -139,6 +141,8 @@ def _direction(tokens: list[str], i: int) -> int:
 def metric(tokens: list[str]) -> Metric | None:
     if "cpu" in tokens and "memory" in tokens:
         return None  # both: what `kubectl top` shows by default
+    if re.search(rf"(?<![\w-])(?:{RESTART_COUNT})(?![\w-])", " ".join(tokens)):
+        return Metric.restarts
     for word, value in _METRICS:
         if word in tokens:
             return value

@@ -24,7 +24,7 @@ VOCABULARY: frozenset[str] = frozenset({
     "want", "check", "look", "last", "past", "since", "why", "who", "when", "where", "which", "did", "does",
     "do", "done", "has", "have", "had", "can", "could", "should", "would", "will", "shall", "may", "might",
     "must", "not", "no", "yes", "any", "more", "less", "fewer", "extra", "add", "remove", "reduce", "bump",
-    "raise", "lower", "double", "triple", "halve", "half", "wake", "bring", "restore",
+    "raise", "lower", "double", "triple", "halve", "half", "wake", "bring", "restore", "cut", "most", "single",
     "stop", "pause", "shutdown", "shut", "switch", "turn", "off",
     "start", "started", "restarted", "restarts", "deleted", "scaled", "rolled", "rollout", "redeploy", "kick",
     "cycle", "reload", "refresh", "list", "describe", "count", "health", "healthy", "alive", "ready", "state",

@@ -74,7 +74,7 @@ def _scale_summary(target: ChatTarget | None, params: ChatParams, current: int |
 
 SCALE = IntentSpec(
     name="scale", verb="scale", priority=6, takes="workload", mutating=True,
-    cues=(Cue(r"scale", 4.0), Cue(r"(?:increase|decrease|reduce|bump|raise|lower|double|triple|halve|add)", 2.0),
+    cues=(Cue(r"scale", 4.0), Cue(r"(?:increase|decrease|reduce|bump|raise|lower|double|triple|halve|add|cut)", 2.0),
           Cue(r"\d+ (?:more |less |fewer |extra )?replicas", 2.5), Cue(r"replicas (?:to )?\d+", 2.5),
           Cue(r"need \d+", 1.5), Cue(r"make (?:it )?\d+", 2.5), Cue(r"set (?:it )?to \d+", 2.0),
           Cue(r"(?:stop|pause|shutdown|shut down|switch off|turn off)", 3.0),

@@ -103,6 +103,7 @@ METRICS = IntentSpec(
     name="metrics", verb="show metrics of", priority=2, untargeted="nodes",
     cues=(Cue(r"(?:cpu|memory|utili[sz]ation|metrics|top|latency|error_rate|request_rate)", 2.5),
           Cue(r"usage|consum\w*|load|using|hogging|eating|resources", 1.5), Cue(r"restarts", 2.0),
+          Cue(p.RESTART_COUNT, 5.0),
           Cue(r"slow|slowness|sluggish", 2.0)),
     params=lambda given: Read({"metric": p.metric(given.tokens)}), kubectl=_metrics_command,
     summary=lambda t, prm, _c: f"show {prm.metric.value.replace('_', ' ') if prm.metric else 'CPU and memory'} "
