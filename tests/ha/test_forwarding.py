@@ -63,6 +63,8 @@ def test_follower_forwards_to_the_leader_once_and_refuses_a_silent_one(pair: tup
             twice = api.post("/api/v1/rules/reload", headers={**AUTH, "X-Tagent-Forwarded": "elsewhere"})
             assert twice.status_code == 503 and "not forwarded twice" in twice.json()["detail"]
             assert api.get("/api/v1/incidents", headers=AUTH).status_code == 200  # reads stay local
+            spans = api.post("/v1/traces", headers=AUTH, json={"resourceSpans": []})  # the leader writes spans
+            assert spans.headers.get("x-tagent-forwarded-to") == "leader", (spans.status_code, spans.text)
             # the leader freezes: it stops renewing; past its renew deadline the follower does not wait on it
             time.sleep(leader.leader.timing.renew_deadline + leader.leader.timing.retry_period + 0.2)
             started = time.monotonic()

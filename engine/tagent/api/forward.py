@@ -2,13 +2,13 @@
 
 Every replica serves the API and the dashboard, but only the leader acts: on a follower, a POST, PUT, PATCH
 or DELETE under /api/ (approvals, chat and its confirmations, rules reloads, Alertmanager's webhook, Slack,
-Teams and Twilio callbacks) is forwarded as it came (headers, body: the tokens and signatures still hold)
-to the leader's address, which the leader wrote in the database with its term (TAGENT_ADVERTISE_URL). The
-leader's answer is returned unchanged, with X-Tagent-Forwarded-To naming the leader. When there is no
-leader, its address is unknown, it stopped renewing the Lease (frozen, dead: not worth a 30 s wait) or it
-does not answer, the follower answers 503 with a Retry-After and one line: "not the leader; leader is X".
-A forwarded request is never forwarded again (X-Tagent-Forwarded): a leader that changed meanwhile answers
-503 too.
+Teams and Twilio callbacks), and OTLP spans (POST /v1/traces: the span writer runs on the leader only), is
+forwarded as it came (headers, body: the tokens and signatures still hold) to the leader's address, which
+the leader wrote in the database with its term (TAGENT_ADVERTISE_URL). The leader's answer is returned
+unchanged, with X-Tagent-Forwarded-To naming the leader. When there is no leader, its address is unknown,
+it stopped renewing the Lease (frozen, dead: not worth a 30 s wait) or it does not answer, the follower
+answers 503 with a Retry-After and one line: "not the leader; leader is X". A forwarded request is never
+forwarded again (X-Tagent-Forwarded): a leader that changed meanwhile answers 503 too.
 
 `LeaderForwarding` is pure ASGI: reads pass through untouched, and a forwarded body is read only here.
 """
@@ -27,6 +27,7 @@ from tagent.app.engine import Engine
 log = logging.getLogger("tagent.api.forward")
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOCAL = frozenset({"/api/v1/rules/test"})  # mutating verbs that change nothing: answered by any replica
+OTLP_PATH = "/v1/traces"  # spans are written by the leader's span writer (Engine.start starts it)
 FORWARDED = "x-tagent-forwarded"
 HOP_BY_HOP = frozenset({b"host", b"content-length", b"connection", b"keep-alive", b"transfer-encoding",
                         b"te", b"trailer", b"upgrade", b"proxy-authorization", b"proxy-connection"})
@@ -34,7 +35,7 @@ TIMEOUT_S = 30.0
 
 
 def needs_leader(method: str, path: str) -> bool:
-    return method in MUTATING and path.startswith("/api/") and path not in LOCAL
+    return method in MUTATING and (path.startswith("/api/") or path == OTLP_PATH) and path not in LOCAL
 
 
 class LeaderForwarding:
