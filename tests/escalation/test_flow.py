@@ -14,7 +14,7 @@ from tagent.model import Decision, Event, EventSource, IncidentStatus, Mode, Sev
 from tagent.notify import CallIntent, read_gather
 from tagent.policy import load_ruleset
 from tagent.store import RunStatus
-from tests.escalation.conftest import DAY, Flow
+from tests.escalation.conftest import DAY, ROOT, Flow
 
 PAYMENT = WorkloadRef(namespace="shop", name="payment-service")
 FRONTEND = WorkloadRef(namespace="shop", name="frontend")
@@ -207,6 +207,37 @@ def test_an_automatic_rule_supersedes_a_question_on_the_same_workload(flow: Flow
     assert len(runs) == 1  # one rollback, not two
     # Night Mode later finds nothing to approve for the withdrawn question
     assert flow.tick(600).night_remediations == 0
+
+
+def test_an_automatic_rule_that_only_tells_withdraws_no_question(flow: Flow, tmp_path: Path) -> None:
+    """An automatic rule whose playbook changes nothing (it only notifies) matched the workload whose
+    rollback waits for approval: the question stays, the new decision joins that incident, nothing runs."""
+    pack = tmp_path / "pack"
+    for d in ("rules", "playbooks"):
+        (pack / d).mkdir(parents=True)
+        for f in (ROOT / d).glob("*.yaml"):
+            (pack / d / f.name).write_text(f.read_text())
+    (pack / "rules" / "tell.yaml").write_text(
+        "apiVersion: tagent.io/v1\nkind: Rule\nmetadata: {name: errors-tell}\nspec:\n"
+        "  severity: warning\n  when: {logs: {pattern: ' 500 ', count: '> 5', window: 1m}}\n"
+        "  then: {playbook: tell-only}\n  mode: auto\n")
+    (pack / "playbooks" / "tell.yaml").write_text(
+        "apiVersion: tagent.io/v1\nkind: Playbook\nmetadata: {name: tell-only}\nspec:\n  steps:\n"
+        "    - {name: tell, action: notify.send, with: {message: errors on the frontend}}\n")
+    ruleset = load_ruleset([pack / "rules", pack / "playbooks"], promtool=None)
+    flow.manager.p.rules = lambda: ruleset
+    spike, spike_event = error_spike(flow)
+    asked = flow.manager.handle(spike, [spike_event])
+    assert asked.status == IncidentStatus.awaiting_ack
+    tell = Decision(rule="errors-tell", rules_version="c0ffee1", target=FRONTEND, event_ids=[spike_event.id],
+                    playbook="tell-only", mode=Mode.auto, severity=Severity.warning, decided_at=flow.clock())
+    joined = flow.manager.handle(tell, [spike_event])
+    assert joined.id == asked.id
+    assert flow.manager.drain(30)
+    still = flow.manager.store.incidents.get(asked.id)
+    assert still is not None and still.status == IncidentStatus.awaiting_ack
+    assert len(flow.manager.store.approvals.pending(incident_id=asked.id)) == 1
+    assert flow.manager.store.runs.list(incident_id=asked.id) == []
 
 
 def test_another_rule_on_a_workload_being_repaired_joins_its_incident_and_is_recorded(flow: Flow) -> None:

@@ -29,6 +29,7 @@ from tagent.model import Decision, Event, Incident, IncidentStatus, Mode, Worklo
 from tagent.model.duration import format_duration
 from tagent.model.timeline import ApprovalData
 from tagent.playbooks import rule_context, snapshot_of
+from tagent.playbooks.runner import CATALOG
 from tagent.policy import RuleSet
 from tagent.store import Active, NewVerdict, Unit
 
@@ -105,7 +106,7 @@ class Admitter:
             settle = now - timedelta(seconds=k.settle)
             other = next((a for a in on_target if a.rule != decision.rule
                           and (not a.status.closed or (a.closed_at is not None and a.closed_at >= settle))), None)
-            if other is not None and self._supersedes(unit, other, decision, now):
+            if other is not None and self._supersedes(unit, other, decision, now, ruleset):
                 other = None
             if other is not None:
                 self._join(unit, other, decision, events, now)
@@ -188,10 +189,13 @@ class Admitter:
                          f"this incident ({other.rule}), so Tagent starts no second remediation", topic="joined",
                          rule=decision.rule, decision_id=decision.id)
 
-    def _supersedes(self, unit: Unit, other: Active, decision: Decision, now: datetime) -> bool:
-        """An automatic rule matched a workload whose other incident only waits for a person: withdraw the
-        question and let the automatic rule act (a bad deploy's 500s must not hold back its rollback)."""
+    def _supersedes(self, unit: Unit, other: Active, decision: Decision, now: datetime, ruleset: RuleSet) -> bool:
+        """An automatic rule that changes something matched a workload whose other incident only waits for a
+        person: withdraw the question and let the automatic rule act (a bad deploy's 500s must not hold back
+        its rollback). A rule whose playbook only tells (no step mutates) withdraws nobody's question."""
         if decision.mode != Mode.auto or other.status != IncidentStatus.awaiting_ack:
+            return False
+        if not _remediates(ruleset, decision.rule):
             return False
         why = f"superseded: {decision.rule} acts automatically"
         for approval in unit.pending_approvals(other.id):
@@ -279,3 +283,10 @@ class Admitter:
             self.p.book.note(unit, incident_id, now, f"playbook {playbook.name} started (run {decision.id})",
                              topic="run_started", run_id=decision.id)
             out.runs.append(decision.id)
+
+
+def _remediates(ruleset: RuleSet, rule: str) -> bool:
+    """Whether the rule's playbook changes the cluster (a mutating step in its steps)."""
+    playbook = ruleset.playbook_for(rule) if rule in ruleset.rules else None
+    return playbook is not None and any(
+        (spec := CATALOG.get(step.action)) is not None and spec.mutates for step in playbook.spec.steps)
