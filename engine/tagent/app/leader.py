@@ -108,10 +108,11 @@ class Elector:
         seen = self._seen
         return seen is not None and self._monotonic() - seen[1] < self.timing.renew_deadline + self.timing.retry_period
 
-    def status(self) -> dict[str, Any]:
-        """For /api/v1/health: this replica's role and the leader as the database knows it."""
+    def status(self, *, store: bool = True) -> dict[str, Any]:
+        """For /api/v1/health: this replica's role and the leader as the database knows it (`store` False:
+        the database does not answer; then only what this replica saw of the Lease)."""
         fence = self.leading()
-        leader = self.leadership.current(self.key)
+        leader = self.leadership.current(self.key) if store else None
         return {"identity": self.identity, "role": "leader" if fence else "follower", "lease": self.key,
                 "term": fence.term if fence else (leader.term if leader else 0),
                 "leader": (leader.holder or None) if leader else None,

@@ -37,7 +37,7 @@ def health(engine: EngineDep) -> dict[str, Any]:
         me = engine.settings.engine_identity()
         return {"status": "ok", "serving": serving, "election": False, "identity": me, "role": "leader",
                 "leader": me, "term": 0, "leader_address": None}
-    return {"status": "ok", "serving": serving, "election": True, **engine.leader.status()}
+    return {"status": "ok", "serving": serving, "election": True, **engine.leader.status(store=serving)}
 
 
 @router.get("/metrics", response_class=Response)
