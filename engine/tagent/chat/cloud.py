@@ -23,7 +23,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from tagent.actions.catalog import CATALOG
 from tagent.chat.intent import MAX_REPLICAS, ChatIntent, ChatParams, ChatTarget, Intent, TargetKind
-from tagent.chat.intents import TABLE, IntentTable
+from tagent.chat.intents import TABLE, IntentTable, ServerVerb
 from tagent.chat.resolve import allowed_edits, compact
 from tagent.cloud.aws.provider import cli_endpoint
 from tagent.cloud.base import Server, ServerGroup
@@ -46,9 +46,9 @@ _FILLER = frozenset({"the", "a", "an", "my", "our", "please", "instance", "insta
                      "vm", "asg", "group", "to", "in", "on", "of", "and", "now", "it", "its", "desired",
                      "capacity", "auto", "scaling", "stop", "start", "reboot", "restart", "scale", "set", "can",
                      "you", "could", "machine", "host", "for", "me"})
-_SERVER = [s for s in TABLE if s.server is not None and s.name in Intent.__members__]
-ACTION_OF: dict[Intent, str] = {Intent(s.name): s.server.action for s in _SERVER if s.server is not None}
-_WORD: dict[Intent, str] = {Intent(s.name): s.server.word for s in _SERVER if s.server is not None}
+SERVER_VERB: dict[Intent, ServerVerb] = {Intent(s.name): s.server for s in TABLE
+                                         if s.server is not None and s.name in Intent.__members__}
+ACTION_OF: dict[Intent, str] = {intent: verb.action for intent, verb in SERVER_VERB.items()}
 
 UNMANAGED: tuple[tuple[str, str], ...] = (
     (r"\b(?:rds|aurora)\b|\bdb instances?\b", "RDS database"),
@@ -162,11 +162,10 @@ def cloud_intent(text: str, servers: Sequence[Server], groups: Sequence[ServerGr
 def _instance(text: str, verb: Intent, hit: _Hit | None, endpoint: str | None) -> ChatIntent:
     assert hit is not None
     target = hit.target
-    action = ACTION_OF[verb]
-    what = _WORD[verb]
+    server = SERVER_VERB[verb]
     return ChatIntent(text=text, intent=verb, target=target, requires_confirmation=True, confidence=hit.score,
-                      command=command(action, {"instance_id": target.name, "region": target.namespace}, endpoint),
-                      summary=f"{what} the EC2 instance {hit.label} in {target.namespace}")
+                      command=command(server.action, server.params(target, None), endpoint),
+                      summary=f"{server.word} the EC2 instance {hit.label} in {target.namespace}")
 
 
 def _scale(text: str, lowered: str, hit: _Hit | None, endpoint: str | None) -> ChatIntent:
@@ -179,8 +178,8 @@ def _scale(text: str, lowered: str, hit: _Hit | None, endpoint: str | None) -> C
     desired = numbers[-1]
     return ChatIntent(text=text, intent=Intent.scale, target=target, params=ChatParams(replicas=desired),
                       requires_confirmation=True, confidence=hit.score, current_replicas=hit.current,
-                      command=command("aws.asg_set_capacity", {"group": target.name, "region": target.namespace,
-                                                               "desired": desired}, endpoint),
+                      command=command(SERVER_VERB[Intent.scale].action,
+                                      SERVER_VERB[Intent.scale].params(target, desired), endpoint),
                       summary=f"scale the Auto Scaling group {target.name} in {target.namespace} from "
                               f"{hit.current} to {desired} instances")
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from tagent.actions import ActionContext, ActionDeps, build_registry
 from tagent.chat.acting import ActionRunner, to_result
-from tagent.chat.cloud import ACTION_OF, cloud_intent
+from tagent.chat.cloud import SERVER_VERB, cloud_intent
 from tagent.chat.intent import ChatIntent, ChatTarget, Intent, TargetKind
 from tagent.chat.reply import ChatReply, ChatResult, ReplyStatus, ResultStatus
 from tagent.chat.service import APPROVAL_KIND, ChatService
@@ -99,10 +99,8 @@ class ServerChat:
     def _prepare(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
         target = intent.target
         assert target is not None
-        action = ACTION_OF[Intent(intent.intent)]
-        params: dict[str, Any] = ({"group": target.name, "region": target.namespace,
-                                   "desired": intent.params.replicas} if action == "aws.asg_set_capacity"
-                                  else {"instance_id": target.name, "region": target.namespace})
+        server = SERVER_VERB[Intent(intent.intent)]
+        action, params = server.action, server.params(target, intent.params.replicas)
         stored = intent.model_copy(update={"text": self.inner.redactor(intent.text)})
         record, token = self.inner.store.approvals.request(
             at=now, kind=APPROVAL_KIND, expires_at=now + self.inner.token_ttl, action=action,

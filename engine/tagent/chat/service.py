@@ -30,7 +30,6 @@ from tagent.chat.intent import ChatIntent, ChatTarget, Intent
 from tagent.chat.intents import TABLE, AnswerDeps, IntentTable
 from tagent.chat.parser import HELP, MAX_TEXT
 from tagent.chat.reply import ChatReply, ChatResult, ReplyStatus, ResultStatus
-from tagent.chat.wake import restore
 from tagent.clients.kubernetes import KubeClient
 from tagent.errors import ExternalError, ValidationError
 from tagent.guard import Clock, Guard
@@ -109,9 +108,10 @@ class ChatService:
         return self.clusters.get(cluster, self.kube) if cluster and cluster != self.home else self.kube
 
     def _reply(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
-        if intent.question_reason == "restore_replicas":  # "wake up X": the savings ledger knows its old count
-            intent = restore(self.store, intent, self.timezone() if callable(self.timezone) else self.timezone)
         spec = self.table.get(intent.intent)
+        followup = spec.followups.get(intent.question_reason or "") if spec is not None else None
+        if followup is not None:  # a question our own records answer ("wake up X": the savings ledger)
+            intent = followup(self._deps(intent, now), intent)
         mutating = spec is not None and spec.mutating
         cloud = unsupported_intent(intent, self.table.mutating) if mutating or not intent.actionable else None
         if cloud is not None:
@@ -122,10 +122,14 @@ class ChatService:
                              reason=intent.question_reason)
         if spec is None or spec.answer is None:
             return self._prepare(intent, user, now)
+        answer = spec.answer(self._deps(intent, now), intent)
+        return ChatReply(intent=intent, status=ReplyStatus.answered, answer=answer.text, data=answer.data)
+
+    def _deps(self, intent: ChatIntent, now: datetime) -> AnswerDeps:
+        """What an entry's answer or follow-up may read: the target's cluster, the store, now, the team's zone."""
         zone = self.timezone() if callable(self.timezone) else self.timezone
         kube = self._kube(intent.target.cluster if intent.target else "")
-        answer = spec.answer(AnswerDeps(kube=kube, store=self.store, now=now, tz=zone), intent)
-        return ChatReply(intent=intent, status=ReplyStatus.answered, answer=answer.text, data=answer.data)
+        return AnswerDeps(kube=kube, store=self.store, now=now, tz=zone)
 
     def _prepare(self, intent: ChatIntent, user: str, now: datetime) -> ChatReply:
         target = intent.target

@@ -8,7 +8,18 @@ from typing import Any
 
 from tagent.chat import params as p
 from tagent.chat.intent import MAX_REPLICAS, ChatIntent, ChatParams, ChatTarget, TargetKind
-from tagent.chat.intents.spec import TARGET, Action, Ask, Cue, IntentSpec, ParamInput, Read, ServerVerb, Tool
+from tagent.chat.intents.spec import (
+    TARGET,
+    Action,
+    AnswerDeps,
+    Ask,
+    Cue,
+    IntentSpec,
+    ParamInput,
+    Read,
+    ServerVerb,
+    Tool,
+)
 from tagent.model import WorkloadRef
 
 _CHANGE = {2.0: "doubled", 3.0: "tripled", 0.5: "halved"}
@@ -60,6 +71,11 @@ def replicas(given: ParamInput) -> Read | Ask:
     return Read({"replicas": count}, note)
 
 
+def _wake(deps: AnswerDeps, intent: ChatIntent) -> ChatIntent:
+    from tagent.chat.wake import restore
+    return restore(deps.store, intent, deps.tz)
+
+
 def _scale_command(target: ChatTarget, params: ChatParams, _labels: Mapping[str, str]) -> str | None:
     if not target.is_workload or params.replicas is None:
         return None
@@ -82,7 +98,7 @@ SCALE = IntentSpec(
           Cue(r"wake", 4.5), Cue(r"bring(?: \S+){0,3} back", 4.5), Cue(r"restore(?: \S+){0,4} replicas", 4.5),
           # scale-down phrasing with a delete word: "remove 2 pods from checkout", "kill 1 instance"
           Cue(r"delete (?:\d+|couple)(?: more| extra)? replicas", 6.0, overrides=("delete",))),
-    params=replicas, kubectl=_scale_command, summary=_scale_summary,
+    params=replicas, kubectl=_scale_command, summary=_scale_summary, followups={"restore_replicas": _wake},
     action=Action("kubernetes.scale", lambda intent, ref: {**_base(ref), "replicas": intent.params.replicas}),
     tool=Tool("Set the replica count of one workload.",
               {**TARGET, "replicas": {"type": "integer", "minimum": 0, "maximum": MAX_REPLICAS}}, ("name", "replicas"),
@@ -90,7 +106,7 @@ SCALE = IntentSpec(
               asks={"replicas": ("How many replicas should {target} have? It runs {current} now.",
                                  "missing_replicas")}),
     server=ServerVerb(r"\b(?:scale|resize|set|grow|shrink|increase|decrease)\b", "aws.asg_set_capacity", "scale",
-                      rank=3),
+                      rank=3, params=lambda t, n: {"group": t.name, "region": t.namespace, "desired": n}),
 )
 
 # ---------------------------------------------------------------------------------------------------- restart

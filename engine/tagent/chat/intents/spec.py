@@ -114,15 +114,20 @@ TARGET = {"namespace": NAMESPACE, "name": NAME}
 """The target arguments every tool shares (the fallback resolves them against the live inventory)."""
 
 
+def instance_params(target: ChatTarget, _count: int | None) -> dict[str, Any]:
+    return {"instance_id": target.name, "region": target.namespace}
+
+
 @dataclass(frozen=True)
 class ServerVerb:
     """The intent on cloud servers (tagent.chat.cloud): its verb pattern (the lowest `rank` is tried first),
-    the catalog action and the word for the summary."""
+    the catalog action, its parameters (from the target and the count asked for) and the word for the summary."""
 
     pattern: str
     action: str
     word: str
     rank: int = 0
+    params: Callable[[ChatTarget, int | None], dict[str, Any]] = instance_params
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,9 @@ class IntentSpec:
     untargeted: Literal["collection", "nodes", "none"] = "collection"
     one_at_a_time: bool = False  # "delete everything" is refused: one named target only
     clause_confidence: float = 0.55  # what a clause of a compound message needs to count as this request
+    followups: Mapping[str, Callable[[AnswerDeps, ChatIntent], ChatIntent]] = field(default_factory=dict)
+    """Questions (by reason) the service answers from its own records before asking: the intent back, runnable
+    or still a question ("wake up cart": the savings ledger knows its count from before the scale-down)."""
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.isidentifier() or self.name == "unknown":
