@@ -85,6 +85,7 @@ def test_arguments_sent_as_an_object_are_accepted(server: LocalLLM) -> None:
     ("scale", {"namespace": "shop", "name": "payment-service", "replicas": 10000}, "replicas"),
     ("scale", {"namespace": "shop", "name": "payment-service", "replicas": -1}, "replicas"),
     ("delete", {"namespace": "shop", "name": "payment-service", "force": True}, "force"),
+    ("restart", {"namespace": "shop", "name": "payment-service", "replicas": 3}, "not an argument of restart"),
     ("restart", "this is not json", "not a JSON object"),
     ("logs", {"name": "payment-service", "since": "1h; rm -rf /"}, "since"),
     ("delete", {"namespace": "shop", "name": "checkout"}, "not named in the message"),
