@@ -80,7 +80,7 @@ def build_engine(settings: Settings, *, kube: KubeClient | None = None, store: S
     attach_traces(sources, traces, have)  # the rules' `traces` conditions read RED from it
     leader = Elector.from_settings(settings, kube, store) if settings.leader_election else None
     incidents = _incidents(settings, store, guard, registry, active, notifier, caller, clock, drafting, leader,
-                           traces=traces)
+                           traces=traces, backlog=lambda: not intake.queue.empty())
     kube_chat = ChatService(kube, store, guard, clock, llm=ChatFallbackLLM.from_settings(settings), actions=registry,
                             protected_namespaces=tuple(settings.protected_namespaces),
                             timezone=lambda: team_timezone(active.ruleset),  # "last night" is the team's night
@@ -116,7 +116,8 @@ def knobs(settings: Settings) -> Knobs:
 
 def _incidents(settings: Settings, store: Store, guard: Guard, registry: Registry, active: ActiveRules,
                notifier: Notifier | None, caller: TwilioCaller | None, clock: Clock,
-               drafting: Drafting, leader: Elector | None = None, traces: Traces | None = None) -> IncidentService:
+               drafting: Drafting, leader: Elector | None = None, traces: Traces | None = None,
+               backlog: Callable[[], bool] | None = None) -> IncidentService:
     escalation = Escalation(store, notifier=notifier, caller=caller, phones=settings.phones,
                             dashboard_url=settings.dashboard_url, redact=Redactor(settings.secret_values()))
     return incident_service(store, guard, registry, active.get, escalation=escalation, clock=clock,
@@ -125,7 +126,7 @@ def _incidents(settings: Settings, store: Store, guard: Guard, registry: Registr
                             workloads=store.inventory.get_many, stale_after=settings.run_stale_after,
                             on_open=_drafts_hook(settings, drafting),
                             leading=leader.leading if leader is not None else None, traces=traces,
-                            home_cluster=settings.cluster_name if settings.clusters else None)
+                            home_cluster=settings.cluster_name if settings.clusters else None, backlog=backlog)
 
 
 def _aws(settings: Settings) -> AwsCloud | None:

@@ -56,6 +56,7 @@ class OutboxWorker:
             self._wake.wait(self.interval)
             self._wake.clear()
             try:
+                self.p.yield_to_admission(self._stop)  # a storm's admission first; pages a moment later
                 while self.run_once() and not self._stop.is_set():
                     pass
             except Exception:  # a database hiccup must not end the outbox: logged, next round

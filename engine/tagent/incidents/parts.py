@@ -3,6 +3,8 @@ the knobs (all from Settings, passed in by the composition root)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +17,8 @@ from tagent.policy import RuleSet
 from tagent.store import Store
 
 NIGHT_MODE = "tagent:night-mode"
+YIELD_MAX_S = 1.0  # background work waits at most this long for admission to catch up
+YIELD_POLL_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,18 @@ class Parts:
     clock: Callable[[], datetime]
     workloads: Callable[[Sequence[WorkloadRef]], dict[str, WorkloadInfo]]  # by key; the GitOps owner decides
     knobs: Knobs = field(default_factory=Knobs)
+    # True while the intake holds events not yet admitted (the composition root passes the queue's state)
+    backlog: Callable[[], bool] = lambda: False
+
+    def yield_to_admission(self, stop: threading.Event | None = None, max_wait: float = YIELD_MAX_S) -> None:
+        """Background work (the outbox's pass, a playbook run's start) lets a storm's admission go first: it
+        waits while the intake has a backlog, for at most `max_wait` s (then it runs anyway: nothing starves).
+        Admission is the latency that matters in a storm (one incident per workload, deduplicated, in one
+        transaction a batch); a page or a restart a second later costs nothing, and every thread holding the
+        interpreter lock meanwhile slowed admission by half."""
+        deadline = time.monotonic() + max_wait
+        while self.backlog() and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
+            time.sleep(YIELD_POLL_S)
 
     def policy(self, ruleset: RuleSet | None = None) -> EscalationPolicySpec:
         policy = (ruleset or self.rules()).default_policy()

@@ -63,6 +63,7 @@ class Supervisor:
 
     def _execute(self, run_id: str) -> None:
         try:
+            self.p.yield_to_admission(self.runner.stop)  # a storm's admission first; the fix a moment later
             outcome = self.runner.execute(run_id)
             run = self.p.store.runs.get(run_id)
             if run is not None and outcome.claimed and self.on_outcome is not None:

@@ -158,13 +158,14 @@ def incident_service(store: Store, guard: Guard, registry: Registry, rules: Call
                      workloads: Callable[[Sequence[WorkloadRef]], dict[str, WorkloadInfo]] | None = None,
                      stale_after: float = 30.0, leading: Leading | None = None,
                      executor: Executor | None = None, traces: TraceSource | None = None,
-                     home_cluster: str | None = None,
+                     home_cluster: str | None = None, backlog: Callable[[], bool] | None = None,
                      on_open: Callable[[Incident, Decision], None] | None = None) -> IncidentService:
     """Assemble the lifecycle from its parts (what the composition root and the tests call)."""
     known = tuple(secrets)
     mask: Callable[[str], str] = lambda text: mask_text(text, known)  # noqa: E731
     parts = Parts(store=store, guard=guard, book=Book(redact=Redactor(known), mask=mask), rules=rules, clock=clock,
-                  workloads=workloads or store.inventory.get_many, knobs=knobs or Knobs())
+                  workloads=workloads or store.inventory.get_many, knobs=knobs or Knobs(),
+                  backlog=backlog or (lambda: False))
     runner = PlaybookRunner(store, registry, clock=clock, owner=owner, stale_after=stale_after, leading=leading)
     return IncidentService(parts, Supervisor(parts, runner, executor=executor), escalation,
                            Postmortems(store, mask=mask, llm=llm, timezone=lambda: team_timezone(rules()),
