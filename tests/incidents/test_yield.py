@@ -50,3 +50,12 @@ def test_it_never_waits_longer_than_its_bound_nor_past_a_stop(tmp_path: Path) ->
         stop = threading.Event()
         threading.Timer(0.1, stop.set).start()
         assert _timed(lambda: parts.yield_to_admission(stop, max_wait=10.0)) < 1.0
+
+
+def test_a_decision_just_admitted_holds_background_work_only_briefly(tmp_path: Path) -> None:
+    backlog = threading.Event()
+    parts, store = _parts(tmp_path, backlog)
+    with store:
+        parts.admitted_at = time.monotonic()  # a decision was admitted this instant, nothing else queued
+        waited = _timed(lambda: parts.yield_to_admission(max_wait=5.0))
+        assert 0.05 <= waited < 0.6  # YIELD_RECENT_S (0.1 s), not the bound

@@ -18,6 +18,7 @@ from tagent.store import Store
 
 NIGHT_MODE = "tagent:night-mode"
 YIELD_MAX_S = 1.0  # background work waits at most this long for admission to catch up
+YIELD_RECENT_S = 0.1  # decisions admitted this recently mean a storm is going on
 YIELD_POLL_S = 0.01
 
 
@@ -44,15 +45,21 @@ class Parts:
     knobs: Knobs = field(default_factory=Knobs)
     # True while the intake holds events not yet admitted (the composition root passes the queue's state)
     backlog: Callable[[], bool] = lambda: False
+    admitted_at: float = -1e9  # time.monotonic() of the last admitted batch (set by the admitter's caller)
+
+    def storming(self) -> bool:
+        """Events wait in the intake, or decisions were admitted in the last YIELD_RECENT_S."""
+        return self.backlog() or time.monotonic() - self.admitted_at < YIELD_RECENT_S
 
     def yield_to_admission(self, stop: threading.Event | None = None, max_wait: float = YIELD_MAX_S) -> None:
         """Background work (the outbox's pass, a playbook run's start) lets a storm's admission go first: it
-        waits while the intake has a backlog, for at most `max_wait` s (then it runs anyway: nothing starves).
+        waits while the intake has a backlog or decisions keep coming (`storming`), for at most `max_wait` s
+        (then it runs anyway: nothing starves; a lone decision delays its run by YIELD_RECENT_S at most).
         Admission is the latency that matters in a storm (one incident per workload, deduplicated, in one
         transaction a batch); a page or a restart a second later costs nothing, and every thread holding the
         interpreter lock meanwhile slowed admission by half."""
         deadline = time.monotonic() + max_wait
-        while self.backlog() and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
+        while self.storming() and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
             time.sleep(YIELD_POLL_S)
 
     def policy(self, ruleset: RuleSet | None = None) -> EscalationPolicySpec:

@@ -13,6 +13,7 @@ Every part is built by the composition root (tagent.app.build) and passed in; no
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ class IncidentService:
     # -- decisions ------------------------------------------------------------------------------------
     def handle_batch(self, items: Sequence[Item], events: Sequence[Event] = ()) -> Admitted:
         admitted = self.admitter.admit(items, events=events)
+        if items:
+            self.p.admitted_at = time.monotonic()  # background work yields while decisions keep coming
         self.outbox.kick()
         if self.on_open is not None and admitted.opened:
             for incident_id, decision in admitted.opened:
