@@ -128,6 +128,7 @@ class BotFrameworkIssuer:
         self.kid = secrets.token_hex(8)
         self.app_id, self.app_password = app_id, app_password
         self.issued: set[str] = set()
+        self.endorsements = ["msteams", "webchat"]  # the channels the key may sign for, as the real JWKS lists
         self.url = ""
         self.app = FastAPI()
 
@@ -139,7 +140,8 @@ class BotFrameworkIssuer:
         @self.app.get("/keys")
         def keys() -> dict[str, Any]:
             jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
-            return {"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
+            return {"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": "RS256",
+                              "endorsements": list(self.endorsements)}]}
 
         @self.app.post("/token")
         async def token(request: Request) -> dict[str, Any]:

@@ -61,8 +61,19 @@ def test_an_activity_without_a_valid_token_gets_401_and_changes_nothing(
     }
     for name, token in bad.items():
         assert _send(client, stands, activity, token) == 401, name
+    # a valid token whose key is not endorsed for the activity's channel
+    assert _send(client, stands, {**activity, "channelId": "skype"}) == 401
     assert stands.connector.calls == []
     assert engine.kube.get_deployment("shop", "cart").replicas == 2
+
+
+def test_an_activity_from_any_channel_the_key_is_endorsed_for_is_accepted(
+        client: TestClient, stands: Stands, engine: Engine) -> None:
+    activity = _activity(stands, "29:ops", "<at>Tagent</at> how many pods in shop?")
+    assert stands.issuer.endorsements == ["msteams", "webchat"]
+    assert _send(client, stands, activity) == 200
+    assert _send(client, stands, {**activity, "channelId": "webchat"}) == 200
+    assert _send(client, stands, {**activity, "channelId": "slack"}) == 401
 
 
 def test_a_mention_scales_after_an_allowed_click_and_not_for_readers(

@@ -31,8 +31,10 @@ class TeamsBot:
         self.core, self.directory, self.auth, self.connector = core, directory, auth, connector
 
     def authenticate(self, activity: Mapping[str, Any], authorization: str | None) -> None:
-        """Unauthenticated unless the bearer JWT is valid for this bot and the activity's serviceUrl."""
-        self.auth.claims(authorization, str(activity.get("serviceUrl", "")))
+        """Unauthenticated unless the bearer JWT is valid for this bot, the activity's serviceUrl and its channel
+        (the key's endorsements; an activity naming no channel is not checked against them, as in the Bot
+        Framework SDKs, and is then refused as a bad activity if it is a message)."""
+        self.auth.claims(authorization, str(activity.get("serviceUrl", "")), str(activity.get("channelId") or ""))
 
     def handle(self, activity: Mapping[str, Any]) -> None:
         if activity.get("type") != "message":

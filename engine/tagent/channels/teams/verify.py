@@ -1,5 +1,7 @@
 """Bot Framework request authentication: the bearer JWT of each activity, checked against the OpenID metadata's
-issuer and its signing keys (PyJWKClient), our app id as audience, and the activity's serviceUrl as claimed.
+issuer and its signing keys (PyJWKClient), our app id as audience, and the activity's serviceUrl as claimed;
+the signing key must be endorsed for the activity's channel (the JWKS lists, per key, the channels it may
+sign for: `endorsements`), as the Bot Framework's own SDKs require.
 
 There is one code path: a test points `openid_url` at a local issuer with its own RSA keys; nothing skips a check.
 """
@@ -29,6 +31,8 @@ class BotFrameworkAuth:
         self._metadata: dict[str, Any] | None = None
         self._fetched = 0.0
         self._keys: PyJWKClient | None = None
+        self._endorsed: dict[str, list[str]] = {}  # key id -> the channels it is endorsed for (from the JWKS)
+        self._endorsed_at = 0.0
 
     def _openid(self) -> tuple[dict[str, Any], PyJWKClient]:
         with self._lock:
@@ -46,8 +50,25 @@ class BotFrameworkAuth:
                 self._keys = PyJWKClient(jwks_uri, cache_keys=True, lifespan=METADATA_TTL, timeout=int(self.timeout))
             return self._metadata, self._keys
 
-    def claims(self, authorization: str | None, service_url: str) -> dict[str, Any]:
-        """The token's claims when it is valid for this bot and this serviceUrl; Unauthenticated otherwise."""
+    def _endorsements(self, kid: str | None, jwks_uri: str) -> list[str]:
+        """The channels key `kid` is endorsed for. Asked only after the token's signature verified with that
+        key, so a key id this map lacks is a real new key (a rotation): the JWKS is read again for it."""
+        with self._lock:
+            if kid not in self._endorsed or time.monotonic() - self._endorsed_at > METADATA_TTL:
+                try:
+                    answer = httpx.get(jwks_uri, timeout=self.timeout)
+                    answer.raise_for_status()
+                    self._endorsed = {str(k.get("kid")): [str(e) for e in k.get("endorsements") or []]
+                                      for k in answer.json()["keys"]}
+                except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                    raise Unauthenticated(f"the signing keys at {jwks_uri} are unavailable: "
+                                          f"{type(exc).__name__}") from None
+                self._endorsed_at = time.monotonic()
+            return self._endorsed.get(str(kid), [])
+
+    def claims(self, authorization: str | None, service_url: str, channel_id: str | None = None) -> dict[str, Any]:
+        """The token's claims when it is valid for this bot, this serviceUrl and (when given) this channel;
+        Unauthenticated otherwise."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("no bearer token")
@@ -65,4 +86,6 @@ class BotFrameworkAuth:
             raise Unauthenticated(f"invalid token: {exc}") from None
         if claims.get("serviceUrl") != service_url:
             raise Unauthenticated("the token's serviceUrl is not the activity's")
+        if channel_id and channel_id not in self._endorsements(key.key_id, str(metadata["jwks_uri"])):
+            raise Unauthenticated(f"the signing key is not endorsed for channel {channel_id!r}")
         return claims
