@@ -8,6 +8,17 @@ ever arrive through secretKeyRef: no value of a secret is ever rendered by this 
 - {name: TAGENT_DATA_DIR, value: /data}
 - {name: HOME, value: /tmp}
 - {name: TAGENT_RULES, value: {{ include "tagent.rulesLocation" . | quote }}}
+- {name: TAGENT_CLUSTER_NAME, value: {{ .Values.clusterName | quote }}}
+{{- with .Values.clusters }}
+{{- $remote := list }}
+{{- range . }}
+{{- $c := dict "name" .name "kubeconfig" (printf "/etc/tagent/clusters/%s/%s" .name (default "kubeconfig" .key)) }}
+{{- if .context }}{{- $_ := set $c "context" .context }}{{- end }}
+{{- if .prometheusUrl }}{{- $_ := set $c "prometheus_url" .prometheusUrl }}{{- end }}
+{{- $remote = append $remote $c }}
+{{- end }}
+- {name: TAGENT_CLUSTERS, value: {{ toJson $remote | quote }}}
+{{- end }}
 {{- if include "tagent.ha" . }}
 - name: POD_IP
   valueFrom: {fieldRef: {fieldPath: status.podIP}}
