@@ -48,6 +48,11 @@ PEOPLE: dict[str, Any] = {
                "maintenanceWindows": ["Sat 02:00-04:00 UTC"]},
 }
 
+MANY_CLUSTERS: dict[str, Any] = {
+    "clusterName": "east",
+    "clusters": [{"name": "west", "secretName": "tagent-cluster-west", "context": "west-admin"}],
+}
+
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "default": {},
     "read-only": READ_ONLY,
@@ -58,4 +63,5 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "existing-observability": EXISTING_OBSERVABILITY,
     "ingress": INGRESS,
     "people": PEOPLE,
+    "many-clusters": MANY_CLUSTERS,
 }
