@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from tagent.errors import PermanentError, TransientError
 from tagent.llm.redact import Redactor
 from tagent.settings import Settings
+
+if TYPE_CHECKING:  # openai takes a second to import: only when an LLM is configured
+    import openai
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _NO_KEY = "not-needed"  # Ollama and most local servers accept any key, but the client wants one
@@ -56,6 +57,7 @@ class ChatFallbackLLM:
         """A client when an LLM is configured (a base URL or an API key), else None."""
         if settings.llm_base_url is None and settings.llm_api_key is None:
             return None
+        import openai
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key is not None else _NO_KEY
         client = openai.OpenAI(api_key=key, base_url=settings.llm_base_url or DEFAULT_BASE_URL,
                                timeout=settings.llm_timeout, max_retries=1, organization=None, project=None,
@@ -83,6 +85,7 @@ class ChatFallbackLLM:
             "temperature": 0,
             "max_tokens": self.max_tokens,
         }
+        import openai
         try:
             response = self._client.chat.completions.create(**request)
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-import openai
 from pydantic import SecretStr
 
 from tagent.errors import ConfigError, PermanentError, TransientError
@@ -80,6 +79,8 @@ class LLMClient:
         self.usage: list[UsageRecord] = []
         # explicit values for everything the openai client would otherwise read from OPENAI_* variables;
         # servers without auth (Ollama, vLLM) still need a non-empty key string
+        import openai  # here, not at the top: it takes a second to import, and most engines run without an LLM
+
         key = api_key.get_secret_value() if api_key is not None else "unused"
         self._client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=max_retries,
                                      organization=None, project=None, webhook_secret=None)
@@ -121,6 +122,7 @@ class LLMClient:
                                  f"{self.spent(incident_id)}, this call needs about {estimate}, budget "
                                  f"{self.token_budget}")
         extra: dict[str, Any] = {"response_format": {"type": "json_object"}} if json_mode else {}
+        import openai
         started = self._clock()
         try:
             response = self._client.chat.completions.create(
