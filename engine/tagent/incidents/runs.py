@@ -24,6 +24,7 @@ from tagent.playbooks.runner import CATALOG
 from tagent.store import RunRecord, RunStatus
 
 log = logging.getLogger(__name__)
+RUN_YIELD_MAX_S = 0.25  # a run's start waits at most this long for a storm's admission
 
 
 def mutated_ok(report: StepReport) -> bool:
@@ -63,7 +64,9 @@ class Supervisor:
 
     def _execute(self, run_id: str) -> None:
         try:
-            self.p.yield_to_admission(self.runner.stop)  # a storm's admission first; the fix a moment later
+            # a storm's admission first, the fix a moment later: a short bound, so a storm's fixes still start
+            # at a few a second per worker while decisions keep coming
+            self.p.yield_to_admission(self.runner.stop, max_wait=RUN_YIELD_MAX_S)
             outcome = self.runner.execute(run_id)
             run = self.p.store.runs.get(run_id)
             if run is not None and outcome.claimed and self.on_outcome is not None:
