@@ -38,7 +38,7 @@ layers: install
 	$(VENV)/bin/lint-imports
 
 pytest: install system-deps control-plane
-	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q --durations=25
 
 test: install system-deps lint types layers pytest
 
