@@ -29,7 +29,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
         [sys.executable, "-m", "tagent", "demo", "--headless", "--for", "240", "--output", "json",
          "--data-dir", str(data), "--rules", str(REPO)],
         capture_output=True, text=True, timeout=400, cwd=REPO)
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 0, out.stderr[-2000:] + "\nstdout: " + out.stdout[-4000:]  # the summary says which scene
     assert "Traceback" not in out.stderr
     return json.loads(out.stdout), data
 

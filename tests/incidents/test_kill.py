@@ -29,7 +29,7 @@ from tagent.store import RunStatus, Store
 from tests.incidents.procs import pack, run_engine, sandbox_up
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.xdist_group("incidents-kill"), pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.timeout(1800)]  # each database its own xdist group: the two can run side by side
 ROUNDS = 20
 RESUME_BOUND_S = 5.0
 
@@ -75,7 +75,8 @@ def _moved_on(store: Store, run_id: str, size: int) -> bool:
     return _journal_size(store, run_id) > size or (run is not None and run.status != RunStatus.running)
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("database", [pytest.param("sqlite", marks=pytest.mark.xdist_group("incidents-kill-sqlite")),
+                                      pytest.param("postgresql", marks=pytest.mark.xdist_group("incidents-kill-pg"))])
 def test_twenty_kills_at_random_points_lose_nothing_and_repeat_nothing(database: str, tmp_path: Path,
                                                                        request: pytest.FixtureRequest) -> None:
     db_url = (f"sqlite:///{tmp_path / 'tagent.db'}" if database == "sqlite"
