@@ -14,32 +14,11 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagent.cli.bench_failover import PLAYBOOK, RULE
 from tagent.sandbox.scenario import Scenario, dump_scenario
 from tests.waiting import wait_for
 
-RULE = """apiVersion: tagent.io/v1
-kind: Rule
-metadata: {name: crashloop-restart}
-spec:
-  severity: warning
-  when: {kubernetes: {reason: CrashLoopBackOff}}
-  then: {playbook: restart-workload}
-  mode: auto
-  cooldown: 10m
-"""
-PLAYBOOK = """apiVersion: tagent.io/v1
-kind: Playbook
-metadata: {name: restart-workload}
-spec:
-  steps:
-    - name: restart
-      action: kubernetes.rollout_restart
-      with: {namespace: "{{ target.namespace }}", name: "{{ target.name }}"}
-    - name: wait-healthy
-      action: kubernetes.wait_healthy
-      with: {namespace: "{{ target.namespace }}", name: "{{ target.name }}"}
-      timeout: 2m
-"""
+# the crash-loop rule and its restart playbook: the same pack the failover benchmark runs
 
 
 def tagent(*args: str) -> list[str]:
