@@ -27,13 +27,9 @@ def tagent(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]
                           timeout=timeout, cwd=REPO)
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = tmp_path_factory.mktemp("demo")
-    played = tagent("demo", "--headless", "--for", "240", "--output", "json", "--data-dir", str(where),
-                    "--rules", str(REPO))
-    assert played.returncode == 0, played.stderr[-3000:]
-    return where
+@pytest.fixture
+def data(demo_night: tuple[dict, Path]) -> Path:
+    return demo_night[1]
 
 
 def test_the_nights_video_names_every_incident_in_local_time(data: Path, tmp_path: Path) -> None:

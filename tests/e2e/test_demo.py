@@ -6,9 +6,6 @@ receivers. The summary is checked against the store it leaves behind.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,21 +14,13 @@ import pytest
 from tagent.model import IncidentStatus
 from tagent.store import Store
 
-REPO = Path(__file__).resolve().parents[2]
 FAST = {"payment-service", "checkout", "frontend"}  # crash loop, bad deploy, error spike
 TEAM = ZoneInfo("Asia/Kolkata")  # the default pack's escalation policy
 
 
-@pytest.fixture(scope="module")
-def night(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    data = tmp_path_factory.mktemp("demo")
-    out = subprocess.run(
-        [sys.executable, "-m", "tagent", "demo", "--headless", "--for", "240", "--output", "json",
-         "--data-dir", str(data), "--rules", str(REPO)],
-        capture_output=True, text=True, timeout=400, cwd=REPO)
-    assert out.returncode == 0, out.stderr[-2000:] + "\nstdout: " + out.stdout[-4000:]  # the summary says which scene
-    assert "Traceback" not in out.stderr
-    return json.loads(out.stdout), data
+@pytest.fixture
+def night(demo_night: tuple[dict, Path]) -> tuple[dict, Path]:
+    return demo_night
 
 
 @pytest.mark.xdist_group("demo")

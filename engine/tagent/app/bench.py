@@ -27,7 +27,7 @@ from typing import Any
 import psutil
 
 from tagent.app.build import build_engine
-from tagent.app.engine import Engine
+from tagent.app.engine import Engine, freeze_startup_heap
 from tagent.incidents import Admitted
 from tagent.model import Decision, Event, EventSource, WorkloadRef
 from tagent.settings import Settings
@@ -110,6 +110,7 @@ def _measure(engine: Engine, workloads: Sequence[WorkloadRef], decisions: int, r
     rss_start = psutil.Process().memory_info().rss / 1e6
     load_start, cpu_start = os.getloadavg()[0], time.process_time()
     engine.start(sources=False)
+    freeze_startup_heap()  # as `tagent run` does
     events = [Event(source=EventSource.kubernetes, kind="PodState", reason="CrashLoopBackOff",
                     target=workloads[n % len(workloads)], labels={"container": "app"}, values={"restarts": float(n)},
                     message=f"container app: CrashLoopBackOff (restarts {n})") for n in range(decisions)]

@@ -29,6 +29,7 @@ def run(
 
     from tagent.api.app import create_app
     from tagent.app.build import build_engine
+    from tagent.app.engine import freeze_startup_heap
     from tagent.settings import load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -48,6 +49,7 @@ def run(
 
     def act() -> None:
         engine.start()
+        freeze_startup_heap()
         acting.set()
 
     if leader is None:

@@ -15,6 +15,7 @@ Cooldown refusals tell nobody anything.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,8 +32,9 @@ from tagent.model.timeline import ApprovalData
 from tagent.playbooks import rule_context, snapshot_of
 from tagent.playbooks.runner import CATALOG
 from tagent.policy import RuleSet
-from tagent.store import Active, NewVerdict, Unit
+from tagent.store import Active, CooldownLost, NewVerdict, Unit
 
+log = logging.getLogger(__name__)
 Item = tuple[Decision, Sequence[Event]]
 
 
@@ -72,7 +74,16 @@ class Admitter:
 
     def admit(self, items: Sequence[Item], *, events: Sequence[Event] = (), retried: Sequence[str] = ()) -> Admitted:
         """Admit a batch; `events` are the batch's events to store (matched or not) in the same transaction;
-        `retried` incidents had a deferred decision that is in `items` again."""
+        `retried` incidents had a deferred decision that is in `items` again. When another transaction took a
+        cooldown this one read as free (PostgreSQL, another writer), the unit rolls back and the batch is
+        admitted once more: the second time it reads that cooldown."""
+        try:
+            return self._admit(items, events, retried)
+        except CooldownLost as exc:
+            log.info("admitting %d decisions again: %s", len(items), exc)
+            return self._admit(items, events, retried)
+
+    def _admit(self, items: Sequence[Item], events: Sequence[Event], retried: Sequence[str]) -> Admitted:
         now, ruleset, k = self.p.clock(), self.p.rules(), self.p.knobs
         out = Admitted()
         with self.p.store.lifecycle.unit() as unit:
@@ -81,6 +92,7 @@ class Admitter:
                 unit.defer(incident_id, None, None)
             horizon = now - timedelta(seconds=k.settle)
             batch = _Batch(known=unit.active_on([d.target for d, _ in items], horizon), items=items)
+            unit.prefetch_cooldowns((d.rule, d.target.key) for d, _ in items)
             for decision, evs in items:
                 out.incidents.append(self._one(unit, batch, decision, list(evs), now, ruleset, out))
             unit.after_commit.extend(partial(self.submit, run) for run in out.runs)

@@ -52,7 +52,7 @@ class Book:
         for ev in events:
             message = self.redact(ev.message) if ev.message else ""
             text = f"{ev.reason or ev.kind} on {ev.target}" + (f": {message}" if message else "")
-            payload = EventData.model_construct(  # typed fields from a validated Event: no second validation
+            payload = EventData(  # (validating is faster than pydantic's model_construct)
                 kind="event", id=ev.id, source=ev.source.value, event_kind=ev.kind, reason=ev.reason,
                 message=message, values=dict(ev.values), labels=dict(ev.labels))
             self.add(unit, incident_id, ev.observed_at, self.mask(text), payload, ref=f"event:{ev.id}")
@@ -60,16 +60,15 @@ class Book:
     def decision(self, unit: Unit, incident_id: str, decision: Decision, at: datetime) -> None:
         what = f"playbook {decision.playbook}" if decision.playbook else "notify only"
         self.add(unit, incident_id, at, f"rule {decision.rule} matched: {what} ({decision.mode.value} mode)",
-                 DecisionData.model_construct(kind="decision", id=decision.id, rule=decision.rule,
-                                              playbook=decision.playbook, mode=decision.mode.value,
-                                              severity=decision.severity.value, params=decision.params,
-                                              rules_version=decision.rules_version), ref=f"decision:{decision.id}")
+                 DecisionData(kind="decision", id=decision.id, rule=decision.rule, playbook=decision.playbook,
+                              mode=decision.mode.value, severity=decision.severity.value, params=decision.params,
+                              rules_version=decision.rules_version), ref=f"decision:{decision.id}")
 
     def guard(self, unit: Unit, incident_id: str, verdict: Verdict) -> None:
         self.add(unit, incident_id, verdict.at, f"guard: {verdict.mode.value} ({verdict.reason.value})"
                  + (f": {verdict.detail}" if verdict.detail else ""),
-                 GuardData.model_construct(kind="guard", allowed=verdict.allowed, mode=verdict.mode.value,
-                                           reason=verdict.reason.value, detail=verdict.detail),
+                 GuardData(kind="guard", allowed=verdict.allowed, mode=verdict.mode.value,
+                           reason=verdict.reason.value, detail=verdict.detail),
                  ref=f"guard:{verdict.decision_id}:{verdict.at.isoformat()}")
 
     def step(self, unit: Unit, incident_id: str, report: StepReport, at: datetime) -> None:

@@ -19,7 +19,7 @@ from tagent.store import Store
 NIGHT_MODE = "tagent:night-mode"
 YIELD_MAX_S = 1.0  # background work waits at most this long for admission to catch up
 YIELD_RECENT_S = 0.1  # decisions admitted this recently mean a storm is going on
-YIELD_POLL_S = 0.01
+YIELD_POLL_S = 0.05  # each wake-up takes the interpreter lock from admission: few of them
 
 
 @dataclass(frozen=True)

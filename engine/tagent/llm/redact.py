@@ -51,7 +51,17 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
         r"(\\\"[^\n]*?\\\"|\"[^\"\n]*\"|'[^'\n]*'|(?:[^\s\"',;&}\])\\]|\\\\)+)"), 1),
     ("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), 0),
 ]
-_SENSITIVE_HINT = re.compile(rf"(?i){_SENSITIVE_KEYS}")
+# literal pieces of every _SENSITIVE_KEYS word (a superset: when none is in the lowered text, secret_value
+# cannot match; `in` is ~50 ns where a case-insensitive search of the alternation took ~10 us)
+_SENSITIVE_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "session", "cookie", "sig")
+# what each pattern cannot match without (lower case; the pattern runs when the lowered text holds any of
+# them): a cheap `in` spares most of the 16 scans for the ordinary messages a storm brings
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "private_key": ("private key",), "url_credentials": ("://",), "authorization": ("authorization",),
+    "jwt": ("eyj",), "aws_access_key": ("akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "a3t"),
+    "github_token": ("gh", "github_pat_"), "slack_token": ("xox",), "openai_key": ("sk-",),
+    "google_api_key": ("aiza",), "stripe_key": ("k_live_", "k_test_"), "email": ("@",)}
+_BEARER_NEEDS = (("bearer", "basic"), ("token",))  # the two bearer_token patterns, in order
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[\w.-]+)?(?![\w:])")
 _TOKEN = re.compile(rf"(?<![{_B64ISH}])[{_B64ISH}]{{20,}}(?![{_B64ISH}])")
@@ -116,14 +126,21 @@ class Redactor:
             if value in text:
                 found["known_secret"] += text.count(value)
                 text = text.replace(value, "[REDACTED:known_secret]")
-        keyed = _SENSITIVE_HINT.search(text) is not None  # secret_value needs one of its key words
+        lowered, bearer = text.lower(), iter(_BEARER_NEEDS)
+        keyed = any(h in lowered for h in _SENSITIVE_HINTS)  # secret_value needs one of its key words
         for kind, pattern, group in _PATTERNS:
             if (kind == "email" and not self.emails) or (kind == "secret_value" and not keyed):
                 continue
+            needs = next(bearer) if kind == "bearer_token" else _NEEDS.get(kind, ())
+            if needs and not any(n in lowered for n in needs):
+                continue
             text = pattern.sub(_masker(kind, group, found), text)
+            lowered = text.lower() if found else lowered  # what was masked may hold what the next one needs
         if self.ips:
-            text = _IPV4.sub(_validated(_is_ip, "ipv4", found), text)
-            text = _IPV6.sub(_validated(_is_ipv6, "ipv6", found), text)
+            if "." in text:
+                text = _IPV4.sub(_validated(_is_ip, "ipv4", found), text)
+            if text.count(":") >= 2:
+                text = _IPV6.sub(_validated(_is_ipv6, "ipv6", found), text)
         text = _TOKEN.sub(_validated(looks_random, "high_entropy", found), text)
         return text, found
 

@@ -56,6 +56,12 @@ class EventSource(StrEnum):
     traces = "traces"  # RED of a service computed from its spans (tagent.traces)
 
 
+def workload_key(kind: str, namespace: str, name: str, cluster: str = "") -> str:
+    """`WorkloadRef.key` from its parts (a store row's columns need no model to be compared by key)."""
+    base = f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
+    return f"{cluster}:{base}" if cluster else base
+
+
 class WorkloadRef(BaseModel):
     """What an event is about: a workload (Deployment, StatefulSet), a pod or a node, in a cluster ("" is the
     home cluster: every single-cluster record; docs/architecture.md, Many clusters). The cluster prefixes the
@@ -77,8 +83,7 @@ class WorkloadRef(BaseModel):
 
     @property
     def key(self) -> str:
-        base = f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
-        return f"{self.cluster}:{base}" if self.cluster else base
+        return workload_key(self.kind, self.namespace, self.name, self.cluster)
 
     def __str__(self) -> str:
         base = f"{self.namespace}/{self.name}" if self.namespace else self.name

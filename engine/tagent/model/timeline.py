@@ -153,4 +153,4 @@ def parse_payload(kind: str, data: dict[str, Any]) -> TimelineData:
 
 def entry(at: datetime, summary: str, payload: TimelineData) -> TimelineEntry:
     """A timeline entry from its typed data (already validated, or built from validated values)."""
-    return TimelineEntry.model_construct(at=at, kind=payload.kind, summary=summary, data=payload.data())
+    return TimelineEntry(at=at, kind=payload.kind, summary=summary, data=payload.data())  # faster than construct

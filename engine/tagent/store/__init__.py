@@ -25,6 +25,7 @@ from tagent.store.records import (
 from tagent.store.repos.leadership import Fence, FencedOut, Leader, Leadership
 from tagent.store.repos.lifecycle import Active, OutboxItem, Unit
 from tagent.store.repos.safety import LedgerSnapshot, LedgerView
+from tagent.store.repos.unit_cooldowns import CooldownLost
 from tagent.store.store import Store
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "ApprovalStatus",
     "AuditRecord",
     "CooldownAttempt",
+    "CooldownLost",
     "CooldownRecord",
     "DecisionRecord",
     "Fence",

@@ -7,6 +7,7 @@ UTC again on the way out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,23 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError(f"naive datetime {value.isoformat()} given to the store: pass an aware datetime")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, the stored text in one step: SQLAlchemy's own format (`YYYY-MM-DD HH:MM:SS.ffffff`, six
+        fraction digits always, so stored values compare as text) through `isoformat`, ~1 us instead of ~5 us a
+        value; a storm writes several per decision."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value.isoformat()} given to the store: pass an aware datetime")
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

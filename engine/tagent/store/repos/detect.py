@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from pydantic_core import to_jsonable_python
 from sqlalchemy import delete, func, insert, select
 
 from tagent.model import Decision, Event, EventSource, Mode, Severity, WorkloadRef
@@ -210,7 +211,7 @@ def _decision_values(d: Decision) -> dict[str, object]:
     return {"id": d.id, "rule": d.rule, "rules_version": d.rules_version, "target_kind": d.target.kind,
             "namespace": d.target.namespace, "name": d.target.name, "cluster": d.target.cluster,
             "event_ids": list(d.event_ids),
-            "playbook": d.playbook, "params": d.model_dump(mode="json")["params"], "mode": d.mode.value,
+            "playbook": d.playbook, "params": to_jsonable_python(d.params) if d.params else {}, "mode": d.mode.value,
             "severity": d.severity.value, "decided_at": d.decided_at}
 
 

@@ -11,7 +11,7 @@ a storm admits thousands of decisions per second through here.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tagent.model import Decision, Event, Incident, IncidentStatus, TimelineEntry, WorkloadRef
-from tagent.model.core import new_id
+from tagent.model.core import new_id, workload_key
 from tagent.store.db import Database
 from tagent.store.orm.base import UTCDateTime
 from tagent.store.orm.detect import DecisionRow, EventRow, VerdictRow
@@ -34,6 +34,7 @@ from tagent.store.repos.approvals import _approval, token_hash
 from tagent.store.repos.common import insert_ignore, table_of
 from tagent.store.repos.detect import _decision_values, _event_values
 from tagent.store.repos.safety import LedgerSnapshot, LedgerView
+from tagent.store.repos.unit_cooldowns import UnitCooldowns, take_statement
 
 LIFECYCLE_LOCK = "tagent-incidents"
 CLOSED = tuple(s.value for s in IncidentStatus if s.closed)
@@ -79,7 +80,7 @@ class Unit:
         self._outbox: list[dict[str, Any]] = []
         self.after_commit: list[Callable[[], None]] = []
         self._ledger: LedgerSnapshot | None = None
-        self._cooldowns: dict[tuple[str, str], datetime] = {}
+        self._cooldowns = UnitCooldowns(statements.take_cooldowns)
 
     # -- evidence ------------------------------------------------------------------------------------
     def add_events(self, events: Sequence[Event]) -> None:
@@ -113,8 +114,8 @@ class Unit:
              .order_by(IncidentRow.opened_at.desc()))
         wanted = {t.key for t in targets}
         out: dict[str, list[Active]] = {}
-        for r in self.s.execute(q):
-            key = WorkloadRef(kind=r.target_kind, namespace=r.namespace, name=r.name, cluster=r.cluster).key
+        for r in self.s.connection().execute(q):  # Core: no ORM row machinery for a read of plain columns
+            key = workload_key(r.target_kind, r.namespace, r.name, r.cluster)
             if key in wanted:
                 out.setdefault(key, []).append(Active(r.id, r.fingerprint, r.rule, IncidentStatus(r.status),
                                                       r.opened_at, r.resolved_at, r.acknowledged_at is not None))
@@ -189,28 +190,33 @@ class Unit:
         return (IncidentStatus(row.status), row.acknowledged_at is not None) if row else None
 
     # -- guard state ----------------------------------------------------------------------------------
+    def prefetch_cooldowns(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Read the cooldowns of these (rule, target key) pairs at once: taking one of them then costs no
+        statement (they are written together at flush; see unit_cooldowns)."""
+        self._cooldowns.prefetch(self.s.connection(), pairs)
+
     def acquire_cooldown(self, rule: str, target_key: str, *, now: datetime, seconds: float,
                          decision_id: str | None) -> CooldownAttempt:
-        known = self._cooldowns.get((rule, target_key))
-        if known is not None and known > now:  # taken (or seen) earlier in this transaction
-            return CooldownAttempt(acquired=False, until=known)
+        taken = self._cooldowns.take((rule, target_key), now=now, seconds=seconds, decision_id=decision_id)
+        if taken is not None:  # decided from what this unit read or took
+            return taken
         until = now + timedelta(seconds=max(0.0, seconds))
         params = {"rule": rule, "target_key": target_key, "until": until, "set_at": now, "decision_id": decision_id,
                   "now": now}
         conn = self.s.connection()
         if conn.execute(self._st.acquire, params).rowcount:
-            self._cooldowns[(rule, target_key)] = until
+            self._cooldowns.known[(rule, target_key)] = until
             return CooldownAttempt(acquired=True, until=until)
         held = conn.execute(self._st.held, {"rule": rule, "target_key": target_key}).scalar()
         attempt = CooldownAttempt(acquired=False, until=held if isinstance(held, datetime) else until)
-        self._cooldowns[(rule, target_key)] = attempt.until
+        self._cooldowns.known[(rule, target_key)] = attempt.until
         return attempt
 
     def cooldown_until(self, rule: str, target_key: str) -> datetime | None:
         """When the rule's cooldown on the workload ends (None: there is none)."""
-        known = self._cooldowns.get((rule, target_key))
-        if known is not None:
-            return known
+        seen, until = self._cooldowns.seen((rule, target_key))
+        if seen:
+            return until
         held = self.s.connection().execute(self._st.held, {"rule": rule, "target_key": target_key}).scalar()
         return held if isinstance(held, datetime) else None
 
@@ -279,6 +285,7 @@ class Unit:
     def flush(self) -> None:
         """Write what is buffered, parents first (the unit calls it before any read that could need it)."""
         conn = self.s.connection()
+        self._cooldowns.flush(conn)
         if self._incidents:
             conn.execute(insert(table_of(IncidentRow)), self._incidents)
         if self._events:
@@ -311,6 +318,7 @@ class _Statements:
         ).execution_options(preserve_rowcount=True)
         self.held = select(cooldowns.c.until).where(cooldowns.c.rule == bindparam("rule"),
                                                     cooldowns.c.target_key == bindparam("target_key"))
+        self.take_cooldowns = take_statement(db.is_sqlite)
         self.insert_events = insert_ignore(db, EventRow)
         self.insert_decisions = insert_ignore(db, DecisionRow)
         self.insert_timeline = insert_ignore(db, TimelineRow)
