@@ -33,6 +33,7 @@ from tagent.store.records import ApprovalRecord, ApprovalStatus, CooldownAttempt
 from tagent.store.repos.approvals import _approval, token_hash
 from tagent.store.repos.common import insert_ignore, table_of
 from tagent.store.repos.detect import _decision_values, _event_values
+from tagent.store.repos.pg_copy import CopyInsert
 from tagent.store.repos.safety import LedgerSnapshot, LedgerView
 from tagent.store.repos.unit_cooldowns import UnitCooldowns, take_statement
 
@@ -284,22 +285,19 @@ class Unit:
     # -- commit ---------------------------------------------------------------------------------------
     def flush(self) -> None:
         """Write what is buffered, parents first (the unit calls it before any read that could need it)."""
-        conn = self.s.connection()
+        conn, st = self.s.connection(), self._st
         self._cooldowns.flush(conn)
         if self._incidents:
             conn.execute(insert(table_of(IncidentRow)), self._incidents)
-        if self._events:
-            conn.execute(self._st.insert_events, list(self._events.values()))
-        if self._decisions:
-            conn.execute(self._st.insert_decisions, list(self._decisions.values()))
-        if self._verdicts:
-            conn.execute(insert(table_of(VerdictRow)), self._verdicts)
-        if self._runs:
-            conn.execute(self._st.insert_run, self._runs)
-        if self._timeline:
-            conn.execute(self._st.insert_timeline, self._timeline)
-        if self._outbox:
-            conn.execute(self._st.insert_outbox, self._outbox)
+        for rows, name in ((list(self._events.values()), "events"), (list(self._decisions.values()), "decisions"),
+                           (self._verdicts, "verdicts"), (self._runs, "runs"), (self._timeline, "timeline"),
+                           (self._outbox, "outbox")):
+            if not rows:
+                continue
+            if st.copy:  # PostgreSQL: one COPY stream a table (pg_copy)
+                st.copy[name](conn, rows)
+            else:
+                conn.execute(st.inserts[name], rows)
         if self._seen:
             conn.execute(self._st.touch, [{"iid": k, "seen": v} for k, v in self._seen.items()])
         self._events, self._decisions, self._verdicts, self._timeline, self._seen = {}, {}, [], [], {}
@@ -319,11 +317,13 @@ class _Statements:
         self.held = select(cooldowns.c.until).where(cooldowns.c.rule == bindparam("rule"),
                                                     cooldowns.c.target_key == bindparam("target_key"))
         self.take_cooldowns = take_statement(db.is_sqlite)
-        self.insert_events = insert_ignore(db, EventRow)
-        self.insert_decisions = insert_ignore(db, DecisionRow)
-        self.insert_timeline = insert_ignore(db, TimelineRow)
-        self.insert_run = insert_ignore(db, RunRow)
-        self.insert_outbox = insert_ignore(db, OutboxRow)
+        # the unit's buffered rows, parents first: (name, table, idempotent)
+        tables = (("events", EventRow, True), ("decisions", DecisionRow, True), ("verdicts", VerdictRow, False),
+                  ("runs", RunRow, True), ("timeline", TimelineRow, True), ("outbox", OutboxRow, True))
+        self.inserts = {name: insert_ignore(db, row) if ignore else insert(table_of(row))
+                        for name, row, ignore in tables}
+        self.copy = {} if db.is_sqlite else {name: CopyInsert(table_of(row), ignore_conflicts=ignore)
+                                             for name, row, ignore in tables}
         incidents = table_of(IncidentRow)
         self.touch = (update(incidents).where(incidents.c.id == bindparam("iid"),
                                               or_(incidents.c.last_seen_at.is_(None),
