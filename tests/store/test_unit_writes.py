@@ -43,6 +43,9 @@ def test_every_buffered_row_lands_once_however_often_the_unit_is_replayed(store:
             unit.create_run(decision.id, "p", API, at=T0, incident_id=incident.id, decision_id=decision.id,
                             params={"steps": []}, rules_version="v1", dry_run=False)
             unit.outbox(incident.id, "notify", {"did": "x"}, T0, key=f"open:{incident.id}")
+            if attempt == 1:  # later evidence moves the incident's last sighting forward (the quiet sweep's clock)
+                later = EventData(id="later", source="kubernetes", event_kind="PodState")
+                unit.timeline(incident.id, entry(T0 + timedelta(seconds=5), "again", later), "event:later")
     stored = store.events.get(event.id)
     assert stored is not None and stored.labels == event.labels and stored.values == event.values
     assert stored.message == event.message and stored.observed_at == T0
@@ -51,7 +54,9 @@ def test_every_buffered_row_lands_once_however_often_the_unit_is_replayed(store:
     assert len(store.decisions.verdicts(decision_id=decision.id)) == 2  # each judgement is recorded
     full = store.incidents.get(incident.id)
     assert full is not None
-    assert [e.summary for e in full.timeline] == ["CrashLoopBackOff on shop/api", "note 0", "note 1"]
+    assert [e.summary for e in full.timeline] == ["CrashLoopBackOff on shop/api", "note 0", "note 1", "again"]
+    assert store.lifecycle.quiet(T0 + timedelta(seconds=4)) == []
+    assert store.lifecycle.quiet(T0 + timedelta(seconds=6)) == [incident.id]
     assert full.timeline[0].data["labels"] == event.labels
     assert [r.id for r in store.runs.list()] == [decision.id]
     assert [(o.kind, o.payload) for o in store.lifecycle.pending_outbox()] == [("notify", {"did": "x"})]

@@ -86,7 +86,7 @@ class Admitter:
     def _admit(self, items: Sequence[Item], events: Sequence[Event], retried: Sequence[str]) -> Admitted:
         now, ruleset, k = self.p.clock(), self.p.rules(), self.p.knobs
         out = Admitted()
-        with self.p.store.lifecycle.unit() as unit:
+        with self.p.store.lifecycle.unit(admission=True) as unit:
             unit.add_events(events)
             for incident_id in retried:
                 unit.defer(incident_id, None, None)

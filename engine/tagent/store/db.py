@@ -12,6 +12,7 @@ import hashlib
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,6 +66,8 @@ class Database:
         self.masked_url = mask_url(parsed)
         self.dialect: str = parsed.get_backend_name()
         self._gate = _WriteGate(enabled=self.is_sqlite)
+        self._gates: dict[str, _WriteGate] = {}
+        self._gates_lock = threading.Lock()
         try:
             if self.is_sqlite:
                 assert parsed.database is not None
@@ -87,14 +90,15 @@ class Database:
         return self.dialect == "sqlite"
 
     @contextmanager
-    def write(self, lock: str | None = None, *, urgent: bool = False) -> Iterator[Session]:
+    def write(self, lock: str | None = None, *, priority: int = 0) -> Iterator[Session]:
         """A short read-write transaction, committed on exit and rolled back on error.
 
         `lock` names a critical section serialized across processes and replicas (a PostgreSQL
-        transaction-level advisory lock; SQLite write transactions are already serialized). `urgent` (SQLite):
-        this process' other writers let it go first (the incident lifecycle before playbook journals)."""
-        with self._gate.hold(urgent), Session(self.engine, expire_on_commit=False, autoflush=True) as session, \
-                session.begin():
+        transaction-level advisory lock; SQLite write transactions are already serialized). `priority`: this
+        process' writers of the same section (SQLite: of the database) with a lower one wait while one with a
+        higher one waits (a storm's admission before playbook steps, both before playbook journals)."""
+        with self._gate_for(lock).hold(priority), \
+                Session(self.engine, expire_on_commit=False, autoflush=True) as session, session.begin():
             conn = session.connection(execution_options={_IMMEDIATE: True})
             if lock is not None and not self.is_sqlite:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(lock)})
@@ -103,12 +107,20 @@ class Database:
     @contextmanager
     def write_core(self, lock: str | None = None) -> Iterator[Connection]:
         """Like `write`, on a bare Core connection: for hot paths where ORM bookkeeping is pure overhead."""
-        with self._gate.hold(False), self.engine.connect() as conn:
+        with self._gate_for(lock).hold(0), self.engine.connect() as conn:
             conn = conn.execution_options(**{_IMMEDIATE: True})
             with conn.begin():
                 if lock is not None and not self.is_sqlite:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(lock)})
                 yield conn
+
+    def _gate_for(self, lock: str | None) -> _WriteGate:
+        """SQLite: one gate for every writer (one writer at a time anyway). PostgreSQL: one per locked section, so
+        this process' writers queue by priority here, not in the server's lock queue; others need no gate."""
+        if self.is_sqlite or lock is None:
+            return self._gate
+        with self._gates_lock:
+            return self._gates.setdefault(lock, _WriteGate(enabled=True))
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -131,36 +143,37 @@ class Database:
 
 
 class _WriteGate:
-    """SQLite: this process' writers queue here rather than in SQLite's busy handler, which sleeps (up to 100 ms a
-    time) even after the lock is free, so many small transactions (playbook journals) starved a big one (the
-    dispatcher's batch). Urgent writers go first: others wait while one is waiting. Re-entrant per thread."""
+    """This process' writers queue here rather than in SQLite's busy handler (which sleeps up to 100 ms a time
+    even after the lock is free, so many small transactions starved a big one) or PostgreSQL's lock queue (first
+    come, first served). While a writer of some priority waits, writers of a lower one do not start; the lock
+    goes to whoever waits on it first among the rest. Re-entrant per thread."""
 
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
         self._lock = threading.RLock()
         self._cond = threading.Condition()
-        self._urgent = 0
+        self._waiting: Counter[int] = Counter()
         self._owner: int | None = None
 
+    def _nobody_above(self, priority: int) -> bool:
+        return not any(n for p, n in self._waiting.items() if p > priority)
+
     @contextmanager
-    def hold(self, urgent: bool) -> Iterator[None]:
+    def hold(self, priority: int) -> Iterator[None]:
         if not self.enabled:
             yield
             return
         me = threading.get_ident()
-        if urgent:
-            with self._cond:
-                self._urgent += 1
-        elif self._owner != me:
-            with self._cond:
-                self._cond.wait_for(lambda: self._urgent == 0, timeout=BUSY_TIMEOUT_S)
+        with self._cond:
+            self._waiting[priority] += 1
+            if self._owner != me:
+                self._cond.wait_for(lambda: self._nobody_above(priority), timeout=BUSY_TIMEOUT_S)
         try:
             self._lock.acquire()
         finally:
-            if urgent:
-                with self._cond:
-                    self._urgent -= 1
-                    self._cond.notify_all()
+            with self._cond:
+                self._waiting[priority] -= 1
+                self._cond.notify_all()
         outer, self._owner = self._owner, me
         try:
             yield

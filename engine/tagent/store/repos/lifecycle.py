@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import String, and_, bindparam, column, func, insert, or_, select, update, values
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -299,7 +299,7 @@ class Unit:
             else:
                 conn.execute(st.inserts[name], rows)
         if self._seen:
-            conn.execute(self._st.touch, [{"iid": k, "seen": v} for k, v in self._seen.items()])
+            conn.execute(*st.touch(self._seen))
         self._events, self._decisions, self._verdicts, self._timeline, self._seen = {}, {}, [], [], {}
         self._incidents, self._runs, self._outbox = [], [], []
 
@@ -325,10 +325,22 @@ class _Statements:
         self.copy = {} if db.is_sqlite else {name: CopyInsert(table_of(row), ignore_conflicts=ignore)
                                              for name, row, ignore in tables}
         incidents = table_of(IncidentRow)
-        self.touch = (update(incidents).where(incidents.c.id == bindparam("iid"),
-                                              or_(incidents.c.last_seen_at.is_(None),
-                                                  incidents.c.last_seen_at < bindparam("seen")))
-                      .values(last_seen_at=bindparam("seen")))
+        self._is_sqlite = db.is_sqlite
+        self._touch = (update(incidents).where(incidents.c.id == bindparam("iid"),
+                                               or_(incidents.c.last_seen_at.is_(None),
+                                                   incidents.c.last_seen_at < bindparam("seen")))
+                       .values(last_seen_at=bindparam("seen")))
+
+    def touch(self, seen: dict[str, datetime]) -> tuple[Any, ...]:
+        """The statement (and its parameters) moving each incident's `last_seen_at` forward: executemany on SQLite
+        (cheap in-process), one UPDATE ... FROM (VALUES ...) on PostgreSQL (one statement, not one per row)."""
+        if self._is_sqlite:
+            return self._touch, [{"iid": k, "seen": v} for k, v in seen.items()]
+        incidents = table_of(IncidentRow)
+        rows = values(column("iid", String), column("seen", UTCDateTime()), name="seen_now").data(list(seen.items()))
+        return (update(incidents).where(incidents.c.id == rows.c.iid, or_(incidents.c.last_seen_at.is_(None),
+                                                                          incidents.c.last_seen_at < rows.c.seen))
+                .values(last_seen_at=rows.c.seen)),
 
 
 class Lifecycle:
@@ -337,10 +349,11 @@ class Lifecycle:
         self._st = _Statements(db)
 
     @contextmanager
-    def unit(self) -> Iterator[Unit]:
+    def unit(self, *, admission: bool = False) -> Iterator[Unit]:
         """One serialized read-write transaction; buffered writes are flushed before the commit and the
-        unit's `after_commit` callbacks run once it committed."""
-        with self._db.write(lock=LIFECYCLE_LOCK, urgent=True) as s:
+        unit's `after_commit` callbacks run once it committed. `admission`: a batch of decisions, which goes
+        before this process' other units (playbook steps, closing), which go before other writes."""
+        with self._db.write(lock=LIFECYCLE_LOCK, priority=2 if admission else 1) as s:
             unit = Unit(self._db, s, self._st)
             yield unit
             unit.flush()

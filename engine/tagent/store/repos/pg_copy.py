@@ -36,7 +36,7 @@ class CopyInsert:
         raw = conn.connection.driver_connection  # the psycopg connection, inside SQLAlchemy's transaction
         assert raw is not None
         with raw.cursor() as cur:
-            if self.ignore:
+            if self.ignore:  # every time: a CREATE in a transaction that rolled back is gone with it
                 cur.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) "
                                     "ON COMMIT DELETE ROWS").format(stage, table))
             with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage if self.ignore else table, names)) as copy:
@@ -46,7 +46,7 @@ class CopyInsert:
                         if values[n] is not None:
                             values[n] = json.dumps(values[n])
                     copy.write_row(values)
-            if self.ignore:
-                cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
-                    table, names, names, stage))
-                cur.execute(sql.SQL("DELETE FROM {}").format(stage))  # a unit may flush more than once
+            if self.ignore:  # emptied as it is moved: a unit may flush more than once
+                cur.execute(sql.SQL("WITH moved AS (DELETE FROM {} RETURNING {}) "
+                                    "INSERT INTO {} ({}) SELECT {} FROM moved ON CONFLICT DO NOTHING").format(
+                    stage, names, table, names, names))
