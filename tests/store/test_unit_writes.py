@@ -11,7 +11,10 @@ import pytest
 from tagent.model import Decision, Event, EventSource, Incident, WorkloadRef
 from tagent.model.timeline import EventData, NoteData, entry
 from tagent.store import NewVerdict, Store
-from tests.store.conftest import T0
+from tagent.store.orm.runs import RunRow
+from tagent.store.repos.common import table_of
+from tagent.store.repos.pg_copy import CopyInsert
+from tests.store.conftest import T0, _empty_all_tables
 
 API = WorkloadRef(namespace="shop", name="api")
 
@@ -69,3 +72,20 @@ def test_a_unit_that_fails_writes_nothing(store: Store) -> None:
         unit.flush()
         raise RuntimeError("a crashed step")
     assert store.events.get(event.id) is None
+
+
+def test_copy_fills_the_python_side_defaults_an_insert_would(migrated_postgres_url: str) -> None:
+    """PostgreSQL's COPY path: a row without a column that has a Python-side default gets that default."""
+    _empty_all_tables(migrated_postgres_url)
+    store = Store.open(migrated_postgres_url)
+    try:
+        copy = CopyInsert(table_of(RunRow), ignore_conflicts=True)
+        row = {"id": "run-1", "playbook": "p", "incident_id": None, "decision_id": None, "target_kind": "Deployment",
+               "name": "api", "status": "running", "owner": None, "heartbeat_at": None, "started_at": T0,
+               "finished_at": None}
+        with store.db.write() as session:
+            copy(session.connection(), [row])
+        run = store.runs.get("run-1")
+        assert run is not None and run.params == {} and run.detail == "" and run.target.namespace == ""
+    finally:
+        store.close()

@@ -23,13 +23,18 @@ class CopyInsert:
         self.table, self.ignore = table, ignore_conflicts
         self.stage = f"tagent_stage_{table.name}"
         self._json = {c.name for c in table.columns if isinstance(c.type, JSON)}
+        # Python-side column defaults (an INSERT through SQLAlchemy fills them in; COPY must do it itself)
+        self._defaults = {c.name: c.default for c in table.columns
+                          if c.default is not None and (c.default.is_scalar or c.default.is_callable)}
 
     def __call__(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
         from psycopg import sql  # only a PostgreSQL store gets here
 
-        columns = list(rows[0])
+        given = list(rows[0])
+        missing = [c for c in self._defaults if c not in rows[0]]
+        columns = given + missing
         json_at = [n for n, c in enumerate(columns) if c in self._json]
         names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
         table, stage = sql.Identifier(self.table.name), sql.Identifier(self.stage)
@@ -41,7 +46,7 @@ class CopyInsert:
                                     "ON COMMIT DELETE ROWS").format(stage, table))
             with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage if self.ignore else table, names)) as copy:
                 for row in rows:
-                    values = [row[c] for c in columns]
+                    values = [row[c] for c in given] + [self._default(c) for c in missing]
                     for n in json_at:
                         if values[n] is not None:
                             values[n] = json.dumps(values[n])
@@ -50,3 +55,7 @@ class CopyInsert:
                 cur.execute(sql.SQL("WITH moved AS (DELETE FROM {} RETURNING {}) "
                                     "INSERT INTO {} ({}) SELECT {} FROM moved ON CONFLICT DO NOTHING").format(
                     stage, names, table, names, names))
+
+    def _default(self, name: str) -> Any:
+        default: Any = self._defaults[name]
+        return default.arg(None) if default.is_callable else default.arg
