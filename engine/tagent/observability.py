@@ -17,6 +17,7 @@ class EngineMetrics:
     match_latency: Histogram
     open_incidents: Gauge
     source_problems: Gauge
+    intake_waiting: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> EngineMetrics:
@@ -34,4 +35,6 @@ class EngineMetrics:
             open_incidents=Gauge("tagent_open_incidents", "Incidents not resolved", registry=reg),
             source_problems=Gauge("tagent_source_problems", "Bad input and failures counted by each source",
                                   ["source", "what"], registry=reg),
+            intake_waiting=Gauge("tagent_intake_waiting", "Events received and not yet matched (a storm's backlog)",
+                                 registry=reg),
         )

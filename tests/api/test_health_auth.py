@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tagent.app.build import build_engine
 from tagent.app.engine import Engine
+from tagent.model import Event, EventSource, WorkloadRef
 from tagent.sandbox import Sandbox
+from tagent.settings import Settings
 from tests.api.conftest import API_TOKEN, WEBHOOK_TOKEN
+from tests.waiting import wait_for
 
 PROTECTED = ["/api/v1/overview", "/api/v1/inventory", "/api/v1/nodes", "/api/v1/workloads/shop/cart",
              "/api/v1/incidents", "/api/v1/postmortems", "/api/v1/rules", "/api/v1/decisions", "/api/v1/verdicts",
@@ -66,3 +70,20 @@ def test_no_cors_headers(api: TestClient) -> None:
     assert "access-control-allow-origin" not in answer.headers
     got = api.get("/api/v1/nodes", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in got.headers
+
+
+def test_metrics_show_events_waiting_to_be_matched(engine_settings: Settings) -> None:
+    """`tagent_intake_waiting`: what a storm has queued and the dispatcher has not matched yet (here nothing
+    dispatches: the engine is built, not started), then 0 once it drained."""
+    built = build_engine(engine_settings, source_interval=1.0)
+    try:
+        for n in range(3):
+            built.ingest(Event(source=EventSource.kubernetes, kind="PodState", reason="CrashLoopBackOff",
+                               target=WorkloadRef(namespace="shop", name=f"w{n}")))
+        assert built.metrics.registry.get_sample_value("tagent_intake_waiting") == 3
+        built.start()
+        wait_for(lambda: built.metrics.registry.get_sample_value("tagent_intake_waiting") == 0, 10, "a drained intake")
+    finally:
+        built.stop(timeout=5)
+        built.store.close()
+        built.kube.close()

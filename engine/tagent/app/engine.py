@@ -108,6 +108,7 @@ class Engine:
         self.inventory = parts.sources.inventory
         self.clusters = parts.clusters or Clusters(home=settings.cluster_name, kube=parts.kube)
         self.batch = batch  # events the dispatcher matches and admits per transaction, at most
+        self.metrics.intake_waiting.set_function(self.intake.queue.qsize)
         self.state = EngineState()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
