@@ -100,10 +100,12 @@ class RealSandbox:
             self._metrics.shutdown()
             self._metrics.server_close()
             self._metrics = None
-        for part in (self.kubelet, self.nodes):
-            if part is not None:
-                part.stop()
+        parts = [p for p in (self.kubelet, self.nodes) if p is not None]
+        for part in parts:  # asked to stop; a watch waiting on the server ends when the server goes away
+            part.stop(timeout=0)
         self.control_plane.stop()
+        for part in parts:
+            part.stop()
 
     def __enter__(self) -> RealSandbox:
         return self.start()

@@ -149,7 +149,9 @@ class ControlPlane:
     def stop(self) -> None:
         """SIGTERM every process group (newest first), then remove a state directory this object made."""
         for child in reversed(self.children):
-            child.stop()
+            # the API server stops listening at once, then waits ~10 s on open watches before it exits; it keeps
+            # no state of its own (etcd does, and gets its SIGTERM after it), so 2 s of grace is enough
+            child.stop(timeout=2.0 if child.name == "kube-apiserver" else 10.0)
         self.children.clear()
         if self._own_dir and self.dir.exists():
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -102,7 +102,7 @@ class NodeAgent:
             if (now - last_status).total_seconds() >= STATUS_EVERY:
                 last_status = now
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(5)
+            self._thread.join(timeout)

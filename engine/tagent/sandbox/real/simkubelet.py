@@ -74,13 +74,15 @@ class SimKubelet:
             t.start()
             self._threads.append(t)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the threads; a watch blocked on the API server ends with its next event, its timeout, or the
+        server going away (RealSandbox.stop asks first, stops the server, then joins)."""
         self._stop.set()
         self._kick.set()
         with self._wake:
             self._wake.notify_all()
         for t in self._threads:
-            t.join(5)
+            t.join(timeout)
 
     def _tick_loop(self) -> None:
         last = self.clock.now()
