@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import random
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -18,6 +20,9 @@ from tagent.app.engine import Engine
 from tagent.sandbox import Sandbox
 from tagent.settings import Settings
 from tagent.store import Store
+from tagent.store.repos.traces import Spans
+from tagent.traces.service import Traces
+from tagent.traces.writer import SpanWriter
 from tests.api.server import serve
 from tests.fixtures.services import PostgresServer
 
@@ -92,6 +97,28 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+MakeTraces = Callable[..., Traces]
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def make_traces() -> Iterator[MakeTraces]:
+    """`make_traces(store, clock=..., **writer knobs)`: the traces facade over a store with its span writer;
+    every writer it made is stopped after the test (a writer left running keeps sweeping a database that is
+    gone by the end of the session)."""
+    made: list[Traces] = []
+
+    def make(store: Store, clock: Callable[[], datetime] = lambda: NOW, **writer: Any) -> Traces:
+        spans = Spans(store.db)
+        traces = Traces(spans, SpanWriter(spans, clock=clock, **writer), clock=clock)
+        made.append(traces)
+        return traces
+
+    yield make
+    for traces in made:
+        traces.stop()
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ import pytest
 from tagent.sandbox.tracing import threshold
 from tagent.store import Store
 from tagent.traces.otlp import Sanitizer, decode, sampling_weight
+from tests.traces.conftest import MakeTraces
 from tests.traces.otlp import SERVER, S, request
-from tests.traces.test_store import NOW, NOW_NS, _traces
+from tests.traces.test_store import NOW, NOW_NS
 
 
 @pytest.mark.parametrize("probability", [1.0, 0.5, 0.25, 0.1, 1 / 3, 0.01])
@@ -28,9 +29,9 @@ def test_no_threshold_or_a_malformed_one_weighs_one(state: str) -> None:
     assert sampling_weight(state) == 1.0
 
 
-def test_red_counts_the_requests_behind_sampled_spans(store: Store) -> None:
+def test_red_counts_the_requests_behind_sampled_spans(store: Store, make_traces: MakeTraces) -> None:
     rnd = random.Random(7)
-    traces = _traces(store)
+    traces = make_traces(store)
     spans = [S("shop/pay", rnd.randbytes(16), rnd.randbytes(8), kind=SERVER, start_ms=-(n + 1) * 1000.0,
                duration_ms=10.0 * (n + 1), status=2 if n < 3 else 1) for n in range(12)]
     body = request(spans, at_ns=NOW_NS)

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import random
 import statistics
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from tagent.store import Store
-from tagent.store.repos.traces import Spans
 from tagent.traces.otlp import Sanitizer, decode
 from tagent.traces.service import Traces
-from tagent.traces.writer import SpanWriter
+from tests.traces.conftest import NOW, MakeTraces
 from tests.traces.otlp import CLIENT, INTERNAL, SERVER, S, chain, request
 
-NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 NOW_NS = int(NOW.timestamp()) * 1_000_000_000
-
-
-def _traces(store: Store, clock: Callable[[], datetime] = lambda: NOW, **writer: float) -> Traces:
-    spans = Spans(store.db)
-    return Traces(spans, SpanWriter(spans, clock=clock, **writer), clock=clock)  # type: ignore[arg-type]
 
 
 def _send(traces: Traces, spans: list[S], at_ns: int = NOW_NS, resource: dict[str, str] | None = None) -> None:
@@ -33,8 +25,9 @@ def _stored_ms(duration_ms: float) -> float:
     return int(duration_ms * 1e6) / 1e6  # what the span carries: whole nanoseconds
 
 
-def test_red_from_server_spans_matches_the_generated_numbers(store: Store, rnd: random.Random) -> None:
-    traces = _traces(store)
+def test_red_from_server_spans_matches_the_generated_numbers(store: Store, rnd: random.Random,
+                                                             make_traces: MakeTraces) -> None:
+    traces = make_traces(store)
     window_s = 900
     spans: list[S] = []
     expected: list[tuple[float, bool]] = []
@@ -65,8 +58,9 @@ def test_red_from_server_spans_matches_the_generated_numbers(store: Store, rnd: 
         assert abs(answer[key] - cut) <= 0.001, key
 
 
-def test_red_uses_root_spans_when_a_service_has_no_server_spans(store: Store, rnd: random.Random) -> None:
-    traces = _traces(store)
+def test_red_uses_root_spans_when_a_service_has_no_server_spans(store: Store, rnd: random.Random,
+                                                                make_traces: MakeTraces) -> None:
+    traces = make_traces(store)
     roots = [S("jobs/batch", rnd.randbytes(16), rnd.randbytes(8), kind=INTERNAL, start_ms=-i * 1000.0,
                duration_ms=100.0 * (i + 1), status=2 if i == 0 else 0) for i in range(4)]
     children = [S("jobs/batch", r.trace_id, rnd.randbytes(8), r.span_id, kind=INTERNAL, start_ms=r.start_ms,
@@ -79,8 +73,8 @@ def test_red_uses_root_spans_when_a_service_has_no_server_spans(store: Store, rn
     assert (idle["requests"], idle["rate_per_s"], idle["error_ratio"], idle["p99_ms"]) == (0, 0.0, 0.0, None)
 
 
-def test_trace_lists_filter_and_order(store: Store, rnd: random.Random) -> None:
-    traces = _traces(store)
+def test_trace_lists_filter_and_order(store: Store, rnd: random.Random, make_traces: MakeTraces) -> None:
+    traces = make_traces(store)
     sent = []
     for i in range(12):
         spans = chain(["shop/front", "shop/cart", "shop/db"], rnd, total_ms=50.0 + 37 * ((i * 7) % 12),
@@ -108,9 +102,10 @@ def test_trace_lists_filter_and_order(store: Store, rnd: random.Random) -> None:
     assert traces.trace("0" * 31 + "1") is None
 
 
-def test_a_span_sent_twice_is_stored_once_and_the_newest_resource_wins(store: Store, rnd: random.Random) -> None:
+def test_a_span_sent_twice_is_stored_once_and_the_newest_resource_wins(store: Store, rnd: random.Random,
+                                                                         make_traces: MakeTraces) -> None:
     clock = [NOW]
-    traces = _traces(store, clock=lambda: clock[0])
+    traces = make_traces(store, clock=lambda: clock[0])
     spans = chain(["shop/twice", "shop/other"], rnd)
     _send(traces, spans, resource={"telemetry.sdk.language": "java"})
     clock[0] = NOW + timedelta(minutes=1)
@@ -123,8 +118,9 @@ def test_a_span_sent_twice_is_stored_once_and_the_newest_resource_wins(store: St
     assert [s["service"] for s in traces.services()] == ["shop/other", "shop/twice"]
 
 
-def test_retention_drops_old_spans_then_the_oldest_beyond_the_cap(store: Store, rnd: random.Random) -> None:
-    traces = _traces(store, retention_s=3600, max_spans=50)
+def test_retention_drops_old_spans_then_the_oldest_beyond_the_cap(store: Store, rnd: random.Random,
+                                                                  make_traces: MakeTraces) -> None:
+    traces = make_traces(store, retention_s=3600, max_spans=50)
     ages_s = [rnd.uniform(0, 7200) for _ in range(120)]
     spans = [S("shop/kept", rnd.randbytes(16), rnd.randbytes(8), start_ms=-age * 1000) for age in ages_s]
     _send(traces, spans)
@@ -140,8 +136,8 @@ def test_retention_drops_old_spans_then_the_oldest_beyond_the_cap(store: Store, 
     assert traces.writer.stats.pruned == removed and traces.spans.size_bytes() > 0
 
 
-def test_the_writer_survives_its_own_restart(store: Store, rnd: random.Random) -> None:
-    traces = _traces(store)
+def test_the_writer_survives_its_own_restart(store: Store, rnd: random.Random, make_traces: MakeTraces) -> None:
+    traces = make_traces(store)
     _send(traces, chain(["shop/a", "shop/b"], rnd))
     traces.stop()
     _send(traces, chain(["shop/a", "shop/b"], rnd))  # offer starts the writer again
