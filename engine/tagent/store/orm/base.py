@@ -49,13 +49,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return super().bind_processor(dialect)
 
         def process(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            if value.tzinfo is None:
-                raise ValueError(f"naive datetime {value.isoformat()} given to the store: pass an aware datetime")
-            if value.tzinfo is not UTC:
-                value = value.astimezone(UTC)
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            naive_utc = self.process_bind_param(value, dialect)
+            return None if naive_utc is None else naive_utc.isoformat(" ", "microseconds")
         return process
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
