@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, column, func, insert, or_, select, update, values
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tagent.model import Decision, Event, Incident, IncidentStatus, TimelineEntry, WorkloadRef
@@ -28,14 +27,14 @@ from tagent.store.orm.base import UTCDateTime
 from tagent.store.orm.detect import DecisionRow, EventRow, VerdictRow
 from tagent.store.orm.incidents import IncidentRow, OutboxRow, TimelineRow
 from tagent.store.orm.runs import ApprovalRow, RunRow
-from tagent.store.orm.safety import CooldownRow, GuardActionRow
+from tagent.store.orm.safety import GuardActionRow
 from tagent.store.records import ApprovalRecord, ApprovalStatus, CooldownAttempt, NewVerdict, RunStatus
 from tagent.store.repos.approvals import _approval, token_hash
 from tagent.store.repos.common import insert_ignore, table_of
 from tagent.store.repos.detect import _decision_values, _event_values
 from tagent.store.repos.pg_copy import CopyInsert
-from tagent.store.repos.safety import LedgerSnapshot, LedgerView
-from tagent.store.repos.unit_cooldowns import UnitCooldowns, take_statement
+from tagent.store.repos.safety import CooldownStatements, LedgerSnapshot, LedgerView
+from tagent.store.repos.unit_cooldowns import UnitCooldowns
 
 LIFECYCLE_LOCK = "tagent-incidents"
 CLOSED = tuple(s.value for s in IncidentStatus if s.closed)
@@ -81,7 +80,7 @@ class Unit:
         self._outbox: list[dict[str, Any]] = []
         self.after_commit: list[Callable[[], None]] = []
         self._ledger: LedgerSnapshot | None = None
-        self._cooldowns = UnitCooldowns(statements.take_cooldowns)
+        self._cooldowns = UnitCooldowns(statements.cooldowns)
 
     # -- evidence ------------------------------------------------------------------------------------
     def add_events(self, events: Sequence[Event]) -> None:
@@ -198,28 +197,12 @@ class Unit:
 
     def acquire_cooldown(self, rule: str, target_key: str, *, now: datetime, seconds: float,
                          decision_id: str | None) -> CooldownAttempt:
-        taken = self._cooldowns.take((rule, target_key), now=now, seconds=seconds, decision_id=decision_id)
-        if taken is not None:  # decided from what this unit read or took
-            return taken
-        until = now + timedelta(seconds=max(0.0, seconds))
-        params = {"rule": rule, "target_key": target_key, "until": until, "set_at": now, "decision_id": decision_id,
-                  "now": now}
-        conn = self.s.connection()
-        if conn.execute(self._st.acquire, params).rowcount:
-            self._cooldowns.known[(rule, target_key)] = until
-            return CooldownAttempt(acquired=True, until=until)
-        held = conn.execute(self._st.held, {"rule": rule, "target_key": target_key}).scalar()
-        attempt = CooldownAttempt(acquired=False, until=held if isinstance(held, datetime) else until)
-        self._cooldowns.known[(rule, target_key)] = attempt.until
-        return attempt
+        return self._cooldowns.acquire(self.s.connection(), (rule, target_key), now=now, seconds=seconds,
+                                       decision_id=decision_id)
 
     def cooldown_until(self, rule: str, target_key: str) -> datetime | None:
         """When the rule's cooldown on the workload ends (None: there is none)."""
-        seen, until = self._cooldowns.seen((rule, target_key))
-        if seen:
-            return until
-        held = self.s.connection().execute(self._st.held, {"rule": rule, "target_key": target_key}).scalar()
-        return held if isinstance(held, datetime) else None
+        return self._cooldowns.until(self.s.connection(), (rule, target_key))
 
     def ledger_snapshot(self, now: datetime, window: float) -> LedgerSnapshot:
         """The guard ledger's counts, read once per unit (admission does not reserve: actions do, later)."""
@@ -306,17 +289,7 @@ class Unit:
 
 class _Statements:
     def __init__(self, db: Database) -> None:
-        cooldowns = table_of(CooldownRow)
-        stmt = (sqlite if db.is_sqlite else postgresql).insert(cooldowns)
-        self.acquire = stmt.on_conflict_do_update(
-            index_elements=[cooldowns.c.rule, cooldowns.c.target_key],
-            set_={"until": stmt.excluded.until, "set_at": stmt.excluded.set_at,
-                  "decision_id": stmt.excluded.decision_id},
-            where=cooldowns.c.until <= bindparam("now", type_=UTCDateTime()),
-        ).execution_options(preserve_rowcount=True)
-        self.held = select(cooldowns.c.until).where(cooldowns.c.rule == bindparam("rule"),
-                                                    cooldowns.c.target_key == bindparam("target_key"))
-        self.take_cooldowns = take_statement(db.is_sqlite)
+        self.cooldowns = CooldownStatements.build(db.is_sqlite)
         # the unit's buffered rows, parents first: (name, table, idempotent)
         tables = (("events", EventRow, True), ("decisions", DecisionRow, True), ("verdicts", VerdictRow, False),
                   ("runs", RunRow, True), ("timeline", TimelineRow, True), ("outbox", OutboxRow, True))

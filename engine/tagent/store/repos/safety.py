@@ -11,14 +11,14 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tagent.model.core import new_id
 from tagent.store.db import Database
-from tagent.store.orm.base import UTCDateTime
 from tagent.store.orm.safety import CooldownRow, GuardActionRow
 from tagent.store.records import ActionRecord, ActionStatus, CooldownAttempt, CooldownRecord
 from tagent.store.repos.common import clamp_limit, table_of
@@ -27,32 +27,52 @@ LEDGER_LOCK = "tagent-guard-actions"
 _COUNTED = (ActionStatus.reserved.value, ActionStatus.done.value, ActionStatus.failed.value)
 
 
-class Cooldowns:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+@dataclass(frozen=True)
+class CooldownStatements:
+    """Built once per store. `take`: start a cooldown unless one is running (insert, or take over a row whose
+    cooldown ended, in one statement) and return the (rule, target_key) of each row it wrote; executed with
+    many rows, SQLAlchemy sends them as multi-row statements. `held`: when a pair's cooldown ends."""
+
+    take: Any
+    held: Any
+
+    @classmethod
+    def build(cls, is_sqlite: bool) -> CooldownStatements:
         table = table_of(CooldownRow)
-        stmt = (sqlite if db.is_sqlite else postgresql).insert(table)
-        # One statement for "start unless running": insert, or take over a row whose cooldown has ended.
-        self._acquire = stmt.on_conflict_do_update(
+        stmt = (sqlite if is_sqlite else postgresql).insert(table)
+        take = stmt.on_conflict_do_update(
             index_elements=[table.c.rule, table.c.target_key],
             set_={"until": stmt.excluded.until, "set_at": stmt.excluded.set_at,
                   "decision_id": stmt.excluded.decision_id},
-            where=table.c.until <= bindparam("now", type_=UTCDateTime()),
-        ).execution_options(preserve_rowcount=True)
-        self._held = select(table.c.until).where(table.c.rule == bindparam("rule"),
-                                                 table.c.target_key == bindparam("target_key"))
+            where=table.c.until <= stmt.excluded.set_at,
+        ).returning(table.c.rule, table.c.target_key)
+        held = select(table.c.until).where(table.c.rule == bindparam("rule"),
+                                           table.c.target_key == bindparam("target_key"))
+        return cls(take, held)
+
+
+def acquire_on(conn: Connection, st: CooldownStatements, rule: str, target_key: str, *, now: datetime,
+               seconds: float, decision_id: str | None) -> CooldownAttempt:
+    """Start a cooldown of `seconds` unless one is running, in `conn`'s transaction: `acquired` for exactly one
+    caller per cooldown; otherwise when the running one ends."""
+    until = now + timedelta(seconds=max(0.0, seconds))
+    row = {"rule": rule, "target_key": target_key, "until": until, "set_at": now, "decision_id": decision_id}
+    if conn.execute(st.take, row).first() is not None:
+        return CooldownAttempt(acquired=True, until=until)
+    held = conn.execute(st.held, {"rule": rule, "target_key": target_key}).scalar()
+    return CooldownAttempt(acquired=False, until=held if isinstance(held, datetime) else until)
+
+
+class Cooldowns:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._st = CooldownStatements.build(db.is_sqlite)
 
     def acquire(self, rule: str, target_key: str, *, now: datetime, seconds: float,
                 decision_id: str | None = None) -> CooldownAttempt:
         """Start a cooldown of `seconds` unless one is running: `acquired` for exactly one caller per cooldown."""
-        until = now + timedelta(seconds=max(0.0, seconds))
-        params = {"rule": rule, "target_key": target_key, "until": until, "set_at": now, "decision_id": decision_id,
-                  "now": now}
         with self._db.write_core() as conn:
-            if conn.execute(self._acquire, params).rowcount:
-                return CooldownAttempt(acquired=True, until=until)
-            held = conn.execute(self._held, {"rule": rule, "target_key": target_key}).scalar()
-            return CooldownAttempt(acquired=False, until=held if isinstance(held, datetime) else until)
+            return acquire_on(conn, self._st, rule, target_key, now=now, seconds=seconds, decision_id=decision_id)
 
     def get(self, rule: str, target_key: str) -> CooldownRecord | None:
         with self._db.read() as s:

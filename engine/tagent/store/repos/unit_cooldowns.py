@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tagent.store.orm.safety import CooldownRow
 from tagent.store.records import CooldownAttempt
 from tagent.store.repos.common import table_of
+from tagent.store.repos.safety import CooldownStatements, acquire_on
 
 Pair = tuple[str, str]  # (rule, target key)
 
@@ -30,27 +30,15 @@ class CooldownLost(Exception):
     """Another transaction took a cooldown this unit had read as free: roll back and admit again."""
 
 
-def take_statement(is_sqlite: bool) -> Any:
-    """The conditional upsert that writes what a unit took, returning the rows it wrote (built once: executed
-    with a list of rows, SQLAlchemy sends them as multi-row statements from one compiled form)."""
-    table = table_of(CooldownRow)
-    stmt = (sqlite if is_sqlite else postgresql).insert(table)
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.rule, table.c.target_key],
-        set_={"until": stmt.excluded.until, "set_at": stmt.excluded.set_at, "decision_id": stmt.excluded.decision_id},
-        where=table.c.until <= stmt.excluded.set_at,
-    ).returning(table.c.rule, table.c.target_key)
-
-
 class UnitCooldowns:
-    def __init__(self, take_stmt: Any) -> None:
-        self._take_stmt = take_stmt
-        self.known: dict[Pair, datetime] = {}  # taken or seen running in this unit
+    def __init__(self, statements: CooldownStatements) -> None:
+        self._st = statements
+        self._known: dict[Pair, datetime] = {}  # taken or seen running in this unit
         self._read: dict[Pair, datetime | None] = {}  # prefetched, not yet asked about (None: no row)
         self._taken: dict[Pair, dict[str, Any]] = {}  # taken in memory, written at flush
 
     def prefetch(self, conn: Connection, pairs: Iterable[Pair]) -> None:
-        wanted = {p for p in pairs if p not in self.known and p not in self._read}
+        wanted = {p for p in pairs if p not in self._known and p not in self._read}
         if not wanted:
             return
         table = table_of(CooldownRow)
@@ -60,37 +48,42 @@ class UnitCooldowns:
         for pair in wanted:
             self._read[pair] = found.get(pair)
 
-    def take(self, pair: Pair, *, now: datetime, seconds: float, decision_id: str | None) -> CooldownAttempt | None:
-        """The attempt, decided without a statement (None: the pair was not prefetched; ask the database)."""
-        known = self.known.get(pair)
+    def acquire(self, conn: Connection, pair: Pair, *, now: datetime, seconds: float,
+                decision_id: str | None) -> CooldownAttempt:
+        """Start the pair's cooldown unless one is running: in memory when this unit read the pair (written at
+        flush), else with its own statement."""
+        known = self._known.get(pair)
         if known is not None and known > now:  # taken (or seen) earlier in this transaction
             return CooldownAttempt(acquired=False, until=known)
         if pair not in self._read and pair not in self._taken:
-            return None
+            attempt = acquire_on(conn, self._st, *pair, now=now, seconds=seconds, decision_id=decision_id)
+            self._known[pair] = attempt.until
+            return attempt
         held = self._read.pop(pair, None)
         if held is not None and held > now:
-            self.known[pair] = held
+            self._known[pair] = held
             return CooldownAttempt(acquired=False, until=held)
         until = now + timedelta(seconds=max(0.0, seconds))
         self._taken[pair] = {"rule": pair[0], "target_key": pair[1], "until": until, "set_at": now,
                              "decision_id": decision_id}
-        self.known[pair] = until
+        self._known[pair] = until
         return CooldownAttempt(acquired=True, until=until)
 
-    def seen(self, pair: Pair) -> tuple[bool, datetime | None]:
-        """(whether this unit knows the pair's cooldown, when it ends: None when there is none)."""
-        if pair in self.known:
-            return True, self.known[pair]
+    def until(self, conn: Connection, pair: Pair) -> datetime | None:
+        """When the pair's cooldown ends (None: there is none), from what this unit knows or from the store."""
+        if pair in self._known:
+            return self._known[pair]
         if pair in self._read:
-            return True, self._read[pair]
-        return False, None
+            return self._read[pair]
+        held = conn.execute(self._st.held, {"rule": pair[0], "target_key": pair[1]}).scalar()
+        return held if isinstance(held, datetime) else None
 
     def flush(self, conn: Connection) -> None:
         """Write what was taken; raise `CooldownLost` when another transaction holds one of them."""
         if not self._taken:
             return
         rows, self._taken = list(self._taken.values()), {}
-        written = {(r.rule, r.target_key) for r in conn.execute(self._take_stmt, rows)}
+        written = {(r.rule, r.target_key) for r in conn.execute(self._st.take, rows)}
         lost = [(r["rule"], r["target_key"]) for r in rows if (r["rule"], r["target_key"]) not in written]
         if lost:
             raise CooldownLost(f"{len(lost)} cooldowns were taken by another transaction, e.g. {lost[0]}")
